@@ -1,0 +1,106 @@
+import { UsageError } from './errors.js';
+
+export type EngineKind = 'elasticsearch' | 'opensearch';
+
+export interface EngineConfig {
+  url: string;
+  /** 'auto' asks the server's GET / which product it is. */
+  engine: EngineKind | 'auto';
+  apiKey?: string;
+  username?: string;
+  password?: string;
+  caFile?: string;
+}
+
+export interface Config {
+  databaseUrl: string;
+  engine: EngineConfig;
+  index: string;
+  /** Bound on retrying unreachable servers and 429/503 answers. */
+  maxRetryTimeMs: number;
+}
+
+/** Flags shared by every command; commander fills them. */
+export interface CommonFlags {
+  databaseUrl?: string;
+  esUrl?: string;
+  engine?: string;
+  index?: string;
+  maxRetryTime?: string;
+}
+
+export const defaults = {
+  databaseUrl: 'postgres://postgres@127.0.0.1:5432/movies',
+  esUrl: 'http://127.0.0.1:9200',
+  index: 'movies',
+  maxRetryTime: '60',
+} as const;
+
+function pick(flag: string | undefined, env: string | undefined, fallback: string): string {
+  if (flag !== undefined && flag !== '') return flag;
+  if (env !== undefined && env !== '') return env;
+  return fallback;
+}
+
+function checkUrl(name: string, value: string, protocols: string[]): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UsageError(`${name} is not a valid URL`);
+  }
+  if (!protocols.includes(url.protocol)) {
+    throw new UsageError(`${name} must use ${protocols.join(' or ')} (got ${url.protocol})`);
+  }
+  return value;
+}
+
+/** Precedence: flags > environment > defaults. Validated once, here. */
+export function resolveConfig(flags: CommonFlags, env: NodeJS.ProcessEnv = process.env): Config {
+  const databaseUrl = checkUrl(
+    'DATABASE_URL',
+    pick(flags.databaseUrl, env.DATABASE_URL, defaults.databaseUrl),
+    ['postgres:', 'postgresql:'],
+  );
+  const esUrl = checkUrl('ELASTICSEARCH_URL', pick(flags.esUrl, env.ELASTICSEARCH_URL, defaults.esUrl), [
+    'http:',
+    'https:',
+  ]);
+  const engine = pick(flags.engine, env.MOVIES_ENGINE, 'auto');
+  if (engine !== 'auto' && engine !== 'elasticsearch' && engine !== 'opensearch') {
+    throw new UsageError(`--engine must be auto, elasticsearch or opensearch (got "${engine}")`);
+  }
+  const index = pick(flags.index, env.MOVIES_INDEX, defaults.index);
+  if (!/^[a-z0-9][a-z0-9_.-]*$/.test(index) || index.length > 255) {
+    throw new UsageError(`index name "${index}" is not valid (lowercase letters, digits, _ . - only)`);
+  }
+  const retrySeconds = Number(pick(flags.maxRetryTime, env.MOVIES_MAX_RETRY_TIME, defaults.maxRetryTime));
+  if (!Number.isFinite(retrySeconds) || retrySeconds < 0) {
+    throw new UsageError('--max-retry-time must be a number of seconds >= 0');
+  }
+  const username = env.ELASTICSEARCH_USERNAME || undefined;
+  const password = env.ELASTICSEARCH_PASSWORD || undefined;
+  if ((username === undefined) !== (password === undefined)) {
+    throw new UsageError('set both ELASTICSEARCH_USERNAME and ELASTICSEARCH_PASSWORD, or neither');
+  }
+  return {
+    databaseUrl,
+    engine: {
+      url: esUrl,
+      engine,
+      apiKey: env.ELASTICSEARCH_API_KEY || undefined,
+      username,
+      password,
+      caFile: env.ELASTICSEARCH_CA || undefined,
+    },
+    index,
+    maxRetryTimeMs: retrySeconds * 1000,
+  };
+}
+
+export function parsePositiveInt(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${name} must be a positive integer (got "${value}")`);
+  return n;
+}

@@ -1,0 +1,24 @@
+import type { Knex } from 'knex';
+import * as schema from './001_schema.js';
+import * as changeCapture from './002_change_capture.js';
+
+interface Migration {
+  up(knex: Knex): Promise<void>;
+  down(knex: Knex): Promise<void>;
+}
+
+// Migrations are imported, not discovered on disk, so they work the same from src/ (tsx) and dist/.
+const migrations: Record<string, Migration> = {
+  '001_schema': schema,
+  '002_change_capture': changeCapture,
+};
+
+export const migrationSource: Knex.MigrationSource<string> = {
+  getMigrations: async () => Object.keys(migrations).sort(),
+  getMigrationName: (name) => name,
+  getMigration: async (name) => {
+    const m = migrations[name];
+    if (!m) throw new Error(`unknown migration ${name}`);
+    return m;
+  },
+};

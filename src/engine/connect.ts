@@ -1,0 +1,76 @@
+import { readFileSync } from 'node:fs';
+import { Agent } from 'node:https';
+import type { EngineConfig, EngineKind } from '../config.js';
+import { ConnectionError, UsageError } from '../errors.js';
+import { redactUrl } from '../redact.js';
+import { withRetry } from '../etl/retry.js';
+import { createElasticsearch } from './elasticsearch.js';
+import { createOpenSearch } from './opensearch.js';
+import type { SearchEngine } from './types.js';
+
+interface RootInfo {
+  version?: { number?: string; distribution?: string };
+  tagline?: string;
+}
+
+function authHeaders(cfg: EngineConfig): Record<string, string> {
+  if (cfg.apiKey) return { authorization: `ApiKey ${cfg.apiKey}` };
+  if (cfg.username && cfg.password) {
+    return { authorization: `Basic ${Buffer.from(`${cfg.username}:${cfg.password}`).toString('base64')}` };
+  }
+  return {};
+}
+
+export function detectKind(info: RootInfo, productHeader: string | null): EngineKind {
+  if (info.version?.distribution === 'opensearch') return 'opensearch';
+  if (productHeader === 'Elasticsearch') return 'elasticsearch';
+  if (info.tagline?.includes('OpenSearch')) return 'opensearch';
+  return 'elasticsearch';
+}
+
+async function getRoot(cfg: EngineConfig): Promise<{ info: RootInfo; product: string | null }> {
+  // fetch has no per-request CA option; with a custom CA we fall back to node:https.
+  if (cfg.caFile && cfg.url.startsWith('https:')) {
+    const { request } = await import('node:https');
+    const agent = new Agent({ ca: readFileSync(cfg.caFile) });
+    return new Promise((resolve, reject) => {
+      const req = request(cfg.url, { headers: authHeaders(cfg), agent }, (res) => {
+        let data = '';
+        res.on('data', (c) => (data += c));
+        res.on('end', () => {
+          if ((res.statusCode ?? 0) >= 400) return reject(new Error(`HTTP ${res.statusCode}`));
+          resolve({ info: JSON.parse(data) as RootInfo, product: String(res.headers['x-elastic-product'] ?? '') || null });
+        });
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  }
+  const res = await fetch(cfg.url, { headers: authHeaders(cfg), signal: AbortSignal.timeout(10_000) });
+  if (res.status === 401 || res.status === 403) {
+    throw new UsageError(`the search engine at ${redactUrl(cfg.url)} refused our credentials (HTTP ${res.status})`);
+  }
+  if (!res.ok) throw new Error(`HTTP ${res.status}`);
+  return { info: (await res.json()) as RootInfo, product: res.headers.get('x-elastic-product') };
+}
+
+/** Connects to the engine named by --engine, or to whichever product GET / reports. */
+export async function connectEngine(cfg: EngineConfig, maxRetryTimeMs: number, log?: (m: string) => void): Promise<SearchEngine> {
+  let root: { info: RootInfo; product: string | null };
+  try {
+    root = await withRetry(() => getRoot(cfg), {
+      maxRetryTimeMs,
+      isRetryable: (e) => !(e instanceof UsageError),
+      onRetry: (e, n, d) => log?.(`search engine unreachable (${(e as Error).message}); retry ${n} in ${Math.round(d)} ms`),
+    });
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    throw new ConnectionError(
+      `cannot reach the search engine at ${redactUrl(cfg.url)}: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+  const kind = cfg.engine === 'auto' ? detectKind(root.info, root.product) : cfg.engine;
+  const version = root.info.version?.number ?? 'unknown';
+  return kind === 'opensearch' ? createOpenSearch(cfg, version) : createElasticsearch(cfg, version);
+}

@@ -1,0 +1,55 @@
+import { readFileSync } from 'node:fs';
+import { Client } from '@elastic/elasticsearch';
+import type { EngineConfig } from '../config.js';
+import { BULK_FILTER_PATH, bulkItems, normalizeError, searchHits } from './normalize.js';
+import type { IndexBody, SearchEngine } from './types.js';
+
+export function createElasticsearch(cfg: EngineConfig, version: string): SearchEngine {
+  const client = new Client({
+    node: cfg.url,
+    // Retries are ours (src/etl/retry.ts), bounded by --max-retry-time.
+    maxRetries: 0,
+    requestTimeout: 120_000,
+    ...(cfg.apiKey ? { auth: { apiKey: cfg.apiKey } } : {}),
+    ...(cfg.username && cfg.password ? { auth: { username: cfg.username, password: cfg.password } } : {}),
+    ...(cfg.caFile ? { tls: { ca: readFileSync(cfg.caFile) } } : {}),
+  });
+  const call = async <T>(fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (err) {
+      throw normalizeError(err);
+    }
+  };
+  return {
+    kind: 'elasticsearch',
+    version,
+    bulk: (ndjson) =>
+      call(async () => bulkItems(await client.bulk({ body: ndjson, filter_path: BULK_FILTER_PATH } as never))),
+    indexExists: (index) => call(() => client.indices.exists({ index })),
+    createIndex: (index, body: IndexBody) =>
+      call(async () => {
+        await client.indices.create({ index, ...body } as never);
+      }),
+    deleteIndex: (index) =>
+      call(async () => {
+        await client.indices.delete({ index }, { ignore: [404] });
+      }),
+    count: (index) => call(async () => (await client.count({ index })).count),
+    refresh: (index) =>
+      call(async () => {
+        await client.indices.refresh({ index });
+      }),
+    getIndexSettings: (index) =>
+      call(async () => {
+        const r = await client.indices.getSettings({ index, flat_settings: true });
+        return (r[index]?.settings ?? {}) as Record<string, unknown>;
+      }),
+    putIndexSettings: (index, settings) =>
+      call(async () => {
+        await client.indices.putSettings({ index, settings } as never);
+      }),
+    search: (index, body) => call(async () => searchHits(await client.search({ index, ...body } as never))),
+    close: () => client.close(),
+  };
+}

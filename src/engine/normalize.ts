@@ -1,0 +1,61 @@
+import { EngineHttpError, type BulkItemResult, type SearchHits } from './types.js';
+
+interface ClientErrorShape {
+  name?: string;
+  message?: string;
+  meta?: { statusCode?: number; body?: unknown };
+  body?: unknown;
+}
+
+function errorBody(body: unknown): { type?: string; reason?: string } {
+  if (body && typeof body === 'object' && 'error' in body) {
+    const e = (body as { error: unknown }).error;
+    if (e && typeof e === 'object') {
+      const rc = (e as { root_cause?: Array<{ type?: string; reason?: string }> }).root_cause?.[0];
+      const top = e as { type?: string; reason?: string };
+      return { type: rc?.type ?? top.type, reason: rc?.reason ?? top.reason };
+    }
+    if (typeof e === 'string') return { reason: e };
+  }
+  return {};
+}
+
+/** Maps either client's errors onto EngineHttpError; statusCode is undefined when unreachable. */
+export function normalizeError(err: unknown): EngineHttpError {
+  if (err instanceof EngineHttpError) return err;
+  const e = (err ?? {}) as ClientErrorShape;
+  const status = e.meta?.statusCode;
+  if (status === undefined || status === 0) {
+    return new EngineHttpError(`${e.name ?? 'Error'}: ${e.message ?? String(err)}`, undefined, e.name);
+  }
+  const { type, reason } = errorBody(e.meta?.body ?? e.body);
+  return new EngineHttpError(`HTTP ${status}${type ? ` ${type}` : ''}: ${reason ?? e.message ?? ''}`, status, type);
+}
+
+interface RawBulkResponse {
+  errors?: boolean;
+  items?: Array<Record<string, { _id?: string; status?: number; error?: { type?: string; reason?: string } }>>;
+}
+
+export function bulkItems(body: unknown): BulkItemResult[] {
+  const items = (body as RawBulkResponse).items ?? [];
+  return items.map((item) => {
+    const [action, r] = Object.entries(item)[0] ?? ['unknown', {}];
+    const result: BulkItemResult = { id: String(r._id ?? ''), action, status: Number(r.status ?? 0) };
+    if (r.error) result.error = { type: String(r.error.type ?? 'unknown'), reason: String(r.error.reason ?? '') };
+    return result;
+  });
+}
+
+// Only what the loader reads, so that large bulk responses stay cheap to parse.
+export const BULK_FILTER_PATH = 'errors,items.*._id,items.*.status,items.*.error.type,items.*.error.reason';
+
+interface RawSearchResponse {
+  hits?: { total?: number | { value?: number }; hits?: Array<{ _score?: number | null; _source?: Record<string, unknown> }> };
+}
+
+export function searchHits(body: unknown): SearchHits {
+  const h = (body as RawSearchResponse).hits ?? {};
+  const total = typeof h.total === 'number' ? h.total : Number(h.total?.value ?? 0);
+  return { total, hits: (h.hits ?? []).map((x) => ({ ...(x._source ?? {}), score: x._score ?? 0 })) };
+}

@@ -1,0 +1,56 @@
+import { readFileSync } from 'node:fs';
+import { Client } from '@opensearch-project/opensearch';
+import type { EngineConfig } from '../config.js';
+import { BULK_FILTER_PATH, bulkItems, normalizeError, searchHits } from './normalize.js';
+import type { IndexBody, SearchEngine } from './types.js';
+
+export function createOpenSearch(cfg: EngineConfig, version: string): SearchEngine {
+  const client = new Client({
+    node: cfg.url,
+    maxRetries: 0,
+    requestTimeout: 120_000,
+    ...(cfg.username && cfg.password ? { auth: { username: cfg.username, password: cfg.password } } : {}),
+    // The OpenSearch client has no apiKey option; the header is what the server reads.
+    ...(cfg.apiKey ? { headers: { authorization: `ApiKey ${cfg.apiKey}` } } : {}),
+    ...(cfg.caFile ? { ssl: { ca: readFileSync(cfg.caFile) } } : {}),
+  });
+  const call = async <T>(fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (err) {
+      throw normalizeError(err);
+    }
+  };
+  return {
+    kind: 'opensearch',
+    version,
+    bulk: (ndjson) =>
+      call(async () => bulkItems((await client.bulk({ body: ndjson, filter_path: BULK_FILTER_PATH } as never)).body)),
+    indexExists: (index) => call(async () => (await client.indices.exists({ index })).body === true),
+    createIndex: (index, body: IndexBody) =>
+      call(async () => {
+        await client.indices.create({ index, body } as never);
+      }),
+    deleteIndex: (index) =>
+      call(async () => {
+        await client.indices.delete({ index }, { ignore: [404] });
+      }),
+    count: (index) => call(async () => Number((await client.count({ index })).body.count)),
+    refresh: (index) =>
+      call(async () => {
+        await client.indices.refresh({ index });
+      }),
+    getIndexSettings: (index) =>
+      call(async () => {
+        const r = await client.indices.getSettings({ index, flat_settings: true });
+        const body = r.body as Record<string, { settings?: Record<string, unknown> }>;
+        return body[index]?.settings ?? {};
+      }),
+    putIndexSettings: (index, settings) =>
+      call(async () => {
+        await client.indices.putSettings({ index, body: settings } as never);
+      }),
+    search: (index, body) => call(async () => searchHits((await client.search({ index, body } as never)).body)),
+    close: () => client.close(),
+  };
+}

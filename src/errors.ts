@@ -1,0 +1,53 @@
+/**
+ * Every failure a user can cause or meet is one of these classes. The CLI's
+ * single exit point (src/exit.ts) maps them to the documented exit codes.
+ */
+export const ExitCode = {
+  ok: 0,
+  internal: 1,
+  usage: 2,
+  connection: 3,
+  invalidData: 4,
+  engineRejected: 5,
+  locked: 6,
+  unsupported: 7,
+} as const;
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+export class MoviesError extends Error {
+  readonly exitCode: ExitCodeValue = ExitCode.internal;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Bad flags, bad environment, bad configuration. */
+export class UsageError extends MoviesError {
+  override readonly exitCode = ExitCode.usage;
+}
+
+/** PostgreSQL or the engine could not be reached (after retries). */
+export class ConnectionError extends MoviesError {
+  override readonly exitCode = ExitCode.connection;
+}
+
+/** Input data (fixture or catalogue row) breaks a rule; nothing was written or marked. */
+export class InvalidDataError extends MoviesError {
+  override readonly exitCode = ExitCode.invalidData;
+}
+
+/** The engine answered but refused documents or an index operation. */
+export class EngineRejectedError extends MoviesError {
+  override readonly exitCode = ExitCode.engineRejected;
+}
+
+/** Another start-etl holds the lock. */
+export class LockedError extends MoviesError {
+  override readonly exitCode = ExitCode.locked;
+}
+
+/** The server lacks something the mapping needs (e.g. the analysis-common module). */
+export class UnsupportedError extends MoviesError {
+  override readonly exitCode = ExitCode.unsupported;
+}

@@ -1,0 +1,19 @@
+import { readFileSync } from 'node:fs';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { fileURLToPath } from 'node:url';
+import type { MovieDocument } from './document.js';
+
+export const defaultSchemaPath = fileURLToPath(new URL('../../mappings/movies.schema.json', import.meta.url));
+export const defaultMappingPath = fileURLToPath(new URL('../../mappings/movies.json', import.meta.url));
+
+export function loadValidator(path = defaultSchemaPath): ValidateFunction<MovieDocument> {
+  const ajv = new Ajv({ allErrors: false, strict: true });
+  return ajv.compile<MovieDocument>(JSON.parse(readFileSync(path, 'utf8')));
+}
+
+/** "imdb_rating must be <= 10 (maximum)" from ajv's first error. */
+export function describeError(e: ErrorObject): { field: string; rule: string; message: string } {
+  const extra = e.keyword === 'additionalProperties' ? `/${String(e.params.additionalProperty)}` : '';
+  const field = (e.instancePath + extra).replace(/^\//, '').replace(/\//g, '.') || '(document)';
+  return { field, rule: e.keyword, message: `${field} ${e.message ?? 'is invalid'} (${e.keyword})` };
+}

@@ -1,0 +1,57 @@
+import chalk from 'chalk';
+import ora, { type Ora } from 'ora';
+
+/**
+ * stdout carries results only; everything else goes to stderr. On a TTY progress is an ora
+ * spinner; elsewhere (cron, CI) it is plain timestamped lines.
+ */
+export interface Reporter {
+  readonly json: boolean;
+  log(message: string): void;
+  warn(message: string): void;
+  /** Starts or updates the progress line. */
+  progress(text: string): void;
+  done(): void;
+  result(value: unknown, human: string): void;
+}
+
+export function createReporter(opts: { json?: boolean; quiet?: boolean; stream?: NodeJS.WriteStream } = {}): Reporter {
+  const err = opts.stream ?? process.stderr;
+  const tty = Boolean(err.isTTY) && !process.env.CI;
+  let spinner: Ora | undefined;
+  let lastPlain = 0;
+  const line = (text: string) => err.write(`${new Date().toISOString()} ${text}\n`);
+  return {
+    json: Boolean(opts.json),
+    log(message) {
+      if (opts.quiet) return;
+      if (spinner) spinner.clear();
+      line(message);
+      spinner?.render();
+    },
+    warn(message) {
+      if (spinner) spinner.clear();
+      line(tty ? chalk.yellow(message) : `warning: ${message}`);
+      spinner?.render();
+    },
+    progress(text) {
+      if (opts.quiet) return;
+      if (tty) {
+        spinner ??= ora({ stream: err }).start();
+        spinner.text = text;
+      } else if (Date.now() - lastPlain > 5000) {
+        // Plain lines, at most one each 5 s, so cron logs stay readable.
+        lastPlain = Date.now();
+        line(text);
+      }
+    },
+    done() {
+      spinner?.stop();
+      spinner = undefined;
+    },
+    result(value, human) {
+      this.done();
+      process.stdout.write(opts.json ? `${JSON.stringify(value)}\n` : `${human}\n`);
+    },
+  };
+}

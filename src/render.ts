@@ -1,0 +1,52 @@
+import type { MigrateResult } from './commands/migrate.js';
+import type { InitEsResult } from './commands/init-es.js';
+import type { StatusResult } from './commands/status.js';
+import type { SearchResult } from './commands/search.js';
+import type { LoadResult } from './fixtures/load.js';
+import type { EtlResult } from './etl/run.js';
+import type { GenerateCounts } from './fixtures/generate.js';
+
+/** Human-readable results for stdout; --json prints the objects themselves. */
+const n = (x: number) => x.toLocaleString('en');
+
+export const migrate = (r: MigrateResult) =>
+  r.applied.length ? `applied ${r.applied.join(', ')}` : `already up to date (${r.current.length} migrations)`;
+
+export const loaddata = (r: LoadResult) =>
+  [
+    `loaded ${n(r.objects)} objects in ${r.seconds.toFixed(2)} s`,
+    ...Object.entries(r.counts).map(([model, c]) => `  ${model.padEnd(22)} ${n(c)}`),
+  ].join('\n');
+
+export const initEs = (r: InitEsResult) =>
+  `created index "${r.index}" on ${r.engine} ${r.version} from ${r.mapping}; ${n(r.pending)} films pending`;
+
+export const startEtl = (r: EtlResult & { index: string }) =>
+  `indexed ${n(r.indexed)} films, deleted ${n(r.deleted)}, in ${n(r.batches)} batches, ` +
+  `${r.seconds.toFixed(2)} s (${n(Math.round(r.docsPerSecond))} docs/s)` +
+  (r.requeued ? `; ${n(r.requeued)} changed again during the run and stay pending` : '');
+
+export function status(r: StatusResult): string {
+  const last = r.lastRun
+    ? `${r.lastRun.outcome}, started ${r.lastRun.startedAt}, finished ${r.lastRun.finishedAt ?? '-'}, ` +
+      `indexed ${n(r.lastRun.indexed)}, deleted ${n(r.lastRun.deleted)}${r.lastRun.error ? `\n  error: ${r.lastRun.error}` : ''}`
+    : 'never';
+  return [
+    `index            ${r.index} on ${r.engine.kind} ${r.engine.version}`,
+    `films            ${n(r.films)}`,
+    `documents        ${r.engine.documents === null ? `unknown (${r.engine.error ?? ''})` : n(r.engine.documents)}`,
+    `pending          ${n(r.pending)} (of which deletes: ${n(r.pendingDeletes)})`,
+    `running now      ${r.running ? 'yes' : 'no'}`,
+    `last run         ${last}`,
+  ].join('\n');
+}
+
+export const search = (r: SearchResult) =>
+  [
+    `${n(r.total)} films match "${r.query}"`,
+    ...r.hits.map((h) => `  ${h.title}  (${h.imdb_rating ?? '-'}; ${h.genre.join(', ')})`),
+  ].join('\n');
+
+export const generate = (r: GenerateCounts & { out: string }) =>
+  `wrote ${n(r.objects)} objects to ${r.out}: ${n(r.films)} films, ${n(r.genres)} genres, ${n(r.persons)} persons, ` +
+  `${n(r.genreLinks)} genre links, ${n(r.personLinks)} person links`;
