@@ -12,6 +12,7 @@ export async function search(o: { engine: SearchEngine; index: string; query: st
     query: {
       multi_match: {
         query: o.query,
+        operator: 'and',
         fields: ['title^3', 'description', 'director^2', 'actors_names', 'writers_names', 'genre'],
       },
     },

@@ -28,7 +28,11 @@ export async function startEtl(o: StartEtlOptions): Promise<EtlResult & { index:
     }
     const runId = await pg(() => startRun(o.db, o.index));
     try {
-      const result = await runEtl({ ...o, bulkSettingsThreshold: o.bulkSettingsThreshold ?? 10_000 });
+      const result = await runEtl({
+        ...o,
+        bulkSettingsThreshold: o.bulkSettingsThreshold ?? 10_000,
+        ensureLock: () => lock.ensureHeld(),
+      });
       await pg(() => finishRun(o.db, runId, 'success', result));
       return { ...result, index: o.index, engine: o.engine.kind };
     } catch (err) {

@@ -19,6 +19,8 @@ export interface EtlOptions {
   /** Switch to bulk-load index settings when at least this many films are pending. */
   bulkSettingsThreshold: number;
   schemaPath?: string;
+  /** Called before each mark; throws if the run lock cannot be held. */
+  ensureLock?(): Promise<void>;
   log?(message: string): void;
   progress?(done: number, total: number): void;
 }
@@ -73,7 +75,10 @@ export async function runEtl(o: EtlOptions): Promise<EtlResult> {
       if (failure) break;
       const task = (async () => {
         await sendBulk(o.engine, payload.ndjson, o);
-        const marked = await pg(() => markAcknowledged(o.db, payload.ids, payload.versions));
+        const marked = await pg(async () => {
+          await o.ensureLock?.();
+          return markAcknowledged(o.db, payload.ids, payload.versions);
+        });
         result.indexed += payload.indexed;
         result.deleted += payload.deleted;
         result.requeued += payload.ids.length - marked;

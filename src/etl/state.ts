@@ -44,7 +44,14 @@ export async function startRun(db: Db, index: string): Promise<number> {
 export async function finishRun(db: Db, id: number, outcome: 'success' | 'failed', counts: RunCounts, error?: string) {
   await db('content.etl_run')
     .where({ id })
-    .update({ outcome, ...counts, error: error ?? null, finished_at: db.raw('clock_timestamp()') });
+    .update({
+      outcome,
+      indexed: counts.indexed,
+      deleted: counts.deleted,
+      batches: counts.batches,
+      error: error ?? null,
+      finished_at: db.raw('clock_timestamp()'),
+    });
 }
 
 // An arbitrary, fixed key: "movies" in ASCII. All start-etl and init-es runs on a database share it.
@@ -55,13 +62,25 @@ export const LOCK_KEY = 0x6d6f76696573;
  * process: a SIGKILLed run releases it when PostgreSQL notices the dead connection.
  */
 export class RunLock {
-  private constructor(private readonly client: pg.Client) {}
+  private lost = false;
 
-  static async acquire(databaseUrl: string, wait: boolean): Promise<RunLock> {
+  private constructor(
+    private client: pg.Client,
+    private readonly databaseUrl: string,
+  ) {
+    this.watch(client);
+  }
+
+  private watch(client: pg.Client): void {
+    // A lost lock connection must not crash the process; ensureHeld() takes the lock again.
+    client.on('error', () => (this.lost = true));
+    client.on('end', () => (this.lost = true));
+  }
+
+  private static async take(databaseUrl: string, wait: boolean): Promise<pg.Client> {
     const client = new pg.Client({ connectionString: databaseUrl, application_name: 'movies-lock' });
-    await client.connect();
-    // A lost lock connection must not crash the process from an 'error' event; the run checks on release.
     client.on('error', () => undefined);
+    await client.connect();
     try {
       if (wait) {
         await client.query('SELECT pg_advisory_lock($1)', [LOCK_KEY]);
@@ -77,11 +96,28 @@ export class RunLock {
       await client.end().catch(() => undefined);
       throw err;
     }
-    return new RunLock(client);
+    return client;
+  }
+
+  static async acquire(databaseUrl: string, wait: boolean): Promise<RunLock> {
+    return new RunLock(await RunLock.take(databaseUrl, wait), databaseUrl);
+  }
+
+  /**
+   * After an outage the lock's session may be gone. Take the lock again before going on;
+   * if another run took it meanwhile, stop (correctness would survive two runs, since marks
+   * are versioned, but operators were promised one run at a time).
+   */
+  async ensureHeld(): Promise<void> {
+    if (!this.lost) return;
+    await this.client.end().catch(() => undefined);
+    this.client = await RunLock.take(this.databaseUrl, false);
+    this.lost = false;
+    this.watch(this.client);
   }
 
   async release(): Promise<void> {
-    await this.client.query('SELECT pg_advisory_unlock($1)', [LOCK_KEY]).catch(() => undefined);
+    if (!this.lost) await this.client.query('SELECT pg_advisory_unlock($1)', [LOCK_KEY]).catch(() => undefined);
     await this.client.end().catch(() => undefined);
   }
 }

@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from './cli.js';
+import { freshDatabase } from './db.js';
+import { allDocs, deleteIndex } from './engine.js';
+import { canonical, truth } from './truth.js';
+
+export type Catalogue = Awaited<ReturnType<typeof freshDatabase>> & {
+  env: Record<string, string>;
+  engineUrl: string;
+  index: string;
+  cleanup(): Promise<void>;
+};
+
+/** A fresh database with a generated catalogue, fully indexed into a fresh index. */
+export async function indexedCatalogue(o: { databaseUrl: string; engineUrl: string; films: number; seed: number; index: string; mapping?: string }): Promise<Catalogue> {
+  const h = await freshDatabase(o.databaseUrl);
+  const env = { DATABASE_URL: h.url, ELASTICSEARCH_URL: o.engineUrl, MOVIES_INDEX: o.index };
+  const file = join(mkdtempSync(join(tmpdir(), 'movies-')), 'catalogue.json');
+  for (const args of [
+    ['generate', '--films', String(o.films), '--seed', String(o.seed), '--out', file],
+    ['loaddata', file],
+    ['init-es', ...(o.mapping ? ['--mapping', o.mapping] : [])],
+    ['start-etl', '--batch', '100'],
+  ]) {
+    const r = await runCli(args, env);
+    assert.equal(r.code, 0, `${args[0]}: ${r.stderr}`);
+  }
+  return {
+    ...h,
+    env,
+    engineUrl: o.engineUrl,
+    index: o.index,
+    async cleanup() {
+      await deleteIndex(o.engineUrl, o.index);
+      await h.drop();
+    },
+  };
+}
+
+/** The whole index equals the independent reading of the database, document by document. */
+export async function assertIndexMatchesDatabase(c: Catalogue, context = ''): Promise<void> {
+  const [docs, expected] = await Promise.all([allDocs(c.engineUrl, c.index), truth(c.db)]);
+  const extra = [...docs.keys()].filter((id) => !expected.has(id));
+  const missing = [...expected.keys()].filter((id) => !docs.has(id));
+  assert.deepEqual({ extra, missing }, { extra: [], missing: [] }, `${context} index and database hold the same films`);
+  for (const [id, want] of expected) {
+    assert.equal(canonical(docs.get(id)!.source), canonical(want), `${context} document ${id}`);
+  }
+}
