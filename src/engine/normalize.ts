@@ -25,7 +25,7 @@ export function normalizeError(err: unknown): EngineHttpError {
   if (err instanceof EngineHttpError) return err;
   const e = (err ?? {}) as ClientErrorShape;
   const status = e.meta?.statusCode;
-  if (status === undefined || status === 0) {
+  if (status == null || status === 0) {
     return new EngineHttpError(`${e.name ?? 'Error'}: ${e.message ?? String(err)}`, undefined, e.name);
   }
   const { type, reason } = errorBody(e.meta?.body ?? e.body);
