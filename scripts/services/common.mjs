@@ -81,9 +81,10 @@ export async function writeFileAtomic(file, data) {
 }
 
 /** Last `lines` lines of a log file (for error reports). */
-export async function tail(file, lines = 25) {
+export async function tail(file, lines = 25, fromOffset = 0) {
   try {
-    const text = await fsp.readFile(file, 'utf8');
+    const buf = await fsp.readFile(file);
+    const text = buf.subarray(Math.min(fromOffset, buf.length)).toString('utf8');
     return text.trimEnd().split('\n').slice(-lines).join('\n');
   } catch {
     return '';
@@ -301,6 +302,7 @@ export async function processState(name) {
  */
 export async function startDetached(name, cmd, args, { env, cwd, logFile, extra = {} }) {
   const fd = fs.openSync(logFile, 'a');
+  const logOffset = fs.fstatSync(fd).size;
   fs.writeSync(fd, `\n==== ${new Date().toISOString()} starting: ${cmd} ${args.join(' ')}\n`);
   const child = spawn(cmd, args, { env, cwd: cwd ?? ROOT, detached: true, stdio: ['ignore', fd, fd] });
   fs.closeSync(fd);
@@ -309,7 +311,7 @@ export async function startDetached(name, cmd, args, { env, cwd, logFile, extra 
     child.once('error', reject);
   });
   child.unref();
-  const rec = { pid, startTime: procStartTime(pid), cmd: [cmd, ...args], logFile, startedAt: new Date().toISOString(), ...extra };
+  const rec = { pid, startTime: procStartTime(pid), cmd: [cmd, ...args], logFile, logOffset, startedAt: new Date().toISOString(), ...extra };
   await writeFileAtomic(pidFile(name), JSON.stringify(rec, null, 2) + '\n');
   return rec;
 }
@@ -443,7 +445,7 @@ export async function searchHealth(baseUrl) {
  * Wait until `check()` reports ok, failing early when the process group dies.
  * Returns the last check result.
  */
-export async function waitHealthy(label, check, { pgid, logFile, timeoutS = timeoutSeconds() }) {
+export async function waitHealthy(label, check, { pgid, logFile, logOffset = 0, timeoutS = timeoutSeconds() }) {
   const deadline = Date.now() + timeoutS * 1000;
   let last;
   while (Date.now() < deadline) {
@@ -451,14 +453,14 @@ export async function waitHealthy(label, check, { pgid, logFile, timeoutS = time
     if (last.ok) return last;
     if (pgid && !groupAlive(pgid)) {
       throw new ServiceError(
-        `${label} exited during startup${last?.error ? ` (${last.error})` : ''}.\n--- last lines of ${rel(logFile)} ---\n${await tail(logFile)}`,
+        `${label} exited during startup${last?.error ? ` (${last.error})` : ''}.\n--- last lines of ${rel(logFile)} ---\n${await tail(logFile, 25, logOffset)}`,
         logFile,
       );
     }
     await sleep(1000);
   }
   throw new ServiceError(
-    `${label} was not healthy after ${timeoutS}s (SERVICES_TIMEOUT)${last?.error ? `: ${last.error}` : ''}.\n--- last lines of ${rel(logFile)} ---\n${await tail(logFile)}`,
+    `${label} was not healthy after ${timeoutS}s (SERVICES_TIMEOUT)${last?.error ? `: ${last.error}` : ''}; it is left running (pid ${pgid}) for inspection, \`npm run services:down\` stops it.\n--- last lines of ${rel(logFile)} ---\n${await tail(logFile, 25, logOffset)}`,
     logFile,
   );
 }

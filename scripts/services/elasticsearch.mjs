@@ -165,7 +165,7 @@ export async function up() {
       return { ELASTICSEARCH_URL: rec.url };
     }
     log(`elasticsearch: pid ${rec.pid} is running but not healthy yet; waiting`);
-    await waitHealthy('elasticsearch', () => searchHealth(rec.url), { pgid: rec.pid, logFile: rec.logFile });
+    await waitHealthy('elasticsearch', () => searchHealth(rec.url), { pgid: rec.pid, logFile: rec.logFile, logOffset: rec.logOffset });
     log(`elasticsearch ready on :${rec.port} (pid ${rec.pid})`);
     return { ELASTICSEARCH_URL: rec.url };
   }
@@ -202,7 +202,7 @@ export async function up() {
     logFile: LOG_FILE,
     extra: { url, port, version, home, base, java: jdk.home, user: user?.name ?? null },
   });
-  const h = await waitHealthy('elasticsearch', () => searchHealth(url), { pgid: started.pid, logFile: LOG_FILE });
+  const h = await waitHealthy('elasticsearch', () => searchHealth(url), { pgid: started.pid, logFile: LOG_FILE, logOffset: started.logOffset });
   if (hasRoot && !h.version) warn('elasticsearch: GET / returned no version');
   log(`elasticsearch ${h.version ?? version} ready on :${port} (pid ${started.pid}, health ${h.status})`);
   return { ELASTICSEARCH_URL: url };

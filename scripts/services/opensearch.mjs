@@ -87,7 +87,7 @@ export async function up() {
       return { OPENSEARCH_URL: rec.url };
     }
     log(`opensearch: pid ${rec.pid} is running but not healthy yet; waiting`);
-    await waitHealthy('opensearch', () => searchHealth(rec.url), { pgid: rec.pid, logFile: rec.logFile });
+    await waitHealthy('opensearch', () => searchHealth(rec.url), { pgid: rec.pid, logFile: rec.logFile, logOffset: rec.logOffset });
     log(`opensearch ready on :${rec.port} (pid ${rec.pid})`);
     return { OPENSEARCH_URL: rec.url };
   }
@@ -124,7 +124,7 @@ export async function up() {
     logFile: LOG_FILE,
     extra: { url, port, version, base, java: jdk.home },
   });
-  const h = await waitHealthy('opensearch', () => searchHealth(url), { pgid: started.pid, logFile: LOG_FILE });
+  const h = await waitHealthy('opensearch', () => searchHealth(url), { pgid: started.pid, logFile: LOG_FILE, logOffset: started.logOffset });
   log(`opensearch ${h.version ?? version} ready on :${port} (pid ${started.pid}, health ${h.status})`);
   return { OPENSEARCH_URL: url };
 }

@@ -13,7 +13,7 @@ const LOCAL_URL = `postgres://postgres@${HOST}:${PORT}/${DB_NAME}`;
 const LOG_FILE = path.join(LOG_DIR, 'postgres.log');
 
 function psql(url, sql) {
-  return run('psql', [url, '-X', '-A', '-t', '-q', '-v', 'ON_ERROR_STOP=1', '-c', sql], {
+  return run('psql', [url, '-w', '-X', '-A', '-t', '-q', '-v', 'ON_ERROR_STOP=1', '-c', sql], {
     env: { ...process.env, PGCONNECT_TIMEOUT: '5' },
     timeoutMs: 20000,
   });
@@ -23,6 +23,12 @@ async function reachable(url) {
   const r = await psql(url, 'select 1');
   if (r.code === 127) throw new ServiceError('`psql` (PostgreSQL client) is not installed');
   return r.code === 0;
+}
+
+/** pg_isready: 0 accepting, 1 rejecting (starting up), 2 no response, 3 bad params. */
+async function isReady() {
+  const r = await run('pg_isready', ['-q', '-h', HOST, '-p', String(PORT), '-t', '5']);
+  return r.code;
 }
 
 function redact(url) {
@@ -70,6 +76,9 @@ export async function up() {
   const admin = `postgres://postgres@${HOST}:${PORT}/postgres`;
   if (await reachable(admin)) {
     log(`postgresql: server on ${HOST}:${PORT} is ${startedCluster ? `running (started earlier by services:up: ${startedCluster.version}/${startedCluster.name})` : 'running (pre-existing, left alone by down)'}`);
+  } else if ((await isReady()) === 0) {
+    const r = await psql(admin, 'select 1');
+    throw new ServiceError(`postgresql: a server accepts connections on ${HOST}:${PORT} but psql as user postgres fails: ${r.stderr.trim()}`, LOG_FILE);
   } else {
     startedCluster = null;
     const clusters = (await listClusters()).filter((c) => c.port === PORT);
@@ -83,8 +92,15 @@ export async function up() {
       throw new ServiceError(`postgresql: pg_ctlcluster ${c.version} ${c.name} start failed (see ${LOG_FILE} and /var/log/postgresql/)`, LOG_FILE);
     }
     startedCluster = { version: c.version, name: c.name };
+    // Record it now so that `down` stops it even if the checks below fail.
+    await writeFileAtomic(STATE, JSON.stringify({ url: LOCAL_URL, source: 'local', startedCluster }, null, 2) + '\n');
     const deadline = Date.now() + timeoutSeconds() * 1000;
     while (!(await reachable(admin))) {
+      if ((await isReady()) === 0) {
+        const r = await psql(admin, 'select 1');
+        if (r.code !== 0) throw new ServiceError(`postgresql: cluster ${c.version}/${c.name} is up but psql as user postgres fails: ${r.stderr.trim()}`, LOG_FILE);
+        break;
+      }
       if (Date.now() > deadline) {
         throw new ServiceError(`postgresql: cluster ${c.version}/${c.name} started but ${HOST}:${PORT} is not reachable after ${timeoutSeconds()}s (log: /var/log/postgresql/postgresql-${c.version}-${c.name}.log)`, LOG_FILE);
       }
