@@ -131,22 +131,37 @@ export function run(cmd, args, { env, cwd, logFile, input, timeoutMs } = {}) {
   });
 }
 
-/** Serialises callers (used so two cold Maven downloads never race in ~/.m2). */
-export function makeLock() {
-  let last = Promise.resolve();
-  return async (fn) => {
-    const prev = last;
-    let release;
-    last = new Promise((r) => (release = r));
-    await prev;
-    try {
-      return await fn();
-    } finally {
-      release();
-    }
+/**
+ * Maven runs are serialised (two cold downloads must not race in ~/.m2) in the order in which
+ * slots were taken: `up` takes its slot synchronously, so Elasticsearch (a single zip, quick)
+ * goes before OpenSearch (~120 jars). A slot must be released when its Maven step is done or
+ * not needed, so that the next one can proceed.
+ */
+let mavenChain = Promise.resolve();
+export function mavenSlot() {
+  const prev = mavenChain;
+  let release;
+  const done = new Promise((r) => (release = r));
+  mavenChain = prev.then(() => done);
+  let released = false;
+  const slot = {
+    async run(fn) {
+      await prev;
+      try {
+        return await fn();
+      } finally {
+        slot.release();
+      }
+    },
+    release() {
+      if (!released) {
+        released = true;
+        release();
+      }
+    },
   };
+  return slot;
 }
-export const mavenLock = makeLock();
 
 export async function mvn(args, logFile) {
   const env = { ...process.env };

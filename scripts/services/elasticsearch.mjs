@@ -3,7 +3,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import {
   CACHE_DIR, LOG_DIR, ROOT, SVC_DIR, ServiceError, chownR, ensureServiceUser, envPort, exists, findStrayJava,
-  killPid, log, mavenLock, mvn, newestJdk, portInUse, processState, rel, run, runtimeBase, searchHealth,
+  killPid, log, mavenSlot, mvn, newestJdk, portInUse, processState, rel, run, runtimeBase, searchHealth,
   sha256, startDetached, stopGroup, waitHealthy, warn, findJdks, pidFile,
 } from './common.mjs';
 
@@ -33,10 +33,10 @@ async function chooseVersionAndJdk() {
   throw new ServiceError(`elasticsearch ${wanted} needs a JDK >= ${minJava}; none found under /usr/lib/jvm (set SERVICES_JAVA_HOME)`);
 }
 
-async function fetchZip(version) {
+async function fetchZip(version, slot) {
   const zip = path.join(CACHE_DIR, `elasticsearch-${version}.zip`);
   if (await exists(zip)) return zip;
-  await mavenLock(async () => {
+  await slot.run(async () => {
     if (await exists(zip)) return;
     log(`elasticsearch: fetching ${version} from Maven Central (log: ${rel(MVN_LOG)})`);
     const tmpDir = path.join(CACHE_DIR, `.es-${process.pid}`);
@@ -155,6 +155,15 @@ async function configure(home, version, base, port, user) {
 }
 
 export async function up() {
+  const slot = mavenSlot(); // taken synchronously: fixes the order of Maven runs
+  try {
+    return await upInner(slot);
+  } finally {
+    slot.release();
+  }
+}
+
+async function upInner(slot) {
   const port = envPort('ES_PORT', 9200);
   const url = `http://127.0.0.1:${port}`;
   const { state, rec } = await processState(NAME);
@@ -173,7 +182,8 @@ export async function up() {
 
   const { version, jdk } = await chooseVersionAndJdk();
   const user = await ensureServiceUser();
-  const zip = await fetchZip(version);
+  const zip = await fetchZip(version, slot);
+  slot.release();
   const base = await runtimeBase(user);
   const home = await unpack(zip, version, base, user);
   const hasRoot = await installRootInfoPlugin(home, version, jdk, user);

