@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { defaults, parsePositiveInt } from './config.js';
 import { Context, type GlobalFlags } from './context.js';
 import { exitWith } from './exit.js';
+import { ConnectionError } from './errors.js';
 import { wrapPgErrors } from './db/errors.js';
 import { migrate } from './commands/migrate.js';
 import { loaddata } from './commands/loaddata.js';
@@ -112,8 +113,15 @@ program
   .description('pending films, pending deletes, the last run, and documents next to films')
   .action(
     action(async (ctx) => {
-      const r = await status({ db: ctx.db(), engine: await ctx.engine(), index: ctx.config.index });
+      let engineError: string | undefined;
+      const engine = await ctx.engine().catch((err: Error) => {
+        engineError = err.message;
+        return null;
+      });
+      const r = await status({ db: ctx.db(), engine, engineError, index: ctx.config.index });
       ctx.out.result(r, render.status(r));
+      // Printed first, so monitoring gets the database side; the exit code still says "down".
+      if (engineError) throw new ConnectionError(engineError);
     }),
   );
 

@@ -20,7 +20,15 @@ export interface StatusResult {
   engine: { kind: string; version: string; documents: number | null; error?: string };
 }
 
-export async function status(o: { db: Db; engine: SearchEngine; index: string }): Promise<StatusResult> {
+export interface StatusOptions {
+  db: Db;
+  /** Null when the engine could not be reached: status still reports the database side. */
+  engine: SearchEngine | null;
+  engineError?: string;
+  index: string;
+}
+
+export async function status(o: StatusOptions): Promise<StatusResult> {
   const counts = await o.db.raw<{ rows: Array<{ films: number; pending: number; pending_deletes: number }> }>(`
     SELECT (SELECT count(*)::int FROM content.film_work) AS films,
            (SELECT count(*)::int FROM content.film_work_change) AS pending,
@@ -29,10 +37,12 @@ export async function status(o: { db: Db; engine: SearchEngine; index: string })
   const last = await o.db('content.etl_run').where({ index_name: o.index }).orderBy('id', 'desc').first();
   const running = await isLockHeld(o.db);
   let documents: number | null = null;
-  let error: string | undefined;
+  let error = o.engineError;
   try {
-    documents = (await o.engine.indexExists(o.index)) ? await o.engine.count(o.index) : null;
-    if (documents === null) error = `index "${o.index}" does not exist`;
+    if (o.engine) {
+      documents = (await o.engine.indexExists(o.index)) ? await o.engine.count(o.index) : null;
+      if (documents === null) error = `index "${o.index}" does not exist`;
+    }
   } catch (err) {
     error = (err as Error).message;
   }
@@ -54,6 +64,6 @@ export async function status(o: { db: Db; engine: SearchEngine; index: string })
           error: last.error,
         }
       : null,
-    engine: { kind: o.engine.kind, version: o.engine.version, documents, ...(error ? { error } : {}) },
+    engine: { kind: o.engine?.kind ?? 'unknown', version: o.engine?.version ?? 'unknown', documents, ...(error ? { error } : {}) },
   };
 }
