@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Client } from '@elastic/elasticsearch';
 import type { EngineConfig } from '../config.js';
-import { BULK_FILTER_PATH, bulkItems, normalizeError, searchHits } from './normalize.js';
+import { BULK_FILTER_PATH, bulkItems, normalized, searchHits } from './normalize.js';
 import type { IndexBody, SearchEngine } from './types.js';
 
 export function createElasticsearch(cfg: EngineConfig, version: string): SearchEngine {
@@ -14,13 +14,7 @@ export function createElasticsearch(cfg: EngineConfig, version: string): SearchE
     ...(cfg.username && cfg.password ? { auth: { username: cfg.username, password: cfg.password } } : {}),
     ...(cfg.caFile ? { tls: { ca: readFileSync(cfg.caFile) } } : {}),
   });
-  const call = async <T>(fn: () => Promise<T>): Promise<T> => {
-    try {
-      return await fn();
-    } catch (err) {
-      throw normalizeError(err);
-    }
-  };
+  const call = normalized;
   return {
     kind: 'elasticsearch',
     version,

@@ -59,3 +59,12 @@ export function searchHits(body: unknown): SearchHits {
   const total = typeof h.total === 'number' ? h.total : Number(h.total?.value ?? 0);
   return { total, hits: (h.hits ?? []).map((x) => ({ ...(x._source ?? {}), score: x._score ?? 0 })) };
 }
+
+/** Runs one client call, turning either client's errors into EngineHttpError. */
+export async function normalized<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw normalizeError(err);
+  }
+}

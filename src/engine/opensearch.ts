@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Client } from '@opensearch-project/opensearch';
 import type { EngineConfig } from '../config.js';
-import { BULK_FILTER_PATH, bulkItems, normalizeError, searchHits } from './normalize.js';
+import { BULK_FILTER_PATH, bulkItems, normalized, searchHits } from './normalize.js';
 import type { IndexBody, SearchEngine } from './types.js';
 
 export function createOpenSearch(cfg: EngineConfig, version: string): SearchEngine {
@@ -14,13 +14,7 @@ export function createOpenSearch(cfg: EngineConfig, version: string): SearchEngi
     ...(cfg.apiKey ? { headers: { authorization: `ApiKey ${cfg.apiKey}` } } : {}),
     ...(cfg.caFile ? { ssl: { ca: readFileSync(cfg.caFile) } } : {}),
   });
-  const call = async <T>(fn: () => Promise<T>): Promise<T> => {
-    try {
-      return await fn();
-    } catch (err) {
-      throw normalizeError(err);
-    }
-  };
+  const call = normalized;
   return {
     kind: 'opensearch',
     version,

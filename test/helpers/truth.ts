@@ -1,17 +1,8 @@
 import type { Db } from '../../src/db/knex.js';
+import type { MovieDocument } from '../../src/etl/document.js';
 
-export interface TruthDoc {
-  id: string;
-  imdb_rating: number | null;
-  genre: string[];
-  title: string;
-  description: string;
-  director: string[];
-  actors_names: string[];
-  writers_names: string[];
-  actors: Array<{ id: string; name: string }>;
-  writers: Array<{ id: string; name: string }>;
-}
+/** The truth has exactly the document's shape. */
+export type TruthDoc = MovieDocument;
 
 /**
  * What the index must hold, computed from plain table reads and JavaScript, on purpose
