@@ -27,6 +27,13 @@ const program = new Command('movies')
   .showHelpAfterError()
   .exitOverride();
 
+/** Aborted by the first SIGINT/SIGTERM; a second one terminates at once (default handler). */
+function stopSignal(): AbortSignal {
+  const controller = new AbortController();
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => controller.abort(sig));
+  return controller.signal;
+}
+
 /** Runs a command with a fresh Context and always closes its clients. */
 function action<A extends unknown[]>(fn: (ctx: Context, ...args: A) => Promise<void>) {
   return async (...args: A) => {
@@ -101,6 +108,7 @@ program
         concurrency: parsePositiveInt('--concurrency', opts.concurrency, 2),
         maxRetryTimeMs: ctx.config.maxRetryTimeMs,
         wait: opts.wait,
+        signal: stopSignal(),
         log: (m) => ctx.out.warn(m),
         progress: (done, total) => ctx.out.progress(`indexed ${done.toLocaleString('en')} / ${total.toLocaleString('en')} films`),
       });

@@ -11,6 +11,7 @@ export const ExitCode = {
   engineRejected: 5,
   locked: 6,
   unsupported: 7,
+  interrupted: 130,
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -50,4 +51,9 @@ export class LockedError extends MoviesError {
 /** The server lacks something the mapping needs (e.g. the analysis-common module). */
 export class UnsupportedError extends MoviesError {
   override readonly exitCode = ExitCode.unsupported;
+}
+
+/** SIGINT/SIGTERM: in-flight pages were finished and marked; the rest stays pending. */
+export class InterruptedError extends MoviesError {
+  override readonly exitCode = ExitCode.interrupted;
 }

@@ -14,6 +14,7 @@ export interface StartEtlOptions {
   concurrency: number;
   maxRetryTimeMs: number;
   wait?: boolean;
+  signal?: AbortSignal;
   bulkSettingsThreshold?: number;
   log?(message: string): void;
   progress?(done: number, total: number): void;

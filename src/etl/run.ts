@@ -1,6 +1,7 @@
 import type { Db } from '../db/knex.js';
 import { withPgRetry } from '../db/retry.js';
 import type { SearchEngine } from '../engine/types.js';
+import { InterruptedError } from '../errors.js';
 import { applyBulkSettings, restoreSavedSettings } from './bulk-settings.js';
 import { pages, pendingWatermark, readPage } from './extractor.js';
 import { sendBulk } from './loader.js';
@@ -21,6 +22,8 @@ export interface EtlOptions {
   schemaPath?: string;
   /** Called before each mark; throws if the run lock cannot be held. */
   ensureLock?(): Promise<void>;
+  /** Stops taking new pages; in-flight pages are finished and marked. */
+  signal?: AbortSignal;
   log?(message: string): void;
   progress?(done: number, total: number): void;
 }
@@ -70,6 +73,11 @@ export async function runEtl(o: EtlOptions): Promise<EtlResult> {
   try {
     const read = (after: number) => pg(() => readPage(o.db, after, upTo, o.batchSize));
     for await (const batch of pages(read, o.batchSize)) {
+      if (o.signal?.aborted) {
+        throw new InterruptedError(
+          `interrupted (${String(o.signal.reason)}); acknowledged pages were marked, the rest stays pending`,
+        );
+      }
       const payload = toBulk(batch.rows, o.index, validate);
       while (inflight.size >= o.concurrency) await Promise.race(inflight);
       if (failure) break;

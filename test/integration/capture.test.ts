@@ -191,6 +191,25 @@ describe('change capture under concurrency, crashes and overlap', () => {
     await assertIndexMatchesDatabase(c);
   });
 
+  it('SIGTERM stops after the in-flight pages, exits 130, and the next run converges', async () => {
+    await c.db('content.film_work').update({ title: c.db.raw("left(title, 200) || ' t'") });
+    const run = runCli(['start-etl', '--batch', '10', '--concurrency', '1'], c.env);
+    for (let i = 0; i < 500; i++) {
+      const [{ n }] = (await c.db.raw('SELECT count(*)::int AS n FROM content.film_work_change')).rows;
+      if (n < 600) break;
+      await new Promise((res) => setTimeout(res, 10));
+    }
+    run.kill('SIGTERM');
+    const r = await run;
+    assert.equal(r.code, ExitCode.interrupted, r.stderr);
+    assert.match(r.stderr, /interrupted \(SIGTERM\)/);
+    const st = JSON.parse((await runCli(['--json', 'status'], c.env)).stdout);
+    assert.equal(st.lastRun.outcome, 'failed');
+    assert.ok(st.pending > 0 && st.pending < 600, `some films still pending (${st.pending})`);
+    assert.equal((await runCli(['start-etl'], c.env)).code, 0);
+    await assertIndexMatchesDatabase(c);
+  });
+
   it('SIGKILL at any moment: the next run converges', async () => {
     for (const delay of [150, 400, 900]) {
       await c.db('content.film_work').update({ title: c.db.raw("left(title, 200) || ' ' || ?", [String(delay)]) });
