@@ -36,9 +36,14 @@ export interface RunCounts {
   batches: number;
 }
 
+/** Run history kept per database; cron every minute for years must not grow it forever. */
+export const KEEP_RUNS = 1000;
+
 export async function startRun(db: Db, index: string): Promise<number> {
   const [row] = await db('content.etl_run').insert({ index_name: index }).returning('id');
-  return Number((row as { id: number }).id);
+  const id = Number((row as { id: number }).id);
+  await db('content.etl_run').where('id', '<=', id - KEEP_RUNS).delete();
+  return id;
 }
 
 export async function finishRun(db: Db, id: number, outcome: 'success' | 'failed', counts: RunCounts, error?: string) {
