@@ -98,9 +98,17 @@ async function installRootInfoPlugin(home, version, jdk, user) {
   const buildDir = path.join(CACHE_DIR, `es-root-info-${version}`);
   await fsp.rm(buildDir, { recursive: true, force: true });
   await fsp.mkdir(path.join(buildDir, 'classes'), { recursive: true });
+  // 8.x (the Java 17 fallback) has the older ActionPlugin.getRestHandlers parameter list.
+  const source = Number(version.split('.')[0]) >= 9 ? src : src.replace(
+    'final RestHandlersServices services,',
+    'final org.elasticsearch.common.settings.Settings settings, final org.elasticsearch.common.io.stream.NamedWriteableRegistry registry, final org.elasticsearch.rest.RestController controller, final org.elasticsearch.common.settings.ClusterSettings clusterSettings, final org.elasticsearch.common.settings.IndexScopedSettings indexScopedSettings, final org.elasticsearch.common.settings.SettingsFilter settingsFilter, final org.elasticsearch.cluster.metadata.IndexNameExpressionResolver resolver,',
+  );
+  const buildSrc = path.join(buildDir, 'src', 'RootInfoPlugin.java');
+  await fsp.mkdir(path.dirname(buildSrc), { recursive: true });
+  await fsp.writeFile(buildSrc, source);
   const javac = await run(path.join(jdk.home, 'bin', 'javac'), [
     '--release', String(Math.min(jdk.major, 21)), '-nowarn', '-cp', path.join(home, 'lib', '*'),
-    '-d', path.join(buildDir, 'classes'), srcFile,
+    '-d', path.join(buildDir, 'classes'), buildSrc,
   ]);
   if (javac.code !== 0) {
     warn(`elasticsearch: could not build the GET / plugin for ${version} (GET / will answer 405):\n${javac.stderr.trim().split('\n').slice(0, 10).join('\n')}`);
@@ -116,7 +124,7 @@ async function installRootInfoPlugin(home, version, jdk, user) {
     `version=${version}`,
     'name=movies-root-info',
     'classname=movies.services.es.RootInfoPlugin',
-    'java.version=21',
+    `java.version=${Number(version.split('.')[0]) >= 9 ? 21 : 17}`,
     `elasticsearch.version=${version}`,
     '',
   ].join('\n'));
