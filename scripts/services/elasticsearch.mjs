@@ -253,10 +253,11 @@ export async function down() {
 }
 
 export async function status(url) {
-  const { rec } = await processState(NAME);
+  const { state, rec: found } = await processState(NAME);
+  const rec = state === 'running' ? found : null;
   url = url || rec?.url || `http://127.0.0.1:${envPort('ES_PORT', 9200)}`;
   const h = await searchHealth(url);
-  if (h.ok) return { ok: true, line: `elasticsearch  ${url}  ${h.version ?? '?'}  ${h.status}${rec ? ` (pid ${rec.pid})` : ''}` };
+  if (h.ok) return { ok: true, line: `elasticsearch  ${url}  ${h.version ?? '?'}  ${h.status}${rec ? ` (pid ${rec.pid})` : ' (not started by this checkout)'}` };
   return { ok: false, line: `elasticsearch  ${url}  DOWN (${h.error ?? h.status})` };
 }
 
