@@ -127,7 +127,9 @@ async function upInner(slot) {
   await fsp.mkdir(path.join(base, 'tmp'), { recursive: true });
   const java = path.join(jdk.home, 'bin', 'java');
   log(`opensearch: starting runner ${version} on :${port} with Java ${jdk.version} (${jdk.home}) (log: ${rel(LOG_FILE)})`);
-  const { JAVA_TOOL_OPTIONS, _JAVA_OPTIONS, ...env } = process.env;
+  const env = { ...process.env };
+  delete env.JAVA_TOOL_OPTIONS; // would change the JVM's heap/flags behind our back
+  delete env._JAVA_OPTIONS;
   const started = await startDetached(NAME, java, javaArgs, {
     env: { ...env, JAVA_HOME: jdk.home },
     cwd: base,
