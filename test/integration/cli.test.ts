@@ -126,7 +126,7 @@ describe('movies CLI on the original fixture (OpenSearch, default mapping)', () 
       ['unknown-model.json', JSON.stringify([good, { model: 'movies.studio', pk: good.pk, fields: {} }]), /object #2.*unknown model "movies.studio"/],
       ['unknown-field.json', JSON.stringify([good, { model: 'movies.genre', pk: '22222222-2222-4222-8222-222222222222', fields: { genre: 'X', colour: 'red' } }]), /object #2 \(movies.genre pk=2222.*unknown field "colour"/],
       ['wrong-type.json', JSON.stringify([good, { model: 'movies.filmwork', pk: '33333333-3333-4333-8333-333333333333', fields: { title: 'T', imdb_rating: 'high' } }]), /object #2 \(movies.filmwork.*field "imdb_rating"/],
-      ['dup-genre.json', JSON.stringify([good, { model: 'movies.genre', pk: '99999999-9999-4999-8999-999999999999', fields: { genre: 'Drama' } }]), /object #2 \(movies.genre pk=9999.*"Drama" is already used/],
+      ['dup-genre.json', JSON.stringify([{ model: 'movies.genre', pk: '98999999-9999-4999-8999-999999999999', fields: { genre: 'Twice' } }, good, { model: 'movies.genre', pk: '99999999-9999-4999-8999-999999999999', fields: { genre: 'Twice' } }]), /object #3 \(movies.genre pk=9999.*"Twice" is already used/],
       ['dangling.json', JSON.stringify([good, { model: 'movies.filmworkperson', pk: '44444444-4444-4444-8444-444444444444', fields: { film_work: '55555555-5555-4555-8555-555555555555', person: good.pk, job: 'actor' } }]), /object #2 \(movies.filmworkperson pk=4444.*field "film_work".*neither the fixture nor the database/],
     ];
     for (const [name, text, pattern] of cases) {
