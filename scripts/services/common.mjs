@@ -481,3 +481,67 @@ export async function waitHealthy(label, check, { pgid, logFile, logOffset = 0, 
     logFile,
   );
 }
+
+/** Runs `fn(slot)` holding a Maven slot, taken synchronously so that Maven runs keep their order. */
+export async function withMavenSlot(fn) {
+  const slot = mavenSlot();
+  try {
+    return await fn(slot);
+  } finally {
+    slot.release();
+  }
+}
+
+/**
+ * For a search server this checkout already started: waits until it is healthy and returns its
+ * URL. Otherwise clears a stale pid file and returns undefined.
+ */
+export async function reuseRunning(name) {
+  const { state, rec } = await processState(name);
+  if (state === 'running') {
+    const h = await searchHealth(rec.url);
+    if (h.ok) {
+      log(`${name} already running on :${rec.port} (pid ${rec.pid}, version ${h.version ?? rec.version})`);
+      return rec.url;
+    }
+    log(`${name}: pid ${rec.pid} is running but not healthy yet; waiting`);
+    await waitHealthy(name, () => searchHealth(rec.url), { pgid: rec.pid, logFile: rec.logFile, logOffset: rec.logOffset });
+    log(`${name} ready on :${rec.port} (pid ${rec.pid})`);
+    return rec.url;
+  }
+  if (state === 'stale') await fsp.rm(pidFile(name), { force: true });
+  return undefined;
+}
+
+/** Stops the process group recorded for `name` and removes its pid file; returns the record. */
+export async function stopRecorded(name, graceMs) {
+  const { state, rec } = await processState(name);
+  if (state === 'running') {
+    log(`${name}: stopping pid ${rec.pid} (port ${rec.port})`);
+    log(`${name}: ${await stopGroup(rec.pid, name, graceMs)}`);
+  } else {
+    log(`${name}: not running${state === 'stale' ? ' (stale pid file removed)' : ''}`);
+  }
+  await fsp.rm(pidFile(name), { force: true });
+  return rec;
+}
+
+/** Kills leftover java processes of this checkout whose command line contains `marker`. */
+export async function killStrayJava(name, paths, marker) {
+  for (const p of await findStrayJava(paths)) {
+    if (!p.line.includes(marker)) continue;
+    warn(`${name}: stopping stray process ${p.pid}`);
+    await killPid(p.pid, name);
+  }
+}
+
+/** One status line for a search server. */
+export async function searchStatus(name, url, portEnv, defaultPort) {
+  const { state, rec: found } = await processState(name);
+  const rec = state === 'running' ? found : null;
+  url = url || rec?.url || `http://127.0.0.1:${envPort(portEnv, defaultPort)}`;
+  const h = await searchHealth(url);
+  const label = name.padEnd(13);
+  if (h.ok) return { ok: true, line: `${label}  ${url}  ${h.version ?? '?'}  ${h.status}${rec ? ` (pid ${rec.pid})` : ' (not started by this checkout)'}` };
+  return { ok: false, line: `${label}  ${url}  DOWN (${h.error ?? h.status})` };
+}

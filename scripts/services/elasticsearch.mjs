@@ -5,6 +5,7 @@ import {
   CACHE_DIR, LOG_DIR, ROOT, SVC_DIR, ServiceError, chownR, ensureServiceUser, envPort, exists, findStrayJava,
   killPid, log, mavenSlot, mvn, newestJdk, portInUse, processState, rel, run, runtimeBase, searchHealth,
   sha256, startDetached, stopGroup, waitHealthy, warn, findJdks, pidFile,
+  withMavenSlot, reuseRunning, stopRecorded, killStrayJava, searchStatus,
 } from './common.mjs';
 
 const NAME = 'elasticsearch';
@@ -163,30 +164,14 @@ async function configure(home, version, base, port, user) {
 }
 
 export async function up() {
-  const slot = mavenSlot(); // taken synchronously: fixes the order of Maven runs
-  try {
-    return await upInner(slot);
-  } finally {
-    slot.release();
-  }
+  return withMavenSlot(upInner);
 }
 
 async function upInner(slot) {
   const port = envPort('ES_PORT', 9200);
   const url = `http://127.0.0.1:${port}`;
-  const { state, rec } = await processState(NAME);
-  if (state === 'running') {
-    const h = await searchHealth(rec.url);
-    if (h.ok) {
-      log(`elasticsearch already running on :${rec.port} (pid ${rec.pid}, version ${h.version ?? rec.version})`);
-      return { ELASTICSEARCH_URL: rec.url };
-    }
-    log(`elasticsearch: pid ${rec.pid} is running but not healthy yet; waiting`);
-    await waitHealthy('elasticsearch', () => searchHealth(rec.url), { pgid: rec.pid, logFile: rec.logFile, logOffset: rec.logOffset });
-    log(`elasticsearch ready on :${rec.port} (pid ${rec.pid})`);
-    return { ELASTICSEARCH_URL: rec.url };
-  }
-  if (state === 'stale') await fsp.rm(pidFile(NAME), { force: true });
+  const running = await reuseRunning(NAME);
+  if (running) return { ELASTICSEARCH_URL: running };
 
   const { version, jdk } = await chooseVersionAndJdk();
   const user = await ensureServiceUser();
@@ -227,24 +212,10 @@ async function upInner(slot) {
 }
 
 export async function down() {
-  const { state, rec } = await processState(NAME);
-  if (state === 'running') {
-    log(`elasticsearch: stopping pid ${rec.pid} (port ${rec.port})`);
-    const r = await stopGroup(rec.pid, 'elasticsearch', 60000);
-    log(`elasticsearch: ${r}`);
-  } else if (state === 'stale') {
-    log('elasticsearch: not running (stale pid file removed)');
-  } else {
-    log('elasticsearch: not running');
-  }
-  await fsp.rm(pidFile(NAME), { force: true });
+  const rec = await stopRecorded(NAME, 60000);
   const paths = [SVC_DIR + '/'];
   if (rec?.base) paths.push(rec.base + '/');
-  for (const p of await findStrayJava(paths)) {
-    if (!p.line.includes('org.elasticsearch')) continue;
-    warn(`elasticsearch: stopping stray process ${p.pid}`);
-    await killPid(p.pid, 'elasticsearch');
-  }
+  await killStrayJava(NAME, paths, 'org.elasticsearch');
   // A per-checkout folder outside the checkout (see runtimeBase) is not a cache: remove it.
   if (rec?.base && rec.base.startsWith('/var/tmp/movies-services-')) {
     log(`elasticsearch: removing ${rec.base}`);
@@ -253,11 +224,5 @@ export async function down() {
 }
 
 export async function status(url) {
-  const { state, rec: found } = await processState(NAME);
-  const rec = state === 'running' ? found : null;
-  url = url || rec?.url || `http://127.0.0.1:${envPort('ES_PORT', 9200)}`;
-  const h = await searchHealth(url);
-  if (h.ok) return { ok: true, line: `elasticsearch  ${url}  ${h.version ?? '?'}  ${h.status}${rec ? ` (pid ${rec.pid})` : ' (not started by this checkout)'}` };
-  return { ok: false, line: `elasticsearch  ${url}  DOWN (${h.error ?? h.status})` };
+  return searchStatus(NAME, url, 'ES_PORT', 9200);
 }
-

@@ -6,6 +6,7 @@ import {
   CACHE_DIR, LOG_DIR, ROOT, SVC_DIR, ServiceError, envPort, exists, findJdks, findStrayJava, killPid, log,
   mavenSlot, mvn, newestJdk, pidFile, portInUse, processState, rel, run, searchHealth, sha256, startDetached,
   stopGroup, waitHealthy, warn,
+  withMavenSlot, reuseRunning, stopRecorded, killStrayJava, searchStatus,
 } from './common.mjs';
 
 const NAME = 'opensearch';
@@ -77,30 +78,14 @@ async function compileLauncher(dir, jdk) {
 }
 
 export async function up() {
-  const slot = mavenSlot(); // taken synchronously: fixes the order of Maven runs
-  try {
-    return await upInner(slot);
-  } finally {
-    slot.release();
-  }
+  return withMavenSlot(upInner);
 }
 
 async function upInner(slot) {
   const port = envPort('OS_PORT', 9201);
   const url = `http://127.0.0.1:${port}`;
-  const { state, rec } = await processState(NAME);
-  if (state === 'running') {
-    const h = await searchHealth(rec.url);
-    if (h.ok) {
-      log(`opensearch already running on :${rec.port} (pid ${rec.pid}, version ${h.version ?? rec.version})`);
-      return { OPENSEARCH_URL: rec.url };
-    }
-    log(`opensearch: pid ${rec.pid} is running but not healthy yet; waiting`);
-    await waitHealthy('opensearch', () => searchHealth(rec.url), { pgid: rec.pid, logFile: rec.logFile, logOffset: rec.logOffset });
-    log(`opensearch ready on :${rec.port} (pid ${rec.pid})`);
-    return { OPENSEARCH_URL: rec.url };
-  }
-  if (state === 'stale') await fsp.rm(pidFile(NAME), { force: true });
+  const running = await reuseRunning(NAME);
+  if (running) return { OPENSEARCH_URL: running };
 
   const { version, jdk } = await chooseVersionAndJdk();
   const dir = await fetchClasspath(version, slot);
@@ -142,29 +127,10 @@ async function upInner(slot) {
 }
 
 export async function down() {
-  const { state, rec } = await processState(NAME);
-  if (state === 'running') {
-    log(`opensearch: stopping pid ${rec.pid} (port ${rec.port})`);
-    const r = await stopGroup(rec.pid, 'opensearch', 45000);
-    log(`opensearch: ${r}`);
-  } else if (state === 'stale') {
-    log('opensearch: not running (stale pid file removed)');
-  } else {
-    log('opensearch: not running');
-  }
-  await fsp.rm(pidFile(NAME), { force: true });
-  for (const p of await findStrayJava([SVC_DIR + '/'])) {
-    if (!p.line.includes(MAIN_CLASS)) continue;
-    warn(`opensearch: stopping stray process ${p.pid}`);
-    await killPid(p.pid, 'opensearch');
-  }
+  await stopRecorded(NAME, 45000);
+  await killStrayJava(NAME, [SVC_DIR + '/'], MAIN_CLASS);
 }
 
 export async function status(url) {
-  const { state, rec: found } = await processState(NAME);
-  const rec = state === 'running' ? found : null;
-  url = url || rec?.url || `http://127.0.0.1:${envPort('OS_PORT', 9201)}`;
-  const h = await searchHealth(url);
-  if (h.ok) return { ok: true, line: `opensearch     ${url}  ${h.version ?? '?'}  ${h.status}${rec ? ` (pid ${rec.pid})` : ' (not started by this checkout)'}` };
-  return { ok: false, line: `opensearch     ${url}  DOWN (${h.error ?? h.status})` };
+  return searchStatus(NAME, url, 'OS_PORT', 9201);
 }
