@@ -13,7 +13,7 @@ export function isTransientPgError(err: unknown): boolean {
     if (e.code === '53300') return true; // too many connections
   }
   if (e.name === 'KnexTimeoutError') return true;
-  return /Connection terminated|connection .*closed|server closed the connection/i.test(e.message ?? '');
+  return /Connection terminated|connection .*closed|server closed the connection|not queryable/i.test(e.message ?? '');
 }
 
 export async function withPgRetry<T>(fn: () => Promise<T>, maxRetryTimeMs: number, log?: (m: string) => void): Promise<T> {

@@ -36,3 +36,15 @@ describe('config', () => {
     assert.ok(!message.includes('secret'));
   });
 });
+
+describe('PostgreSQL error classes', async () => {
+  const { isTransientPgError } = await import('../../src/db/retry.js');
+  it('treats lost connections and restarts as transient, data errors as final', () => {
+    assert.ok(isTransientPgError({ code: 'ECONNREFUSED', message: 'connect ECONNREFUSED' }));
+    assert.ok(isTransientPgError({ code: '57P01', message: 'terminating connection due to administrator command' }));
+    assert.ok(isTransientPgError(new Error('ROLLBACK - Client has encountered a connection error and is not queryable')));
+    assert.ok(isTransientPgError(new Error('Connection terminated unexpectedly')));
+    assert.ok(!isTransientPgError({ code: '23505', message: 'duplicate key' }));
+    assert.ok(!isTransientPgError(new Error('syntax error')));
+  });
+});
