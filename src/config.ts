@@ -1,4 +1,5 @@
 import { UsageError } from './errors.js';
+import { registerSecret } from './redact.js';
 
 export type EngineKind = 'elasticsearch' | 'opensearch';
 
@@ -78,15 +79,22 @@ export function resolveConfig(flags: CommonFlags, env: NodeJS.ProcessEnv = proce
   if (!Number.isFinite(retrySeconds) || retrySeconds < 0) {
     throw new UsageError('--max-retry-time must be a number of seconds >= 0');
   }
-  const username = env.ELASTICSEARCH_USERNAME || undefined;
-  const password = env.ELASTICSEARCH_PASSWORD || undefined;
+  // Credentials in the URL become explicit auth: fetch refuses URLs that carry them.
+  const parsedEs = new URL(esUrl);
+  const username = env.ELASTICSEARCH_USERNAME || decodeURIComponent(parsedEs.username) || undefined;
+  const password = env.ELASTICSEARCH_PASSWORD || decodeURIComponent(parsedEs.password) || undefined;
+  parsedEs.username = '';
+  parsedEs.password = '';
+  registerSecret(password);
+  registerSecret(env.ELASTICSEARCH_API_KEY);
+  registerSecret(decodeURIComponent(new URL(databaseUrl).password));
   if ((username === undefined) !== (password === undefined)) {
     throw new UsageError('set both ELASTICSEARCH_USERNAME and ELASTICSEARCH_PASSWORD, or neither');
   }
   return {
     databaseUrl,
     engine: {
-      url: esUrl,
+      url: parsedEs.toString().replace(/\/$/, ''),
       engine,
       apiKey: env.ELASTICSEARCH_API_KEY || undefined,
       username,

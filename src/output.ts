@@ -1,5 +1,6 @@
 import chalk from 'chalk';
 import ora, { type Ora } from 'ora';
+import { scrub } from './redact.js';
 
 /**
  * stdout carries results only; everything else goes to stderr. On a TTY progress is an ora
@@ -20,7 +21,7 @@ export function createReporter(opts: { json?: boolean; quiet?: boolean; stream?:
   const tty = Boolean(err.isTTY) && !process.env.CI;
   let spinner: Ora | undefined;
   let lastPlain = 0;
-  const line = (text: string) => err.write(`${new Date().toISOString()} ${text}\n`);
+  const line = (text: string) => err.write(`${new Date().toISOString()} ${scrub(text)}\n`);
   return {
     json: Boolean(opts.json),
     log(message) {

@@ -3,7 +3,7 @@ import { withPgRetry } from '../db/retry.js';
 import type { SearchEngine } from '../engine/types.js';
 import { InterruptedError } from '../errors.js';
 import { applyBulkSettings, restoreSavedSettings } from './bulk-settings.js';
-import { pages, pendingWatermark, readPage } from './extractor.js';
+import { pageEnd, pages, pendingWatermark, readRange } from './extractor.js';
 import { sendBulk } from './loader.js';
 import { loadValidator } from './schema.js';
 import { markAcknowledged } from './state.js';
@@ -16,6 +16,8 @@ export interface EtlOptions {
   batchSize: number;
   /** Bulk requests in flight at once. */
   concurrency: number;
+  /** Pages built ahead of the one being sent, each on its own connection (default 1). */
+  readAhead?: number;
   maxRetryTimeMs: number;
   /** Switch to bulk-load index settings when at least this many films are pending. */
   bulkSettingsThreshold: number;
@@ -37,6 +39,31 @@ export interface EtlResult {
   batches: number;
   seconds: number;
   docsPerSecond: number;
+  /** Milliseconds during which at least one PostgreSQL query of the run was in flight. */
+  queryMs: number;
+}
+
+type KnexQuery = { __knexQueryUid?: string };
+
+/** Wall time with a query in flight on `db`, from knex's query events (overlapping queries count once). */
+function queryClock(db: Db) {
+  const open = new Set<string>();
+  let since = 0;
+  let total = 0;
+  const start = (q: KnexQuery) => {
+    if (!q.__knexQueryUid) return;
+    if (open.size === 0) since = performance.now();
+    open.add(q.__knexQueryUid);
+  };
+  const end = (_: unknown, q: KnexQuery) => {
+    if (!q.__knexQueryUid || !open.delete(q.__knexQueryUid)) return;
+    if (open.size === 0) total += performance.now() - since;
+  };
+  db.on('query', start).on('query-response', end).on('query-error', end);
+  return {
+    ms: () => total + (open.size > 0 ? performance.now() - since : 0),
+    stop: () => db.off('query', start).off('query-response', end).off('query-error', end),
+  };
 }
 
 async function countPending(db: Db, upTo: number): Promise<number> {
@@ -54,6 +81,15 @@ async function countPending(db: Db, upTo: number): Promise<number> {
  */
 export async function runEtl(o: EtlOptions): Promise<EtlResult> {
   const started = performance.now();
+  const clock = queryClock(o.db);
+  try {
+    return await run(o, started, clock.ms);
+  } finally {
+    clock.stop();
+  }
+}
+
+async function run(o: EtlOptions, started: number, queryMs: () => number): Promise<EtlResult> {
   const pg = <T>(fn: () => Promise<T>) => withPgRetry(fn, o.maxRetryTimeMs, o.log);
   const validate = loadValidator(o.schemaPath);
 
@@ -62,8 +98,17 @@ export async function runEtl(o: EtlOptions): Promise<EtlResult> {
   );
   const upTo = await pg(() => pendingWatermark(o.db));
   const pending = upTo === 0 ? 0 : await pg(() => countPending(o.db, upTo));
-  const result: EtlResult = { pending, indexed: 0, deleted: 0, requeued: 0, batches: 0, seconds: 0, docsPerSecond: 0 };
-  if (pending === 0) return finish(result, started);
+  const result: EtlResult = {
+    pending,
+    indexed: 0,
+    deleted: 0,
+    requeued: 0,
+    batches: 0,
+    seconds: 0,
+    docsPerSecond: 0,
+    queryMs: 0,
+  };
+  if (pending === 0) return finish(result, started, queryMs);
 
   const bulkMode = pending >= o.bulkSettingsThreshold;
   if (bulkMode) await applyBulkSettings(o.db, o.engine, o.index);
@@ -71,8 +116,11 @@ export async function runEtl(o: EtlOptions): Promise<EtlResult> {
   const inflight = new Set<Promise<void>>();
   let failure: unknown;
   try {
-    const read = (after: number) => pg(() => readPage(o.db, after, upTo, o.batchSize));
-    for await (const batch of pages(read, o.batchSize)) {
+    const source = {
+      end: (after: number) => pg(() => pageEnd(o.db, after, upTo, o.batchSize)),
+      read: (after: number, last: number) => pg(() => readRange(o.db, after, last)),
+    };
+    for await (const batch of pages(source, o.readAhead ?? 2)) {
       if (o.signal?.aborted) {
         throw new InterruptedError(
           `interrupted (${String(o.signal.reason)}); acknowledged pages were marked, the rest stays pending`,
@@ -108,10 +156,11 @@ export async function runEtl(o: EtlOptions): Promise<EtlResult> {
     await pg(() => restoreSavedSettings(o.db, o.engine, o.index));
     await o.engine.refresh(o.index);
   }
-  return finish(result, started);
+  return finish(result, started, queryMs);
 }
 
-function finish(r: EtlResult, started: number): EtlResult {
+function finish(r: EtlResult, started: number, queryMs: () => number): EtlResult {
+  r.queryMs = Math.round(queryMs() * 10) / 10;
   r.seconds = (performance.now() - started) / 1000;
   r.docsPerSecond = r.seconds > 0 ? (r.indexed + r.deleted) / r.seconds : 0;
   return r;

@@ -24,6 +24,13 @@ describe('config', () => {
     assert.throws(() => resolveConfig({}, { ELASTICSEARCH_USERNAME: 'u' }), UsageError);
   });
 
+  it('moves credentials out of the engine URL into auth', () => {
+    const c = resolveConfig({ esUrl: 'https://elastic:p%40ss@es.example:9243/' }, {});
+    assert.equal(c.engine.url, 'https://es.example:9243');
+    assert.equal(c.engine.username, 'elastic');
+    assert.equal(c.engine.password, 'p@ss');
+  });
+
   it('never shows a password', () => {
     assert.equal(redactUrl('postgres://u:secret@h:5432/db'), 'postgres://u:***@h:5432/db');
     assert.ok(!redactUrl('http://elastic:hunter2@es:9200').includes('hunter2'));
