@@ -94,7 +94,7 @@ program
 program
   .command('start-etl')
   .description('index every pending film (changed, added or deleted) until none is left')
-  .option('--batch <n>', 'films per page and per bulk request', '100')
+  .option('--batch <n>', 'films per page and per bulk request', '500')
   .option('--concurrency <n>', 'bulk requests in flight', '2')
   .option('--wait', 'wait for a running start-etl instead of exiting')
   .action(
@@ -104,7 +104,7 @@ program
         engine: await ctx.engine(),
         databaseUrl: ctx.config.databaseUrl,
         index: ctx.config.index,
-        batchSize: parsePositiveInt('--batch', opts.batch, 100),
+        batchSize: parsePositiveInt('--batch', opts.batch, 500),
         concurrency: parsePositiveInt('--concurrency', opts.concurrency, 2),
         maxRetryTimeMs: ctx.config.maxRetryTimeMs,
         wait: opts.wait,

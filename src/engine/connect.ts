@@ -4,8 +4,6 @@ import type { EngineConfig, EngineKind } from '../config.js';
 import { ConnectionError, UsageError } from '../errors.js';
 import { redactUrl } from '../redact.js';
 import { withRetry } from '../etl/retry.js';
-import { createElasticsearch } from './elasticsearch.js';
-import { createOpenSearch } from './opensearch.js';
 import type { SearchEngine } from './types.js';
 
 interface RootInfo {
@@ -72,5 +70,7 @@ export async function connectEngine(cfg: EngineConfig, maxRetryTimeMs: number, l
   }
   const kind = cfg.engine === 'auto' ? detectKind(root.info, root.product) : cfg.engine;
   const version = root.info.version?.number ?? 'unknown';
-  return kind === 'opensearch' ? createOpenSearch(cfg, version) : createElasticsearch(cfg, version);
+  // Only the client in use is loaded: the other costs ~30 MB of RSS and ~0.25 s of startup.
+  if (kind === 'opensearch') return (await import('./opensearch.js')).createOpenSearch(cfg, version);
+  return (await import('./elasticsearch.js')).createElasticsearch(cfg, version);
 }
