@@ -1,0 +1,91 @@
+/*
+ * The ingest ceiling: the very documents start-etl sends, built beforehand with the ETL's own
+ * extractor and transformer and serialized, then pushed with the OpenSearch client's bulk
+ * helper into a fresh index with the same mapping and the same bulk-load settings.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client } from '@opensearch-project/opensearch';
+import { createDb } from '../../src/db/knex.js';
+import { pendingWatermark, readPage } from '../../src/etl/extractor.js';
+import { loadValidator } from '../../src/etl/schema.js';
+import { toDocument } from '../../src/etl/transformer.js';
+import { engineUrl, ROOT } from './measure.js';
+
+export interface Prebuilt {
+  id: string;
+  json: string;
+}
+
+/** Reads every pending film through the ETL's extractor (keyset pages) and serializes its document. */
+export async function buildDocuments(databaseUrl: string): Promise<Prebuilt[]> {
+  const db = createDb(databaseUrl);
+  const validate = loadValidator();
+  const out: Prebuilt[] = [];
+  try {
+    const upTo = await pendingWatermark(db);
+    let after = 0;
+    for (;;) {
+      const rows = await readPage(db, after, upTo, 2000);
+      if (rows.length === 0) break;
+      for (const row of rows) {
+        const doc = toDocument(row);
+        if (!validate(doc)) throw new Error(`invalid document ${row.film_work_id}`);
+        out.push({ id: row.film_work_id, json: JSON.stringify(doc) });
+      }
+      after = rows[rows.length - 1]!.version;
+    }
+  } finally {
+    await db.destroy();
+  }
+  return out;
+}
+
+export interface CeilingSettings {
+  flushBytes: number;
+  concurrency: number;
+}
+
+export interface CeilingRun extends CeilingSettings {
+  seconds: number;
+  docs: number;
+  docsPerSecond: number;
+  failed: number;
+}
+
+export async function recreateIndex(client: Client, index: string): Promise<void> {
+  const body = JSON.parse(readFileSync(join(ROOT, 'mappings/movies.json'), 'utf8')) as Record<string, unknown>;
+  await client.indices.delete({ index }, { ignore: [404] });
+  await client.indices.create({ index, body } as never);
+}
+
+export function engineClient(): Client {
+  return new Client({ node: engineUrl(), requestTimeout: 120_000 });
+}
+
+/** Sends `docs` into a fresh `index`; timed from the first bulk to the final refresh. */
+export async function ceilingRun(docs: Prebuilt[], index: string, s: CeilingSettings): Promise<CeilingRun> {
+  const client = engineClient();
+  try {
+    await recreateIndex(client, index);
+    const started = performance.now();
+    // The same bulk-load settings start-etl applies to a big run, restored at the end.
+    await client.indices.putSettings({ index, body: { 'index.refresh_interval': '-1', 'index.number_of_replicas': '0' } } as never);
+    const stats = await client.helpers.bulk({
+      datasource: docs,
+      onDocument: (d: Prebuilt) => [{ index: { _index: index, _id: d.id } }, d.json] as never,
+      flushBytes: s.flushBytes,
+      concurrency: s.concurrency,
+      retries: 0,
+    });
+    await client.indices.putSettings({ index, body: { 'index.refresh_interval': '1s', 'index.number_of_replicas': '1' } } as never);
+    await client.indices.refresh({ index });
+    const seconds = (performance.now() - started) / 1000;
+    const count = Number((await client.count({ index })).body.count);
+    if (count !== docs.length) throw new Error(`ceiling index holds ${count} documents, expected ${docs.length}`);
+    return { ...s, seconds, docs: docs.length, docsPerSecond: docs.length / seconds, failed: stats.failed };
+  } finally {
+    await client.indices.delete({ index }, { ignore: [404] }).catch(() => undefined);
+    await client.close();
+  }
+}

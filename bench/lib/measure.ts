@@ -1,0 +1,115 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, loadavg, totalmem, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const BIN = join(ROOT, 'bin/movies');
+const TIME = '/usr/bin/time';
+
+export const baseUrl = () => process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/movies';
+export const engineUrl = () => process.env.OPENSEARCH_URL ?? 'http://127.0.0.1:9201';
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** Wall time of the whole child process, spawn to exit. */
+  seconds: number;
+  /** Peak resident set size of the node process (ru_maxrss via GNU time, else sampled VmHWM). */
+  peakRssMb: number;
+  json?: Record<string, unknown>;
+}
+
+/** Runs `node bin/movies ...args` (the built dist/) as a child process and measures it. */
+export async function runCli(args: string[], env: Record<string, string>): Promise<CliRun> {
+  const useTime = existsSync(TIME);
+  const dir = mkdtempSync(join(tmpdir(), 'movies-bench-'));
+  const rssFile = join(dir, 'rss');
+  const [cmd, argv] = useTime
+    ? [TIME, ['-f', '%M', '-o', rssFile, process.execPath, BIN, ...args]]
+    : [process.execPath, [BIN, ...args]];
+  const started = performance.now();
+  const child = spawn(cmd, argv, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  let sampledKb = 0;
+  const sampler = useTime
+    ? undefined
+    : setInterval(() => {
+        try {
+          const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+          if (m) sampledKb = Math.max(sampledKb, Number(m[1]));
+        } catch {
+          /* exited */
+        }
+      }, 20);
+  const code: number = await new Promise((resolve) => child.on('close', (c) => resolve(c ?? -1)));
+  const seconds = (performance.now() - started) / 1000;
+  if (sampler) clearInterval(sampler);
+  let kb = sampledKb;
+  if (useTime) {
+    const lines = readFileSync(rssFile, 'utf8').trim().split('\n');
+    kb = Number(lines[lines.length - 1]);
+  }
+  rmSync(dir, { recursive: true, force: true });
+  let json: Record<string, unknown> | undefined;
+  try {
+    json = JSON.parse(stdout.trim().split('\n').pop() ?? '') as Record<string, unknown>;
+  } catch {
+    json = undefined;
+  }
+  return { code, stdout, stderr, seconds, peakRssMb: kb / 1024, json };
+}
+
+export async function mustRun(args: string[], env: Record<string, string>): Promise<CliRun> {
+  const r = await runCli(args, env);
+  if (r.code !== 0) throw new Error(`movies ${args.join(' ')} exited ${r.code}: ${r.stderr.slice(-2000)}`);
+  return r;
+}
+
+export function median(xs: number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+export interface Machine {
+  cpus: number;
+  cpuModel: string;
+  memoryGb: number;
+  node: string;
+  postgres: string;
+  engine: string;
+  os: string;
+}
+
+export async function machine(): Promise<Machine> {
+  const c = new pg.Client({ connectionString: baseUrl() });
+  await c.connect();
+  const v = await c.query<{ v: string }>('SHOW server_version').finally(() => c.end());
+  const info = (await (await fetch(engineUrl())).json()) as { version?: { number?: string; distribution?: string } };
+  let os: string = process.platform;
+  try {
+    os = /PRETTY_NAME="([^"]+)"/.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? os;
+  } catch {
+    /* not Linux */
+  }
+  return {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    memoryGb: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    postgres: v.rows[0]!.v,
+    engine: `${info.version?.distribution ?? 'elasticsearch'} ${info.version?.number ?? '?'}`,
+    os,
+  };
+}
+
+/** 1-minute load average: the benchmark shares the machine, so every sample records it. */
+export const load1 = () => Math.round(loadavg()[0]! * 100) / 100;
