@@ -21,7 +21,7 @@ import pg from 'pg';
 import { generate } from '../src/commands/generate.js';
 import { ceilingRun, buildDocuments, engineClient, type CeilingRun, type CeilingSettings } from './lib/ceiling.js';
 import { createEmptyDatabase, directLoad, dropDatabase, ensureCatalogue, type CatalogueInfo } from './lib/catalogue.js';
-import { engineUrl, load1, machine, median, mustRun, ROOT, type CliRun } from './lib/measure.js';
+import { cpuDelta, cpuSnapshot, engineUrl, load1, machine, median, mustRun, ROOT, type CliRun } from './lib/measure.js';
 import { writeReport } from './lib/report.js';
 
 const { values: args } = parseArgs({
@@ -99,15 +99,22 @@ async function startEtl(e: Record<string, string>, extra: string[] = etlArgs): P
 async function fullIndex(cat: CatalogueInfo, index: string, extra?: string[]): Promise<Sample> {
   await mustRun(['--quiet', 'init-es'], env(cat, index));
   const l = load1();
+  const before = cpuSnapshot();
   const r = await startEtl(env(cat, index), extra);
+  const cpu = cpuDelta(before, cpuSnapshot());
   const indexed = Number(r.json.indexed);
   if (indexed !== cat.films) throw new Error(`indexed ${indexed}, expected ${cat.films}`);
+  const per1k = (x: number) => (x / indexed) * 1000;
   return {
     seconds: r.seconds,
     docsPerSecond: indexed / r.seconds,
     etlSeconds: Number(r.json.seconds),
     queryMs: Number(r.json.queryMs ?? NaN),
     peakRssMb: r.peakRssMb,
+    cpuCliPer1k: per1k(r.cpuSeconds),
+    cpuPostgresPer1k: per1k(cpu.postgres),
+    cpuEnginePer1k: per1k(cpu.engine),
+    cpuMachinePer1k: per1k(cpu.machineBusy),
     load1: l,
   };
 }
@@ -149,7 +156,17 @@ if (scenarios.has('loaddata')) {
     const l = load1();
     const r = await mustRun(['--json', '--quiet', 'loaddata', file], { DATABASE_URL: url });
     const objects = Number(r.json?.objects);
-    samples.push({ seconds: r.seconds, objects, objectsPerSecond: objects / r.seconds, peakRssMb: r.peakRssMb, load1: l });
+    const phases = (r.json?.phases ?? {}) as { stage?: number; check?: number; upsert?: number };
+    samples.push({
+      seconds: r.seconds,
+      objects,
+      objectsPerSecond: objects / r.seconds,
+      peakRssMb: r.peakRssMb,
+      stageSeconds: phases.stage,
+      checkSeconds: phases.check,
+      upsertSeconds: phases.upsert,
+      load1: l,
+    });
   }
   await dropDatabase('movies_bench_loaddata');
   const m = summarize('loaddata', `(f) movies loaddata of a ${label(small)}-film fixture (${Number(samples[0]?.objects).toLocaleString('en')} objects)`, samples, {
@@ -187,8 +204,19 @@ if (scenarios.has('full')) {
   for (let i = 0; i < runs; i++) {
     // Interleaved, so that both see the same machine and index state.
     etl.push(await fullIndex(cat, 'bench_full'));
+    const l = load1();
+    const before = cpuSnapshot();
     const c = await ceilingRun(docs, 'bench_ceiling', best);
-    ceiling.push({ seconds: c.seconds, docsPerSecond: c.docsPerSecond, flushBytes: c.flushBytes, concurrency: c.concurrency, load1: load1() });
+    const cpu = cpuDelta(before, cpuSnapshot());
+    ceiling.push({
+      seconds: c.seconds,
+      docsPerSecond: c.docsPerSecond,
+      flushBytes: c.flushBytes,
+      concurrency: c.concurrency,
+      cpuEnginePer1k: (cpu.engine / c.docs) * 1000,
+      cpuMachinePer1k: (cpu.machineBusy / c.docs) * 1000,
+      load1: l,
+    });
   }
   const a = summarize('full', `(a) start-etl full index, ${label(small)} films (child process wall time)`, etl, { films: small });
   const b = summarize('ceiling', `(b) bulk helper ceiling, same ${label(small)} documents prebuilt (flushBytes ${best.flushBytes / 1e6} MB, concurrency ${best.concurrency})`, ceiling, { films: small });

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +20,8 @@ export interface CliRun {
   seconds: number;
   /** Peak resident set size of the node process (ru_maxrss via GNU time, else sampled VmHWM). */
   peakRssMb: number;
+  /** User + system CPU seconds of the CLI process (GNU time only). */
+  cpuSeconds: number;
   json?: Record<string, unknown>;
 }
 
@@ -29,7 +31,7 @@ export async function runCli(args: string[], env: Record<string, string>): Promi
   const dir = mkdtempSync(join(tmpdir(), 'movies-bench-'));
   const rssFile = join(dir, 'rss');
   const [cmd, argv] = useTime
-    ? [TIME, ['-f', '%M', '-o', rssFile, process.execPath, BIN, ...args]]
+    ? [TIME, ['-f', '%M %U %S', '-o', rssFile, process.execPath, BIN, ...args]]
     : [process.execPath, [BIN, ...args]];
   const started = performance.now();
   const child = spawn(cmd, argv, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -52,9 +54,12 @@ export async function runCli(args: string[], env: Record<string, string>): Promi
   const seconds = (performance.now() - started) / 1000;
   if (sampler) clearInterval(sampler);
   let kb = sampledKb;
+  let cpuSeconds = NaN;
   if (useTime) {
     const lines = readFileSync(rssFile, 'utf8').trim().split('\n');
-    kb = Number(lines[lines.length - 1]);
+    const [m, u, s] = lines[lines.length - 1]!.split(' ').map(Number);
+    kb = m!;
+    cpuSeconds = u! + s!;
   }
   rmSync(dir, { recursive: true, force: true });
   let json: Record<string, unknown> | undefined;
@@ -63,7 +68,7 @@ export async function runCli(args: string[], env: Record<string, string>): Promi
   } catch {
     json = undefined;
   }
-  return { code, stdout, stderr, seconds, peakRssMb: kb / 1024, json };
+  return { code, stdout, stderr, seconds, peakRssMb: kb / 1024, cpuSeconds, json };
 }
 
 export async function mustRun(args: string[], env: Record<string, string>): Promise<CliRun> {
@@ -113,3 +118,57 @@ export async function machine(): Promise<Machine> {
 
 /** 1-minute load average: the benchmark shares the machine, so every sample records it. */
 export const load1 = () => Math.round(loadavg()[0]! * 100) / 100;
+
+/*
+ * CPU seconds, to show where a run's time goes on a machine whose cores PostgreSQL, the engine
+ * and the CLI share: the engine's JVM, every PostgreSQL process (including backends that
+ * already exited, through the postmaster's reaped-children times), and the whole machine.
+ */
+export interface CpuSnapshot {
+  engine: number;
+  postgres: number;
+  machineBusy: number;
+}
+
+const HZ = 100;
+
+function procTimes(pid: string): { self: number; children: number; comm: string; cmd: string } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const close = stat.lastIndexOf(')');
+    const comm = stat.slice(stat.indexOf('(') + 1, close);
+    const f = stat.slice(close + 2).split(' ');
+    // Fields after the comm: state(0) ... utime(11) stime(12) cutime(13) cstime(14).
+    const self = (Number(f[11]) + Number(f[12])) / HZ;
+    const children = (Number(f[13]) + Number(f[14])) / HZ;
+    return { self, children, comm, cmd: comm === 'java' ? readFileSync(`/proc/${pid}/cmdline`, 'utf8') : '' };
+  } catch {
+    return undefined;
+  }
+}
+
+export function cpuSnapshot(): CpuSnapshot {
+  let engine = 0;
+  let postgres = 0;
+  if (process.platform === 'linux') {
+    for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+      const t = procTimes(pid);
+      if (!t) continue;
+      if (t.comm === 'postgres') postgres += t.self + t.children;
+      else if (t.comm === 'java' && t.cmd.includes('org.opensearch.bootstrap.OpenSearch')) engine += t.self;
+    }
+  }
+  let machineBusy = 0;
+  try {
+    const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal
+    machineBusy = (cpu[0]! + cpu[1]! + cpu[2]! + cpu[5]! + cpu[6]! + cpu[7]!) / HZ;
+  } catch {
+    /* not Linux */
+  }
+  return { engine, postgres, machineBusy };
+}
+
+export function cpuDelta(a: CpuSnapshot, b: CpuSnapshot): CpuSnapshot {
+  return { engine: b.engine - a.engine, postgres: b.postgres - a.postgres, machineBusy: b.machineBusy - a.machineBusy };
+}

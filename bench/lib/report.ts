@@ -28,6 +28,7 @@ const fmt = (k: string, v: number): string => {
   if (k === 'queryMs') return `${v.toFixed(1)} ms`;
   if (/seconds/i.test(k)) return `${v.toFixed(v < 10 ? 2 : 1)} s`;
   if (k === 'load1') return v.toFixed(2);
+  if (k.startsWith('cpu')) return v.toFixed(3);
   return Math.round(v).toLocaleString('en');
 };
 
@@ -40,7 +41,14 @@ const LABELS: Record<string, string> = {
   etlSeconds: 'ETL time',
   queryMs: 'query time',
   updateSeconds: 'UPDATE',
+  stageSeconds: 'read+stage',
+  checkSeconds: 'checks',
+  upsertSeconds: 'upsert',
   load1: 'load avg',
+  cpuCliPer1k: 'CPU s/1k docs: CLI',
+  cpuPostgresPer1k: 'PostgreSQL',
+  cpuEnginePer1k: 'engine',
+  cpuMachinePer1k: 'whole machine',
 };
 
 function section(f: ResultFile): string {
