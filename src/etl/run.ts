@@ -155,8 +155,24 @@ async function run(o: EtlOptions, started: number, queryMs: () => number): Promi
   if (bulkMode) {
     await pg(() => restoreSavedSettings(o.db, o.engine, o.index));
     await o.engine.refresh(o.index);
+    await vacuumChanges(o.db, o.log);
   }
   return finish(result, started, queryMs);
+}
+
+/*
+ * A big run leaves as many dead rows in the change table as it marked. Until they are
+ * vacuumed, every later run's watermark query walks them in the version index (measured on
+ * 1M films: 0.2–0.8 s for a run with nothing to do, against a few ms after VACUUM).
+ * Autovacuum gets there eventually; a big run does it at once. Without the rights to vacuum
+ * (not the table's owner), PostgreSQL only warns and this is a no-op.
+ */
+async function vacuumChanges(db: Db, log?: (m: string) => void): Promise<void> {
+  try {
+    await db.raw('VACUUM content.film_work_change');
+  } catch (err) {
+    log?.(`could not vacuum content.film_work_change: ${(err as Error).message}`);
+  }
 }
 
 function finish(r: EtlResult, started: number, queryMs: () => number): EtlResult {
