@@ -266,22 +266,6 @@ if (large > 0 && (scenarios.has('full') || scenarios.has('noop') || scenarios.ha
   const first = await startEtl(env(cat, index));
   const firstNote = `first run after the full index (not in the median): ${first.seconds.toFixed(2)} s, query ${Number(first.json.queryMs).toFixed(1)} ms`;
 
-  if (scenarios.has('noop')) {
-    const samples: Sample[] = [];
-    for (let i = 0; i < Math.max(5, runs); i++) {
-      const l = load1();
-      const r = await startEtl(env(cat, index));
-      if (Number(r.json.pending) !== 0) throw new Error('noop run found pending films');
-      samples.push({ seconds: r.seconds, etlSeconds: Number(r.json.seconds), queryMs: Number(r.json.queryMs ?? NaN), peakRssMb: r.peakRssMb, load1: l });
-    }
-    const m = summarize('noop', `(c) start-etl with nothing pending, ${label(large)} films`, samples, {
-      films: large,
-      target: 'query time < 1 s, whole process < 2 s',
-      note: firstNote,
-    });
-    m.met = m.median.queryMs! < 1000 && m.median.seconds! < 2;
-  }
-
   if (scenarios.has('rename')) {
     const c = new pg.Client({ connectionString: cat.url });
     await c.connect();
@@ -330,6 +314,22 @@ if (large > 0 && (scenarios.has('full') || scenarios.has('noop') || scenarios.ha
     }
     save();
   }
+  if (scenarios.has('noop')) {
+    const samples: Sample[] = [];
+    for (let i = 0; i < Math.max(5, runs); i++) {
+      const l = load1();
+      const r = await startEtl(env(cat, index));
+      if (Number(r.json.pending) !== 0) throw new Error('noop run found pending films');
+      samples.push({ seconds: r.seconds, etlSeconds: Number(r.json.seconds), queryMs: Number(r.json.queryMs ?? NaN), peakRssMb: r.peakRssMb, load1: l });
+    }
+    const m = summarize('noop', `(c) start-etl with nothing pending, ${label(large)} films (after the rename runs)`, samples, {
+      films: large,
+      target: 'query time < 1 s, whole process < 2 s',
+      note: firstNote,
+    });
+    m.met = m.median.queryMs! < 1000 && m.median.seconds! < 2;
+  }
+
   await deleteIndex(index);
 }
 

@@ -155,7 +155,7 @@ export function cpuSnapshot(): CpuSnapshot {
       const t = procTimes(pid);
       if (!t) continue;
       if (t.comm === 'postgres') postgres += t.self + t.children;
-      else if (t.comm === 'java' && t.cmd.includes('org.opensearch.bootstrap.OpenSearch')) engine += t.self;
+      else if (t.comm === 'java' && /opensearch/i.test(t.cmd) && !/elasticsearch/i.test(t.cmd)) engine += t.self;
     }
   }
   let machineBusy = 0;
