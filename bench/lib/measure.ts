@@ -97,7 +97,7 @@ export interface Machine {
 export async function machine(): Promise<Machine> {
   const c = new pg.Client({ connectionString: baseUrl() });
   await c.connect();
-  const v = await c.query<{ v: string }>('SHOW server_version').finally(() => c.end());
+  const v = await c.query<{ v: string }>("SELECT current_setting('server_version') AS v").finally(() => c.end());
   const info = (await (await fetch(engineUrl())).json()) as { version?: { number?: string; distribution?: string } };
   let os: string = process.platform;
   try {
