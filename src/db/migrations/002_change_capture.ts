@@ -85,23 +85,16 @@ export async function up(knex: Knex): Promise<void> {
     END $$;
 
     -- A genre or person affects documents through its name only; other edits enqueue nothing.
-    CREATE FUNCTION content.capture_genre() RETURNS trigger
+    -- Arguments: the name column, the link table, the link table's column for this row's id.
+    CREATE FUNCTION content.capture_rename() RETURNS trigger
     LANGUAGE plpgsql AS $$
     BEGIN
-      PERFORM content.enqueue_film_works(ARRAY(
-        SELECT l.film_work_id FROM new_rows n JOIN old_rows o ON o.id = n.id
-        JOIN content.film_work_genre l ON l.genre_id = n.id
-        WHERE o.genre IS DISTINCT FROM n.genre));
-      RETURN NULL;
-    END $$;
-
-    CREATE FUNCTION content.capture_person() RETURNS trigger
-    LANGUAGE plpgsql AS $$
-    BEGIN
-      PERFORM content.enqueue_film_works(ARRAY(
-        SELECT l.film_work_id FROM new_rows n JOIN old_rows o ON o.id = n.id
-        JOIN content.film_work_person l ON l.person_id = n.id
-        WHERE o.name IS DISTINCT FROM n.name));
+      EXECUTE format(
+        'SELECT content.enqueue_film_works(ARRAY(
+           SELECT l.film_work_id FROM new_rows n JOIN old_rows o ON o.id = n.id
+           JOIN content.%I l ON l.%I = n.id
+           WHERE o.%I IS DISTINCT FROM n.%I))',
+        TG_ARGV[1], TG_ARGV[2], TG_ARGV[0], TG_ARGV[0]);
       RETURN NULL;
     END $$;
   `);
@@ -126,9 +119,11 @@ export async function up(knex: Knex): Promise<void> {
   // link tables, whose own triggers enqueue the films.
   await knex.raw(`
     CREATE TRIGGER genre_capture_upd AFTER UPDATE ON content.genre
-      REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION content.capture_genre();
+      REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT
+      EXECUTE FUNCTION content.capture_rename('genre', 'film_work_genre', 'genre_id');
     CREATE TRIGGER person_capture_upd AFTER UPDATE ON content.person
-      REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION content.capture_person();
+      REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT
+      EXECUTE FUNCTION content.capture_rename('name', 'film_work_person', 'person_id');
   `);
 }
 
@@ -143,7 +138,7 @@ export async function down(knex: Knex): Promise<void> {
     }
   }
   await knex.raw(`
-    DROP FUNCTION IF EXISTS content.capture_genre(), content.capture_person(),
+    DROP FUNCTION IF EXISTS content.capture_rename(),
       content.capture_film_work(), content.capture_film_work_link(), content.enqueue_film_works(uuid[]);
     DROP TABLE IF EXISTS content.etl_saved_settings, content.etl_run, content.film_work_change;
     DROP SEQUENCE IF EXISTS content.film_work_change_seq;
