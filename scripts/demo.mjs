@@ -26,4 +26,4 @@ movies('loaddata', fixture);
 movies('init-es');
 movies('start-etl', '--batch', '100');
 movies('status');
-movies('search', process.argv[2] ?? 'star');
+movies('search', process.argv[2] ?? 'star trek');

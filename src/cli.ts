@@ -4,6 +4,7 @@ import { Context, type GlobalFlags } from './context.js';
 import { exitWith } from './exit.js';
 import { ConnectionError } from './errors.js';
 import { wrapPgErrors } from './db/errors.js';
+import { wrapEngineErrors } from './engine/errors.js';
 import { migrate } from './commands/migrate.js';
 import { loaddata } from './commands/loaddata.js';
 import { initEs } from './commands/init-es.js';
@@ -39,7 +40,7 @@ function action<A extends unknown[]>(fn: (ctx: Context, ...args: A) => Promise<v
   return async (...args: A) => {
     const ctx = new Context(program.opts<GlobalFlags>());
     try {
-      await wrapPgErrors(() => fn(ctx, ...args));
+      await wrapPgErrors(() => wrapEngineErrors(() => fn(ctx, ...args)));
     } finally {
       await ctx.close();
     }

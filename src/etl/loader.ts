@@ -1,4 +1,5 @@
-import { ConnectionError, EngineRejectedError } from '../errors.js';
+import { EngineRejectedError } from '../errors.js';
+import { engineFailure } from '../engine/errors.js';
 import { EngineHttpError, type BulkItemResult, type SearchEngine } from '../engine/types.js';
 import { withRetry } from './retry.js';
 
@@ -61,13 +62,7 @@ export async function sendBulk(engine: SearchEngine, ndjson: string, opts: Loade
         `the engine kept throttling (429) ${err.items.length} documents past --max-retry-time; nothing of them was marked indexed`,
       );
     }
-    if (err instanceof EngineHttpError) {
-      if (err.statusCode === undefined) {
-        throw new ConnectionError(`search engine unreachable: ${err.message}`, { cause: err });
-      }
-      throw new EngineRejectedError(`bulk request failed: ${err.message}`, { cause: err });
-    }
-    throw err;
+    throw err instanceof EngineHttpError ? engineFailure(err, 'bulk request') : err;
   }
 }
 

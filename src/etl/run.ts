@@ -2,6 +2,7 @@ import type { Db } from '../db/knex.js';
 import { withPgRetry } from '../db/retry.js';
 import type { SearchEngine } from '../engine/types.js';
 import { InterruptedError } from '../errors.js';
+import { withEngineRetry } from '../engine/errors.js';
 import { applyBulkSettings, restoreSavedSettings } from './bulk-settings.js';
 import { pageEnd, pages, pendingWatermark, readRange } from './extractor.js';
 import { sendBulk } from './loader.js';
@@ -152,11 +153,10 @@ async function run(o: EtlOptions, started: number, queryMs: () => number): Promi
     await Promise.all(inflight);
   }
   if (failure) throw failure;
-  if (bulkMode) {
-    await pg(() => restoreSavedSettings(o.db, o.engine, o.index));
-    await o.engine.refresh(o.index);
-    await vacuumChanges(o.db, o.log);
-  }
+  if (bulkMode) await pg(() => restoreSavedSettings(o.db, o.engine, o.index));
+  // A successful run ends with its changes searchable, so that status and searches agree at once.
+  await withEngineRetry('refresh', () => o.engine.refresh(o.index), o.maxRetryTimeMs, o.log);
+  if (bulkMode) await vacuumChanges(o.db, o.log);
   return finish(result, started, queryMs);
 }
 

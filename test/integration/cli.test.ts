@@ -56,6 +56,9 @@ describe('movies CLI on the original fixture (OpenSearch, default mapping)', () 
     const result = JSON.parse(r.stdout);
     assert.equal(result.indexed, 999);
     assert.equal(result.batches, 10);
+    // Searchable as soon as the run ends: status counts without any refresh of ours.
+    const st = JSON.parse((await runCli(['--json', 'status'], env)).stdout);
+    assert.equal(st.engine.documents, 999);
     const docs = await allDocs(services.OPENSEARCH_URL, index);
     assert.equal(docs.size, 999);
     const expected = await truth(h.db);
