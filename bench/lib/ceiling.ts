@@ -23,7 +23,7 @@ export async function buildDocuments(databaseUrl: string): Promise<Prebuilt[]> {
   const validate = loadValidator();
   const out: Prebuilt[] = [];
   try {
-    const upTo = await pendingWatermark(db);
+    const { upTo } = await pendingWatermark(db);
     let after = 0;
     for (;;) {
       const rows = await readPage(db, after, upTo, 2000);

@@ -33,7 +33,7 @@ export interface Batch {
  * pending for the next run, as with any keyset page.
  */
 const END_SQL = `
-SELECT max(version) AS last, count(*)::int AS n FROM (
+SELECT max(version) AS last FROM (
   SELECT version FROM content.film_work_change
   WHERE version > :after AND version <= :upTo
   ORDER BY version
@@ -65,16 +65,17 @@ LEFT JOIN LATERAL (
 ) p ON true
 ORDER BY page.version`;
 
-export async function pendingWatermark(db: Db): Promise<number> {
-  const r = await db.raw<{ rows: Array<{ max: number | null }> }>(
-    'SELECT max(version) AS max FROM content.film_work_change',
+/** The run's watermark (highest pending version, 0 when none) and how many films it covers. */
+export async function pendingWatermark(db: Db): Promise<{ upTo: number; pending: number }> {
+  const r = await db.raw<{ rows: Array<{ up_to: number; pending: number }> }>(
+    'SELECT coalesce(max(version), 0) AS up_to, count(*)::int AS pending FROM content.film_work_change',
   );
-  return r.rows[0]?.max ?? 0;
+  return { upTo: r.rows[0]?.up_to ?? 0, pending: r.rows[0]?.pending ?? 0 };
 }
 
 /** The last version of the page after `after` (at most `limit` rows), or undefined when none is left. */
 export async function pageEnd(db: Db, after: number, upTo: number, limit: number): Promise<number | undefined> {
-  const r = await db.raw<{ rows: Array<{ last: number | null; n: number }> }>(END_SQL, { after, upTo, limit });
+  const r = await db.raw<{ rows: Array<{ last: number | null }> }>(END_SQL, { after, upTo, limit });
   return r.rows[0]?.last ?? undefined;
 }
 

@@ -17,7 +17,7 @@ export interface EtlOptions {
   batchSize: number;
   /** Bulk requests in flight at once. */
   concurrency: number;
-  /** Pages built ahead of the one being sent, each on its own connection (default 1). */
+  /** Pages built ahead of the one being sent, each on its own connection (default 2). */
   readAhead?: number;
   maxRetryTimeMs: number;
   /** Switch to bulk-load index settings when at least this many films are pending. */
@@ -67,14 +67,6 @@ function queryClock(db: Db) {
   };
 }
 
-async function countPending(db: Db, upTo: number): Promise<number> {
-  const r = await db.raw<{ rows: Array<{ n: number }> }>(
-    'SELECT count(*)::int AS n FROM content.film_work_change WHERE version <= ?',
-    [upTo],
-  );
-  return r.rows[0]?.n ?? 0;
-}
-
 /**
  * extract → transform → load, overlapped: the next page is read while the current one is
  * validated, and up to `concurrency` bulk requests are in flight. A page is marked indexed
@@ -97,8 +89,7 @@ async function run(o: EtlOptions, started: number, queryMs: () => number): Promi
   await pg(() => restoreSavedSettings(o.db, o.engine, o.index)).then(
     (restored) => restored && o.log?.(`restored index settings left by an interrupted run`),
   );
-  const upTo = await pg(() => pendingWatermark(o.db));
-  const pending = upTo === 0 ? 0 : await pg(() => countPending(o.db, upTo));
+  const { upTo, pending } = await pg(() => pendingWatermark(o.db));
   const result: EtlResult = {
     pending,
     indexed: 0,
