@@ -21,14 +21,20 @@ export async function markAcknowledged(db: Db, ids: string[], versions: number[]
   return r.rowCount;
 }
 
-/** Makes every film pending again (init-es), in one statement. */
-export async function enqueueAll(db: Db): Promise<number> {
+/**
+ * Makes the films that `idsSql` selects (one column, distinct ids) pending, in one statement,
+ * as content.enqueue_film_works() does for the triggers. Returns how many films it enqueued.
+ */
+export async function enqueueFilms(db: Db, idsSql: string): Promise<number> {
   const r = await db.raw<{ rowCount: number }>(`
     INSERT INTO content.film_work_change AS c (film_work_id)
-    SELECT id FROM content.film_work ORDER BY id
+    SELECT id FROM (${idsSql}) AS ids(id) ORDER BY id
     ON CONFLICT (film_work_id) DO UPDATE SET version = excluded.version, changed_at = excluded.changed_at`);
   return r.rowCount;
 }
+
+/** Makes every film pending again (init-es). */
+export const enqueueAll = (db: Db) => enqueueFilms(db, 'SELECT id FROM content.film_work');
 
 export interface RunCounts {
   indexed: number;
