@@ -3,7 +3,8 @@ import type { Db } from '../db/knex.js';
 import { withPgRetry } from '../db/retry.js';
 import type { IndexBody, SearchEngine } from '../engine/types.js';
 import { EngineHttpError } from '../engine/types.js';
-import { ConnectionError, EngineRejectedError, UnsupportedError, UsageError } from '../errors.js';
+import { engineFailure } from '../engine/errors.js';
+import { UnsupportedError, UsageError } from '../errors.js';
 import { defaultMappingPath } from '../etl/schema.js';
 import { enqueueAll, RunLock } from '../etl/state.js';
 
@@ -65,15 +66,14 @@ export async function initEs(o: InitEsOptions): Promise<InitEsResult> {
       await o.engine.createIndex(o.index, body);
     } catch (err) {
       if (!(err instanceof EngineHttpError)) throw err;
-      if (err.statusCode === undefined) throw new ConnectionError(`search engine unreachable: ${err.message}`);
-      if (MISSING_ANALYSIS.test(err.message)) {
+      if (err.statusCode !== undefined && MISSING_ANALYSIS.test(err.message)) {
         throw new UnsupportedError(
           `the ${o.engine.kind} server at version ${o.engine.version} lacks the analysis module the mapping ` +
             `${mappingPath} needs (${err.message}). Install analysis-common/stemmer support, or pass a mapping ` +
             `without stemmers: --mapping mappings/movies.nostem.json`,
         );
       }
-      throw new EngineRejectedError(`the engine refused to create index "${o.index}": ${err.message}`);
+      throw engineFailure(err, `creating index "${o.index}"`);
     }
     return { index: o.index, engine: o.engine.kind, version: o.engine.version, mapping: mappingPath, pending };
   } finally {

@@ -2,6 +2,9 @@ import { ConnectionError, EngineRejectedError } from '../errors.js';
 import { withRetry } from '../etl/retry.js';
 import { EngineHttpError } from './types.js';
 
+/** Unreachable, 429 or 5xx: the same request may succeed later. */
+export const isRetryableEngineError = (e: unknown): boolean => e instanceof EngineHttpError && e.retryable;
+
 /** An engine failure as the user sees it: unreachable (exit 3) or refused (exit 5). */
 export function engineFailure(err: EngineHttpError, what: string): ConnectionError | EngineRejectedError {
   return err.statusCode === undefined
@@ -19,7 +22,7 @@ export async function withEngineRetry<T>(
   try {
     return await withRetry(fn, {
       maxRetryTimeMs,
-      isRetryable: (e) => e instanceof EngineHttpError && e.retryable,
+      isRetryable: isRetryableEngineError,
       onRetry: (e, n, d) => log?.(`${what}: ${(e as Error).message}; retry ${n} in ${Math.round(d)} ms`),
     });
   } catch (err) {

@@ -1,5 +1,5 @@
 import { EngineRejectedError } from '../errors.js';
-import { engineFailure } from '../engine/errors.js';
+import { engineFailure, isRetryableEngineError } from '../engine/errors.js';
 import { EngineHttpError, type BulkItemResult, type SearchEngine } from '../engine/types.js';
 import { withRetry } from './retry.js';
 
@@ -7,8 +7,6 @@ export interface LoaderOptions {
   maxRetryTimeMs: number;
   log?(message: string): void;
 }
-
-const isRetryable = (err: unknown) => err instanceof EngineHttpError && err.retryable;
 
 function itemOk(item: BulkItemResult): boolean {
   if (item.status >= 200 && item.status < 300) return true;
@@ -48,7 +46,7 @@ export async function sendBulk(engine: SearchEngine, ndjson: string, opts: Loade
       },
       {
         maxRetryTimeMs: opts.maxRetryTimeMs,
-        isRetryable: (e) => isRetryable(e) || e instanceof ItemsRejected,
+        isRetryable: (e) => isRetryableEngineError(e) || e instanceof ItemsRejected,
         onRetry: (e, n, d) =>
           opts.log?.(
             `bulk ${e instanceof ItemsRejected ? `throttled for ${e.items.length} documents` : (e as Error).message}; ` +
