@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Agent } from 'node:https';
+import { Agent, request } from 'node:https';
 import type { EngineConfig, EngineKind } from '../config.js';
 import { ConnectionError, UsageError } from '../errors.js';
 import { redactUrl } from '../redact.js';
@@ -26,30 +26,43 @@ export function detectKind(info: RootInfo, productHeader: string | null): Engine
   return 'elasticsearch';
 }
 
-async function getRoot(cfg: EngineConfig): Promise<{ info: RootInfo; product: string | null }> {
-  // fetch has no per-request CA option; with a custom CA we fall back to node:https.
-  if (cfg.caFile && cfg.url.startsWith('https:')) {
-    const { request } = await import('node:https');
-    const agent = new Agent({ ca: readFileSync(cfg.caFile) });
-    return new Promise((resolve, reject) => {
-      const req = request(cfg.url, { headers: authHeaders(cfg), agent }, (res) => {
-        let data = '';
-        res.on('data', (c) => (data += c));
-        res.on('end', () => {
-          if ((res.statusCode ?? 0) >= 400) return reject(new Error(`HTTP ${res.statusCode}`));
-          resolve({ info: JSON.parse(data) as RootInfo, product: String(res.headers['x-elastic-product'] ?? '') || null });
-        });
-      });
-      req.on('error', reject);
-      req.end();
-    });
+interface RootResponse {
+  status: number;
+  product: string | null;
+  body: string;
+}
+
+// fetch has no per-request CA option; with a custom CA the request goes through node:https.
+function requestRoot(cfg: EngineConfig): Promise<RootResponse> {
+  if (!(cfg.caFile && cfg.url.startsWith('https:'))) {
+    return fetch(cfg.url, { headers: authHeaders(cfg), signal: AbortSignal.timeout(10_000) }).then(async (res) => ({
+      status: res.status,
+      product: res.headers.get('x-elastic-product'),
+      body: await res.text(),
+    }));
   }
-  const res = await fetch(cfg.url, { headers: authHeaders(cfg), signal: AbortSignal.timeout(10_000) });
+  const agent = new Agent({ ca: readFileSync(cfg.caFile) });
+  return new Promise((resolve, reject) => {
+    const req = request(cfg.url, { headers: authHeaders(cfg), agent, timeout: 10_000 }, (res) => {
+      let body = '';
+      res.on('data', (c) => (body += c));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, product: String(res.headers['x-elastic-product'] ?? '') || null, body }),
+      );
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function getRoot(cfg: EngineConfig): Promise<{ info: RootInfo; product: string | null }> {
+  const res = await requestRoot(cfg);
   if (res.status === 401 || res.status === 403) {
     throw new UsageError(`the search engine at ${redactUrl(cfg.url)} refused our credentials (HTTP ${res.status})`);
   }
-  if (!res.ok) throw new Error(`HTTP ${res.status}`);
-  return { info: (await res.json()) as RootInfo, product: res.headers.get('x-elastic-product') };
+  if (res.status < 200 || res.status >= 300) throw new Error(`HTTP ${res.status}`);
+  return { info: JSON.parse(res.body) as RootInfo, product: res.product };
 }
 
 /** Connects to the engine named by --engine, or to whichever product GET / reports. */
