@@ -22,8 +22,8 @@ export class Context {
     this.out = createReporter({ json: flags.json, quiet: flags.quiet });
   }
 
-  db(poolMax?: number): Db {
-    this.dbClient ??= createDb(this.config.databaseUrl, poolMax);
+  db(): Db {
+    this.dbClient ??= createDb(this.config.databaseUrl);
     return this.dbClient;
   }
 
