@@ -111,7 +111,8 @@ program
         wait: opts.wait,
         signal: stopSignal(),
         log: (m) => ctx.out.warn(m),
-        progress: (done, total) => ctx.out.progress(`indexed ${done.toLocaleString('en')} / ${total.toLocaleString('en')} films`),
+        progress: (r) =>
+          ctx.out.progress(`indexed ${(r.indexed + r.deleted).toLocaleString('en')} / ${r.pending.toLocaleString('en')} films`),
       });
       ctx.out.result(r, render.startEtl(r));
     }),

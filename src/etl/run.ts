@@ -28,7 +28,8 @@ export interface EtlOptions {
   /** Stops taking new pages; in-flight pages are finished and marked. */
   signal?: AbortSignal;
   log?(message: string): void;
-  progress?(done: number, total: number): void;
+  /** After each acknowledged page, with the counts so far. */
+  progress?(sofar: Readonly<EtlResult>): void;
 }
 
 export interface EtlResult {
@@ -131,7 +132,7 @@ async function run(o: EtlOptions, started: number, queryMs: () => number): Promi
         result.deleted += payload.deleted;
         result.requeued += payload.ids.length - marked;
         result.batches++;
-        o.progress?.(result.indexed + result.deleted, pending);
+        o.progress?.(result);
       })()
         .catch((err: unknown) => {
           failure ??= err;

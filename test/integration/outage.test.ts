@@ -83,6 +83,7 @@ describe('outages: retries within --max-retry-time, then a clear failure with no
     assert.ok(left > 0 && left < 800, `some but not all films still pending (${left})`);
     const s = JSON.parse((await runCli(['--json', 'status'], c.env)).stdout);
     assert.equal(s.lastRun.outcome, 'failed');
+    assert.equal(s.lastRun.indexed, 800 - left, 'the failed run records what it did index');
     const again = await runCli(['start-etl'], c.env);
     assert.equal(again.code, 0, again.stderr);
     await assertIndexMatchesDatabase(c);
