@@ -7,8 +7,6 @@ import { scrub } from './redact.js';
  * spinner; elsewhere (cron, CI) it is plain timestamped lines.
  */
 export interface Reporter {
-  readonly json: boolean;
-  log(message: string): void;
   warn(message: string): void;
   /** Starts or updates the progress line. */
   progress(text: string): void;
@@ -16,20 +14,13 @@ export interface Reporter {
   result(value: unknown, human: string): void;
 }
 
-export function createReporter(opts: { json?: boolean; quiet?: boolean; stream?: NodeJS.WriteStream } = {}): Reporter {
-  const err = opts.stream ?? process.stderr;
+export function createReporter(opts: { json?: boolean; quiet?: boolean } = {}): Reporter {
+  const err = process.stderr;
   const tty = Boolean(err.isTTY) && !process.env.CI;
   let spinner: Ora | undefined;
   let lastPlain = 0;
   const line = (text: string) => err.write(`${new Date().toISOString()} ${scrub(text)}\n`);
   return {
-    json: Boolean(opts.json),
-    log(message) {
-      if (opts.quiet) return;
-      if (spinner) spinner.clear();
-      line(message);
-      spinner?.render();
-    },
     warn(message) {
       if (spinner) spinner.clear();
       line(tty ? chalk.yellow(message) : `warning: ${message}`);
