@@ -11,9 +11,19 @@ export function loadValidator(path = defaultSchemaPath): ValidateFunction<MovieD
   return ajv.compile<MovieDocument>(JSON.parse(readFileSync(path, 'utf8')));
 }
 
+/** The field an ajv error is about, dotted ("actors.0.name"), including unknown and missing ones. */
+export function errorField(e: ErrorObject, whole = '(document)'): string {
+  const extra =
+    e.keyword === 'additionalProperties'
+      ? `/${String(e.params.additionalProperty)}`
+      : e.keyword === 'required'
+        ? `/${String(e.params.missingProperty)}`
+        : '';
+  return (e.instancePath + extra).replace(/^\//, '').replace(/\//g, '.') || whole;
+}
+
 /** "imdb_rating must be <= 10 (maximum)" from ajv's first error. */
 export function describeError(e: ErrorObject): { field: string; rule: string; message: string } {
-  const extra = e.keyword === 'additionalProperties' ? `/${String(e.params.additionalProperty)}` : '';
-  const field = (e.instancePath + extra).replace(/^\//, '').replace(/\//g, '.') || '(document)';
+  const field = errorField(e);
   return { field, rule: e.keyword, message: `${field} ${e.message ?? 'is invalid'} (${e.keyword})` };
 }
