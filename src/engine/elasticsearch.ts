@@ -10,8 +10,12 @@ export function createElasticsearch(cfg: EngineConfig, version: string): SearchE
     // Retries are ours (src/etl/retry.ts), bounded by --max-retry-time.
     maxRetries: 0,
     requestTimeout: 120_000,
-    ...(cfg.apiKey ? { auth: { apiKey: cfg.apiKey } } : {}),
-    ...(cfg.username && cfg.password ? { auth: { username: cfg.username, password: cfg.password } } : {}),
+    // An API key wins over basic auth, as in connect.ts's GET /.
+    ...(cfg.apiKey
+      ? { auth: { apiKey: cfg.apiKey } }
+      : cfg.username && cfg.password
+        ? { auth: { username: cfg.username, password: cfg.password } }
+        : {}),
     ...(cfg.caFile ? { tls: { ca: readFileSync(cfg.caFile) } } : {}),
   });
   const call = normalized;

@@ -9,9 +9,13 @@ export function createOpenSearch(cfg: EngineConfig, version: string): SearchEngi
     node: cfg.url,
     maxRetries: 0,
     requestTimeout: 120_000,
-    ...(cfg.username && cfg.password ? { auth: { username: cfg.username, password: cfg.password } } : {}),
-    // The OpenSearch client has no apiKey option; the header is what the server reads.
-    ...(cfg.apiKey ? { headers: { authorization: `ApiKey ${cfg.apiKey}` } } : {}),
+    // The OpenSearch client has no apiKey option; the header is what the server reads. An API
+    // key wins over basic auth, as in connect.ts's GET /.
+    ...(cfg.apiKey
+      ? { headers: { authorization: `ApiKey ${cfg.apiKey}` } }
+      : cfg.username && cfg.password
+        ? { auth: { username: cfg.username, password: cfg.password } }
+        : {}),
     ...(cfg.caFile ? { ssl: { ca: readFileSync(cfg.caFile) } } : {}),
   });
   const call = normalized;
