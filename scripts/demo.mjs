@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // `npm run demo`: services up, then the whole job on them, then one sample search.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { readEnvFile } from './services/common.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const run = (cmd, args, env = process.env) => {
@@ -11,11 +12,7 @@ const run = (cmd, args, env = process.env) => {
 };
 
 run('npm', ['run', '--silent', 'services:up']);
-const env = { ...process.env };
-for (const line of readFileSync(`${root}.services/env`, 'utf8').split('\n')) {
-  const m = /^(?:export\s+)?([A-Z_]+)=['"]?([^'"]*)['"]?$/.exec(line.trim());
-  if (m) env[m[1]] = m[2];
-}
+const env = { ...process.env, ...(await readEnvFile()) };
 // The demo indexes into OpenSearch, which has the stemmers the default mapping needs.
 env.ELASTICSEARCH_URL = env.OPENSEARCH_URL;
 const shared = `${root}../shared/data/movies.json`;

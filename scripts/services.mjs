@@ -11,7 +11,7 @@
 // (9200), OS_PORT (9201), ES_VERSION, OS_RUNNER_VERSION, SERVICES_JAVA_HOME, SERVICES_TIMEOUT.
 // Downloads go through Maven (services/*/pom.xml) into ~/.m2 and .services/cache.
 import fsp from 'node:fs/promises';
-import { ENV_FILE, LOG_DIR, ServiceError, ensureDirs, log, rel, writeFileAtomic } from './services/common.mjs';
+import { ENV_FILE, LOG_DIR, ServiceError, ensureDirs, log, readEnvFile, rel, writeFileAtomic } from './services/common.mjs';
 import * as elasticsearch from './services/elasticsearch.mjs';
 import * as opensearch from './services/opensearch.mjs';
 import * as postgres from './services/postgres.mjs';
@@ -32,21 +32,6 @@ function selected(names) {
     if (!SERVICES[k]) usage();
     return k;
   });
-}
-
-async function readEnvFile() {
-  const out = {};
-  let text = '';
-  try {
-    text = await fsp.readFile(ENV_FILE, 'utf8');
-  } catch {
-    return out;
-  }
-  for (const line of text.split('\n')) {
-    const m = /^\s*(?:export\s+)?([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line);
-    if (m) out[m[1]] = m[2].replace(/^'(.*)'$/, '$1').replace(/^"(.*)"$/, '$1');
-  }
-  return out;
 }
 
 function shellQuote(v) {

@@ -545,3 +545,19 @@ export async function searchStatus(name, url, portEnv, defaultPort) {
   if (h.ok) return { ok: true, line: `${label}  ${url}  ${h.version ?? '?'}  ${h.status}${rec ? ` (pid ${rec.pid})` : ' (not started by this checkout)'}` };
   return { ok: false, line: `${label}  ${url}  DOWN (${h.error ?? h.status})` };
 }
+
+/** The variables in .services/env ({} when it does not exist yet). */
+export async function readEnvFile() {
+  const out = {};
+  let text = '';
+  try {
+    text = await fsp.readFile(ENV_FILE, 'utf8');
+  } catch {
+    return out;
+  }
+  for (const line of text.split('\n')) {
+    const m = /^\s*(?:export\s+)?([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line);
+    if (m) out[m[1]] = m[2].replace(/^'(.*)'$/, '$1').replace(/^"(.*)"$/, '$1');
+  }
+  return out;
+}
