@@ -5,6 +5,7 @@ import { ConnectionError, UsageError } from '../errors.js';
 import { redactUrl } from '../redact.js';
 import { withRetry } from '../etl/retry.js';
 import type { SearchEngine } from './types.js';
+import { engineAuth } from './auth.js';
 
 interface RootInfo {
   version?: { number?: string; distribution?: string };
@@ -12,11 +13,10 @@ interface RootInfo {
 }
 
 function authHeaders(cfg: EngineConfig): Record<string, string> {
-  if (cfg.apiKey) return { authorization: `ApiKey ${cfg.apiKey}` };
-  if (cfg.username && cfg.password) {
-    return { authorization: `Basic ${Buffer.from(`${cfg.username}:${cfg.password}`).toString('base64')}` };
-  }
-  return {};
+  const auth = engineAuth(cfg);
+  if (!auth) return {};
+  if ('apiKey' in auth) return { authorization: `ApiKey ${auth.apiKey}` };
+  return { authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}` };
 }
 
 export function detectKind(info: RootInfo, productHeader: string | null): EngineKind {

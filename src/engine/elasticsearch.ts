@@ -1,21 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { Client } from '@elastic/elasticsearch';
 import type { EngineConfig } from '../config.js';
+import { engineAuth } from './auth.js';
 import { BULK_FILTER_PATH, bulkItems, normalized, searchHits } from './normalize.js';
 import type { IndexBody, SearchEngine } from './types.js';
 
 export function createElasticsearch(cfg: EngineConfig, version: string): SearchEngine {
+  const auth = engineAuth(cfg);
   const client = new Client({
     node: cfg.url,
     // Retries are ours (src/etl/retry.ts), bounded by --max-retry-time.
     maxRetries: 0,
     requestTimeout: 120_000,
-    // An API key wins over basic auth, as in connect.ts's GET /.
-    ...(cfg.apiKey
-      ? { auth: { apiKey: cfg.apiKey } }
-      : cfg.username && cfg.password
-        ? { auth: { username: cfg.username, password: cfg.password } }
-        : {}),
+    ...(auth ? { auth } : {}),
     ...(cfg.caFile ? { tls: { ca: readFileSync(cfg.caFile) } } : {}),
   });
   const call = normalized;

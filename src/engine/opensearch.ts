@@ -1,21 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { Client } from '@opensearch-project/opensearch';
 import type { EngineConfig } from '../config.js';
+import { engineAuth } from './auth.js';
 import { BULK_FILTER_PATH, bulkItems, normalized, searchHits } from './normalize.js';
 import type { IndexBody, SearchEngine } from './types.js';
 
 export function createOpenSearch(cfg: EngineConfig, version: string): SearchEngine {
+  const auth = engineAuth(cfg);
   const client = new Client({
     node: cfg.url,
     maxRetries: 0,
     requestTimeout: 120_000,
-    // The OpenSearch client has no apiKey option; the header is what the server reads. An API
-    // key wins over basic auth, as in connect.ts's GET /.
-    ...(cfg.apiKey
-      ? { headers: { authorization: `ApiKey ${cfg.apiKey}` } }
-      : cfg.username && cfg.password
-        ? { auth: { username: cfg.username, password: cfg.password } }
-        : {}),
+    // The OpenSearch client has no apiKey option; the header is what the server reads.
+    ...(auth && 'apiKey' in auth ? { headers: { authorization: `ApiKey ${auth.apiKey}` } } : auth ? { auth } : {}),
     ...(cfg.caFile ? { ssl: { ca: readFileSync(cfg.caFile) } } : {}),
   });
   const call = normalized;

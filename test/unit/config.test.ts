@@ -31,6 +31,14 @@ describe('config', () => {
     assert.equal(c.engine.password, 'p@ss');
   });
 
+  it('an API key wins over basic auth', async () => {
+    const { engineAuth } = await import('../../src/engine/auth.js');
+    const both = resolveConfig({}, { ELASTICSEARCH_API_KEY: 'k', ELASTICSEARCH_USERNAME: 'u', ELASTICSEARCH_PASSWORD: 'p' });
+    assert.deepEqual(engineAuth(both.engine), { apiKey: 'k' });
+    assert.deepEqual(engineAuth(resolveConfig({}, { ELASTICSEARCH_USERNAME: 'u', ELASTICSEARCH_PASSWORD: 'p' }).engine), { username: 'u', password: 'p' });
+    assert.equal(engineAuth(resolveConfig({}, {}).engine), undefined);
+  });
+
   it('never shows a password', () => {
     assert.equal(redactUrl('postgres://u:secret@h:5432/db'), 'postgres://u:***@h:5432/db');
     assert.ok(!redactUrl('http://elastic:hunter2@es:9200').includes('hunter2'));
