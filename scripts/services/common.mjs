@@ -513,6 +513,39 @@ export async function reuseRunning(name) {
   return undefined;
 }
 
+/**
+ * For a healthy server of the right kind that something else started on `port` (typically
+ * `services:up` in another checkout of this repository): returns its URL, so that this checkout
+ * uses it instead of downloading and starting a second copy that could only fail with "port in
+ * use". Nothing is recorded, so `down` here leaves it alone. Returns undefined when the port is
+ * free; throws when the port is taken by something that does not become a healthy `kind` server.
+ */
+export async function reusePreexisting(name, port, { kind, wantedVersion }) {
+  if (!(await portInUse(port))) return undefined;
+  const url = `http://127.0.0.1:${port}`;
+  // It may be another checkout's server still starting: give it a while before giving up.
+  const deadline = Date.now() + Math.min(timeoutSeconds(), 60) * 1000;
+  let h = await searchHealth(url);
+  while (!h.ok && Date.now() < deadline && (await portInUse(port))) {
+    await sleep(1000);
+    h = await searchHealth(url);
+  }
+  const found = h.distribution === 'opensearch' ? 'opensearch' : 'elasticsearch';
+  const envName = kind === 'opensearch' ? 'OS_PORT' : 'ES_PORT';
+  if (!h.ok) {
+    throw new ServiceError(`${name}: port ${port} is in use by something services:up did not start, and it is not a healthy search server (${h.error ?? h.status}); stop it, or set ${envName}`);
+  }
+  if (found !== kind) {
+    throw new ServiceError(`${name}: port ${port} is in use by a healthy ${found} ${h.version ?? ''} server, not ${kind}; stop it, or set ${envName}`);
+  }
+  const wantedMajor = String(wantedVersion).split('.')[0];
+  if (h.version && h.version.split('.')[0] !== wantedMajor) {
+    warn(`${name}: the server on :${port} is version ${h.version}, not ${wantedVersion}; using it anyway`);
+  }
+  log(`${name}: reusing the healthy ${kind} ${h.version ?? ''} already on :${port} (not started by this checkout; down leaves it alone)`);
+  return url;
+}
+
 /** Stops the process group recorded for `name` and removes its pid file; returns the record. */
 export async function stopRecorded(name, graceMs) {
   const { state, rec } = await processState(name);
@@ -520,7 +553,7 @@ export async function stopRecorded(name, graceMs) {
     log(`${name}: stopping pid ${rec.pid} (port ${rec.port})`);
     log(`${name}: ${await stopGroup(rec.pid, name, graceMs)}`);
   } else {
-    log(`${name}: not running${state === 'stale' ? ' (stale pid file removed)' : ''}`);
+    log(`${name}: nothing this checkout started is running${state === 'stale' ? ' (stale pid file removed)' : ''}; a server others started is left alone`);
   }
   await fsp.rm(pidFile(name), { force: true });
   return rec;

@@ -5,7 +5,7 @@ import {
   CACHE_DIR, LOG_DIR, ROOT, SVC_DIR, ServiceError, chownR, ensureServiceUser, envPort, exists, findStrayJava,
   killPid, log, mavenSlot, mvn, newestJdk, portInUse, processState, rel, run, runtimeBase, searchHealth,
   sha256, startDetached, stopGroup, waitHealthy, warn, findJdks, pidFile,
-  withMavenSlot, reuseRunning, stopRecorded, killStrayJava, searchStatus,
+  withMavenSlot, reuseRunning, reusePreexisting, stopRecorded, killStrayJava, searchStatus,
 } from './common.mjs';
 
 const NAME = 'elasticsearch';
@@ -172,6 +172,8 @@ async function upInner(slot) {
   const url = `http://127.0.0.1:${port}`;
   const running = await reuseRunning(NAME);
   if (running) return { ELASTICSEARCH_URL: running };
+  const preexisting = await reusePreexisting(NAME, port, { kind: NAME, wantedVersion: process.env.ES_VERSION || DEFAULT_VERSION });
+  if (preexisting) return { ELASTICSEARCH_URL: preexisting };
 
   const { version, jdk } = await chooseVersionAndJdk();
   const user = await ensureServiceUser();

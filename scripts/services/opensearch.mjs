@@ -6,7 +6,7 @@ import {
   CACHE_DIR, LOG_DIR, ROOT, SVC_DIR, ServiceError, envPort, exists, findJdks, findStrayJava, killPid, log,
   mavenSlot, mvn, newestJdk, pidFile, portInUse, processState, rel, run, searchHealth, sha256, startDetached,
   stopGroup, waitHealthy, warn,
-  withMavenSlot, reuseRunning, stopRecorded, killStrayJava, searchStatus,
+  withMavenSlot, reuseRunning, reusePreexisting, stopRecorded, killStrayJava, searchStatus,
 } from './common.mjs';
 
 const NAME = 'opensearch';
@@ -86,6 +86,8 @@ async function upInner(slot) {
   const url = `http://127.0.0.1:${port}`;
   const running = await reuseRunning(NAME);
   if (running) return { OPENSEARCH_URL: running };
+  const preexisting = await reusePreexisting(NAME, port, { kind: NAME, wantedVersion: process.env.OS_RUNNER_VERSION || DEFAULT_VERSION });
+  if (preexisting) return { OPENSEARCH_URL: preexisting };
 
   const { version, jdk } = await chooseVersionAndJdk();
   const dir = await fetchClasspath(version, slot);
