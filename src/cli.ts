@@ -2,14 +2,14 @@ import { Command, Option } from 'commander';
 import { defaults, parsePositiveInt } from './config.js';
 import { Context, type GlobalFlags } from './context.js';
 import { exitWith } from './exit.js';
-import { ConnectionError } from './errors.js';
+import { InterruptedError } from './errors.js';
 import { wrapPgErrors } from './db/errors.js';
 import { wrapEngineErrors } from './engine/errors.js';
 import { migrate } from './commands/migrate.js';
 import { loaddata } from './commands/loaddata.js';
 import { initEs } from './commands/init-es.js';
 import { startEtl } from './commands/start-etl.js';
-import { status } from './commands/status.js';
+import { status, statusProblem } from './commands/status.js';
 import { generate } from './commands/generate.js';
 import { search } from './commands/search.js';
 import * as render from './render.js';
@@ -22,23 +22,45 @@ const program = new Command('movies')
   .addOption(new Option('--engine <kind>', 'engine client (env MOVIES_ENGINE)').choices(['auto', 'elasticsearch', 'opensearch']))
   .option('--index <name>', `index name (env MOVIES_INDEX, default ${defaults.index})`)
   .option('--max-retry-time <seconds>', `retry budget for outages (env MOVIES_MAX_RETRY_TIME, default ${defaults.maxRetryTime})`)
+  .option(
+    '--statement-timeout <seconds>',
+    'bound on one SQL statement and one lock wait (env MOVIES_STATEMENT_TIMEOUT, default: --max-retry-time, within 10..120)',
+  )
   .option('--json', 'print the result as JSON on stdout')
   .option('--quiet', 'no progress or log lines on stderr')
   .option('--debug', 'show stack traces')
   .showHelpAfterError()
   .exitOverride();
 
-/** Aborted by the first SIGINT/SIGTERM; a second one terminates at once (default handler). */
-function stopSignal(): AbortSignal {
+/*
+ * The first SIGINT/SIGTERM aborts the command's signal: retries stop, no new page is taken, and
+ * pages already sent get a few seconds to be marked. If the command has not ended within
+ * STOP_BOUND_MS (a frozen server it cannot abort), or on a second signal, it exits 130 at once.
+ * The same handlers serve a terminal's Ctrl-C and a service manager's SIGTERM.
+ */
+const STOP_BOUND_MS = 10_000;
+
+function stopSignal(debug: () => boolean): AbortSignal {
   const controller = new AbortController();
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => controller.abort(sig));
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (controller.signal.aborted) {
+      exitWith(new InterruptedError(`${sig} again: stopped at once; unmarked films stay pending`), debug());
+    }
+    controller.abort(sig);
+    setTimeout(
+      () => exitWith(new InterruptedError(`did not stop within ${STOP_BOUND_MS / 1000} s of ${sig}; unmarked films stay pending`), debug()),
+      STOP_BOUND_MS,
+    ).unref();
+  };
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, onSignal);
   return controller.signal;
 }
 
 /** Runs a command with a fresh Context and always closes its clients. */
 function action<A extends unknown[]>(fn: (ctx: Context, ...args: A) => Promise<void>) {
   return async (...args: A) => {
-    const ctx = new Context(program.opts<GlobalFlags>());
+    const flags = program.opts<GlobalFlags>();
+    const ctx = new Context(flags, stopSignal(() => flags.debug ?? false));
     try {
       await wrapPgErrors(() => wrapEngineErrors(() => fn(ctx, ...args)));
     } finally {
@@ -83,10 +105,11 @@ program
         db: ctx.db(),
         engine: await ctx.engine(),
         databaseUrl: ctx.config.databaseUrl,
+        timeouts: ctx.config.timeouts,
         index: ctx.config.index,
         mappingPath: opts.mapping,
         wait: opts.wait,
-        maxRetryTimeMs: ctx.config.maxRetryTimeMs,
+        retry: ctx.retry,
       });
       ctx.out.result(r, render.initEs(r));
     }),
@@ -98,19 +121,20 @@ program
   .option('--batch <n>', 'films per page and per bulk request', '500')
   .option('--concurrency <n>', 'bulk requests in flight', '2')
   .option('--wait', 'wait for a running start-etl instead of exiting')
+  .option('--skip-invalid', 'leave out and record films whose document is invalid or refused; index the rest')
   .action(
-    action(async (ctx, opts: { batch: string; concurrency: string; wait?: boolean }) => {
+    action(async (ctx, opts: { batch: string; concurrency: string; wait?: boolean; skipInvalid?: boolean }) => {
       const r = await startEtl({
         db: ctx.db(),
         engine: await ctx.engine(),
         databaseUrl: ctx.config.databaseUrl,
+        timeouts: ctx.config.timeouts,
         index: ctx.config.index,
         batchSize: parsePositiveInt('--batch', opts.batch, 500),
         concurrency: parsePositiveInt('--concurrency', opts.concurrency, 2),
-        maxRetryTimeMs: ctx.config.maxRetryTimeMs,
+        retry: ctx.retry,
         wait: opts.wait,
-        signal: stopSignal(),
-        log: (m) => ctx.out.warn(m),
+        skipInvalid: opts.skipInvalid,
         progress: (r) =>
           ctx.out.progress(`indexed ${(r.indexed + r.deleted).toLocaleString('en')} / ${r.pending.toLocaleString('en')} films`),
       });
@@ -120,7 +144,7 @@ program
 
 program
   .command('status')
-  .description('pending films, pending deletes, the last run, and documents next to films')
+  .description('pending films, rejected films, the last run, and documents next to films; the exit code is for monitoring')
   .action(
     action(async (ctx) => {
       let engineError: string | undefined;
@@ -130,8 +154,9 @@ program
       });
       const r = await status({ db: ctx.db(), engine, engineError, index: ctx.config.index });
       ctx.out.result(r, render.status(r));
-      // Printed first, so monitoring gets the database side; the exit code still says "down".
-      if (engineError) throw new ConnectionError(engineError);
+      // Printed first, so monitoring gets the whole report; the exit code says what is wrong.
+      const problem = statusProblem(r);
+      if (problem) throw problem;
     }),
   );
 

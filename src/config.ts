@@ -11,6 +11,16 @@ export interface EngineConfig {
   username?: string;
   password?: string;
   caFile?: string;
+  /** Bound on one HTTP request (including GET /), derived from the retry budget. */
+  requestTimeoutMs: number;
+}
+
+/** Bounds on single waits; each is derived once, here, from --max-retry-time unless set. */
+export interface Timeouts {
+  /** Opening one PostgreSQL connection (or taking one from the pool). */
+  connectMs: number;
+  /** One SQL statement, enforced by the server (statement_timeout, lock_timeout) and by the client. */
+  statementMs: number;
 }
 
 export interface Config {
@@ -19,6 +29,7 @@ export interface Config {
   index: string;
   /** Bound on retrying unreachable servers and 429/503 answers. */
   maxRetryTimeMs: number;
+  timeouts: Timeouts;
 }
 
 /** Flags shared by every command; commander fills them. */
@@ -28,6 +39,7 @@ export interface CommonFlags {
   engine?: string;
   index?: string;
   maxRetryTime?: string;
+  statementTimeout?: string;
 }
 
 export const defaults = {
@@ -36,6 +48,21 @@ export const defaults = {
   index: 'movies',
   maxRetryTime: '60',
 } as const;
+
+const clamp = (x: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, x));
+
+/*
+ * One attempt may take as long as the whole retry budget, but at least long enough for a large
+ * bulk request or page query on a loaded machine (10 s; the slowest page measured at 1M films
+ * took ~0.6 s) and never more than 2 minutes, the engine clients' own default.
+ */
+export function deriveTimeouts(maxRetryTimeMs: number, statementTimeoutMs?: number) {
+  const attempt = clamp(maxRetryTimeMs, 10_000, 120_000);
+  return {
+    requestTimeoutMs: attempt,
+    timeouts: { connectMs: clamp(maxRetryTimeMs, 5_000, 30_000), statementMs: statementTimeoutMs ?? attempt },
+  };
+}
 
 function pick(flag: string | undefined, env: string | undefined, fallback: string): string {
   if (flag !== undefined && flag !== '') return flag;
@@ -79,6 +106,12 @@ export function resolveConfig(flags: CommonFlags, env: NodeJS.ProcessEnv = proce
   if (!Number.isFinite(retrySeconds) || retrySeconds < 0) {
     throw new UsageError('--max-retry-time must be a number of seconds >= 0');
   }
+  const statementSeconds = pick(flags.statementTimeout, env.MOVIES_STATEMENT_TIMEOUT, '');
+  const statementTimeoutMs = statementSeconds === '' ? undefined : Number(statementSeconds) * 1000;
+  if (statementTimeoutMs !== undefined && !(Number.isFinite(statementTimeoutMs) && statementTimeoutMs >= 1000)) {
+    throw new UsageError('--statement-timeout must be a number of seconds >= 1');
+  }
+  const derived = deriveTimeouts(retrySeconds * 1000, statementTimeoutMs);
   // Credentials in the URL become explicit auth: fetch refuses URLs that carry them.
   const parsedEs = new URL(esUrl);
   const username = env.ELASTICSEARCH_USERNAME || decodeURIComponent(parsedEs.username) || undefined;
@@ -100,9 +133,11 @@ export function resolveConfig(flags: CommonFlags, env: NodeJS.ProcessEnv = proce
       username,
       password,
       caFile: env.ELASTICSEARCH_CA || undefined,
+      requestTimeoutMs: derived.requestTimeoutMs,
     },
     index,
     maxRetryTimeMs: retrySeconds * 1000,
+    timeouts: derived.timeouts,
   };
 }
 

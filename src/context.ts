@@ -3,6 +3,7 @@ import { createDb, type Db } from './db/knex.js';
 import { connectEngine } from './engine/connect.js';
 import type { SearchEngine } from './engine/types.js';
 import { createReporter, type Reporter } from './output.js';
+import type { RetryPolicy } from './retry.js';
 
 export interface GlobalFlags extends CommonFlags {
   json?: boolean;
@@ -10,30 +11,39 @@ export interface GlobalFlags extends CommonFlags {
   quiet?: boolean;
 }
 
+/** Closing clients is bounded: a frozen server must not keep a finished command alive. */
+const CLOSE_BOUND_MS = 2_000;
+
 /** Clients for one command, created on first use and closed once at the end. */
 export class Context {
   readonly config: Config;
   readonly out: Reporter;
+  /** The command's one retry policy: budget, log, and the stop signal. */
+  readonly retry: RetryPolicy;
   private dbClient?: Db;
   private engineClient?: SearchEngine;
 
-  constructor(flags: GlobalFlags, env: NodeJS.ProcessEnv = process.env) {
+  constructor(flags: GlobalFlags, signal?: AbortSignal, env: NodeJS.ProcessEnv = process.env) {
     this.config = resolveConfig(flags, env);
     this.out = createReporter({ json: flags.json, quiet: flags.quiet });
+    this.retry = { maxRetryTimeMs: this.config.maxRetryTimeMs, signal, log: (m) => this.out.warn(m) };
   }
 
   db(): Db {
-    this.dbClient ??= createDb(this.config.databaseUrl);
+    this.dbClient ??= createDb(this.config.databaseUrl, { timeouts: this.config.timeouts, log: (m) => this.out.warn(m) });
     return this.dbClient;
   }
 
   async engine(): Promise<SearchEngine> {
-    this.engineClient ??= await connectEngine(this.config.engine, this.config.maxRetryTimeMs, (m) => this.out.warn(m));
+    this.engineClient ??= await connectEngine(this.config.engine, this.retry);
     return this.engineClient;
   }
 
   async close(): Promise<void> {
     this.out.done();
-    await Promise.allSettled([this.dbClient?.destroy(), this.engineClient?.close()]);
+    const closing = Promise.allSettled([this.dbClient?.destroy(), this.engineClient?.close()]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([closing, new Promise((r) => (timer = setTimeout(r, CLOSE_BOUND_MS)))]);
+    clearTimeout(timer);
   }
 }

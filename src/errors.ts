@@ -11,6 +11,10 @@ export const ExitCode = {
   engineRejected: 5,
   locked: 6,
   unsupported: 7,
+  // `status` only: what monitoring alerts on (the report is printed in every case).
+  indexMissing: 8,
+  lastRunFailed: 9,
+  filmsRejected: 10,
   interrupted: 130,
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
@@ -56,4 +60,19 @@ export class UnsupportedError extends MoviesError {
 /** SIGINT/SIGTERM: in-flight pages were finished and marked; the rest stays pending. */
 export class InterruptedError extends MoviesError {
   override readonly exitCode = ExitCode.interrupted;
+}
+
+/** `status`: the index does not exist (never created, or deleted under us). */
+export class IndexMissingError extends MoviesError {
+  override readonly exitCode = ExitCode.indexMissing;
+}
+
+/** `status`: the last run failed or was interrupted; its films are still pending. */
+export class LastRunFailedError extends MoviesError {
+  override readonly exitCode = ExitCode.lastRunFailed;
+}
+
+/** `status`: films were left out by `start-etl --skip-invalid` and wait for a fix. */
+export class FilmsRejectedError extends MoviesError {
+  override readonly exitCode = ExitCode.filmsRejected;
 }

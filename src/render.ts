@@ -24,20 +24,25 @@ export const initEs = (r: InitEsResult) =>
 export const startEtl = (r: EtlResult & { index: string }) =>
   `indexed ${n(r.indexed)} films, deleted ${n(r.deleted)}, in ${n(r.batches)} batches, ` +
   `${r.seconds.toFixed(2)} s (${n(Math.round(r.docsPerSecond))} docs/s)` +
-  (r.requeued ? `; ${n(r.requeued)} changed again during the run and stay pending` : '');
+  (r.requeued ? `; ${n(r.requeued)} changed again during the run and stay pending` : '') +
+  (r.rejected ? `; ${n(r.rejected)} rejected and recorded (see status)` : '');
 
 export function status(r: StatusResult): string {
   const last = r.lastRun
     ? `${r.lastRun.outcome}, started ${r.lastRun.startedAt}, finished ${r.lastRun.finishedAt ?? '-'}, ` +
-      `indexed ${n(r.lastRun.indexed)}, deleted ${n(r.lastRun.deleted)}${r.lastRun.error ? `\n  error: ${r.lastRun.error}` : ''}`
+      `indexed ${n(r.lastRun.indexed)}, deleted ${n(r.lastRun.deleted)}, rejected ${n(r.lastRun.rejected)}` +
+      `${r.lastRun.error ? `\n  error: ${r.lastRun.error}` : ''}`
     : 'never';
   return [
     `index            ${r.index} on ${r.engine.kind} ${r.engine.version}`,
     `films            ${n(r.films)}`,
     `documents        ${r.engine.documents === null ? `unknown (${r.engine.error ?? ''})` : n(r.engine.documents)}`,
     `pending          ${n(r.pending)} (of which deletes: ${n(r.pendingDeletes)})`,
+    `rejected         ${n(r.rejected)}${r.rejected ? ' (not indexed until they change; start-etl --skip-invalid)' : ''}`,
+    ...r.rejectedFilms.map((f) => `  film ${f.id} v${f.version}: ${f.reason} (field "${f.field}", rule "${f.rule}", ${f.rejectedAt})`),
     `running now      ${r.running ? 'yes' : 'no'}`,
     `last run         ${last}`,
+    `health           ${r.health}`,
   ].join('\n');
 }
 

@@ -1,33 +1,73 @@
+import { InterruptedError } from './errors.js';
+
+/**
+ * The one retry policy of a command: its budget (--max-retry-time), where retries are logged,
+ * and the stop signal (SIGINT/SIGTERM) that cuts any wait short. Built once at the edge and
+ * handed down to every layer that retries.
+ */
+export interface RetryPolicy {
+  /** Total time budget for retries of one operation; 0 means try once. */
+  readonly maxRetryTimeMs: number;
+  readonly signal?: AbortSignal;
+  log?(message: string): void;
+}
+
 export interface RetryOptions {
-  /** Total time budget for retries; 0 means try once. */
-  maxRetryTimeMs: number;
   isRetryable(err: unknown): boolean;
-  onRetry?(err: unknown, attempt: number, delayMs: number): void;
+  /** How a failed attempt is described in the retry log line. */
+  describe(err: unknown): string;
   baseDelayMs?: number;
   maxDelayMs?: number;
   /** Injected for tests. */
-  sleep?(ms: number): Promise<void>;
+  sleep?(ms: number, signal?: AbortSignal): Promise<void>;
   now?(): number;
 }
 
-const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+export function interrupted(signal: AbortSignal): InterruptedError {
+  return new InterruptedError(
+    `interrupted (${String(signal.reason ?? 'signal')}); acknowledged pages were marked, the rest stays pending`,
+  );
+}
 
-/** Exponential backoff with full jitter, bounded by a total time budget. */
-export async function withRetry<T>(fn: () => Promise<T>, opts: RetryOptions): Promise<T> {
-  const sleep = opts.sleep ?? realSleep;
+/** Throws InterruptedError if the policy's signal has fired. */
+export function throwIfStopped(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw interrupted(signal);
+}
+
+/** Resolves after `ms`, or rejects with InterruptedError as soon as `signal` fires. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(interrupted(signal));
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(interrupted(signal!));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Exponential backoff with full jitter, bounded by the policy's budget and cut short by its signal. */
+export async function withRetry<T>(fn: () => Promise<T>, policy: RetryPolicy, opts: RetryOptions): Promise<T> {
+  const wait = opts.sleep ?? sleep;
   const now = opts.now ?? Date.now;
   const base = opts.baseDelayMs ?? 200;
   const cap = opts.maxDelayMs ?? 10_000;
-  const deadline = now() + opts.maxRetryTimeMs;
+  const deadline = now() + policy.maxRetryTimeMs;
   for (let attempt = 1; ; attempt++) {
+    throwIfStopped(policy.signal);
     try {
       return await fn();
     } catch (err) {
       const remaining = deadline - now();
       if (!opts.isRetryable(err) || remaining <= 0) throw err;
+      throwIfStopped(policy.signal);
       const delay = Math.min(remaining, Math.random() * Math.min(cap, base * 2 ** (attempt - 1)));
-      opts.onRetry?.(err, attempt, delay);
-      await sleep(delay);
+      policy.log?.(`${opts.describe(err)}; retry ${attempt} in ${Math.round(delay)} ms`);
+      await wait(delay, policy.signal);
     }
   }
 }

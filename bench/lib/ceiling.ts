@@ -19,7 +19,7 @@ export interface Prebuilt {
 
 /** Reads every pending film through the ETL's extractor (keyset pages) and serializes its document. */
 export async function buildDocuments(databaseUrl: string): Promise<Prebuilt[]> {
-  const db = createDb(databaseUrl);
+  const db = createDb(databaseUrl, { timeouts: { connectMs: 10_000, statementMs: 600_000 } });
   const validate = loadValidator();
   const out: Prebuilt[] = [];
   try {

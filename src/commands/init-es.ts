@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
+import type { Timeouts } from '../config.js';
 import type { Db } from '../db/knex.js';
+import type { RetryPolicy } from '../retry.js';
 import { withPgRetry } from '../db/retry.js';
 import type { IndexBody, SearchEngine } from '../engine/types.js';
 import { EngineHttpError } from '../engine/types.js';
@@ -14,8 +16,9 @@ export interface InitEsOptions {
   databaseUrl: string;
   index: string;
   mappingPath?: string;
+  timeouts: Timeouts;
   wait?: boolean;
-  maxRetryTimeMs: number;
+  retry: RetryPolicy;
 }
 
 export interface InitEsResult {
@@ -51,7 +54,7 @@ const MISSING_ANALYSIS = /(stemmer|unknown (filter|tokenizer|analyzer) type|fail
 export async function initEs(o: InitEsOptions): Promise<InitEsResult> {
   const mappingPath = o.mappingPath ?? defaultMappingPath;
   const body = readMapping(mappingPath);
-  const lock = await withPgRetry(() => RunLock.acquire(o.databaseUrl, o.wait ?? false), o.maxRetryTimeMs);
+  const lock = await withPgRetry(() => RunLock.acquire(o.databaseUrl, o.timeouts, o.wait ?? false), o.retry);
   try {
     const pending = await withPgRetry(
       () =>
@@ -59,7 +62,7 @@ export async function initEs(o: InitEsOptions): Promise<InitEsResult> {
           await trx('content.etl_saved_settings').where({ index_name: o.index }).delete();
           return enqueueAll(trx);
         }),
-      o.maxRetryTimeMs,
+      o.retry,
     );
     try {
       await o.engine.deleteIndex(o.index);

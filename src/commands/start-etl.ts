@@ -1,7 +1,11 @@
+import type { Timeouts } from '../config.js';
 import type { Db } from '../db/knex.js';
+import { toMoviesError } from '../db/errors.js';
 import { withPgRetry } from '../db/retry.js';
 import type { SearchEngine } from '../engine/types.js';
-import { UsageError } from '../errors.js';
+import { withEngineRetry } from '../engine/errors.js';
+import { InterruptedError, UsageError } from '../errors.js';
+import type { RetryPolicy } from '../retry.js';
 import { runEtl, type EtlResult } from '../etl/run.js';
 import { finishRun, RunLock, startRun, type RunCounts } from '../etl/state.js';
 
@@ -9,44 +13,52 @@ export interface StartEtlOptions {
   db: Db;
   engine: SearchEngine;
   databaseUrl: string;
+  timeouts: Timeouts;
   index: string;
   batchSize: number;
   concurrency: number;
-  maxRetryTimeMs: number;
+  retry: RetryPolicy;
   wait?: boolean;
-  signal?: AbortSignal;
+  skipInvalid?: boolean;
   bulkSettingsThreshold?: number;
-  log?(message: string): void;
   progress?(sofar: Readonly<EtlResult>): void;
 }
 
+/** Recording a failed run must not keep a failing process alive (PostgreSQL may be the failure). */
+const RECORD_BOUND_MS = 3_000;
+
 export async function startEtl(o: StartEtlOptions): Promise<EtlResult & { index: string; engine: string }> {
-  const pg = <T>(fn: () => Promise<T>) => withPgRetry(fn, o.maxRetryTimeMs, o.log);
-  const lock = await pg(() => RunLock.acquire(o.databaseUrl, o.wait ?? false));
+  const pg = <T>(fn: () => Promise<T>) => withPgRetry(fn, o.retry);
+  const lock = await pg(() => RunLock.acquire(o.databaseUrl, o.timeouts, o.wait ?? false));
   try {
-    if (!(await o.engine.indexExists(o.index))) {
+    if (!(await withEngineRetry('checking the index', () => o.engine.indexExists(o.index), o.retry))) {
       throw new UsageError(`index "${o.index}" does not exist on the ${o.engine.kind} server; run \`movies init-es\` first`);
     }
     const runId = await pg(() => startRun(o.db, o.index));
-    // What was acknowledged and marked before a failure is recorded with the failed run.
-    let sofar: RunCounts = { indexed: 0, deleted: 0, batches: 0 };
+    // What was marked before a failure is recorded with the failed run.
+    let sofar: RunCounts = { indexed: 0, deleted: 0, rejected: 0, batches: 0 };
     try {
       const result = await runEtl({
         ...o,
         bulkSettingsThreshold: o.bulkSettingsThreshold ?? 10_000,
         ensureLock: () => lock.ensureHeld(),
         progress: (r) => {
-          sofar = { indexed: r.indexed, deleted: r.deleted, batches: r.batches };
+          sofar = { indexed: r.indexed, deleted: r.deleted, rejected: r.rejected, batches: r.batches };
           o.progress?.(r);
         },
       });
       await pg(() => finishRun(o.db, runId, 'success', result));
       return { ...result, index: o.index, engine: o.engine.kind };
     } catch (err) {
-      await finishRun(o.db, runId, 'failed', sofar, (err as Error).message).catch(
-        () => undefined,
-      );
-      throw err;
+      const shown = toMoviesError(err) as Error;
+      const outcome = shown instanceof InterruptedError ? 'interrupted' : 'failed';
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        finishRun(o.db, runId, outcome, sofar, shown.message).catch(() => undefined),
+        new Promise((r) => (timer = setTimeout(r, RECORD_BOUND_MS))),
+      ]);
+      clearTimeout(timer);
+      throw shown;
     }
   } finally {
     await lock.release();

@@ -1,6 +1,22 @@
 import type { Db } from '../db/knex.js';
 import type { SearchEngine } from '../engine/types.js';
+import {
+  ConnectionError,
+  FilmsRejectedError,
+  IndexMissingError,
+  LastRunFailedError,
+  type MoviesError,
+} from '../errors.js';
 import { isLockHeld } from '../etl/state.js';
+
+export interface RejectedFilm {
+  id: string;
+  version: number;
+  field: string;
+  rule: string;
+  reason: string;
+  rejectedAt: string;
+}
 
 export interface StatusResult {
   index: string;
@@ -8,6 +24,10 @@ export interface StatusResult {
   pending: number;
   /** Films deleted from the catalogue whose documents are still to be removed. */
   pendingDeletes: number;
+  /** Films left out by start-etl --skip-invalid, until they change again. */
+  rejected: number;
+  /** The most recent rejections (at most REJECTED_SHOWN). */
+  rejectedFilms: RejectedFilm[];
   running: boolean;
   lastRun: null | {
     startedAt: string;
@@ -15,9 +35,12 @@ export interface StatusResult {
     outcome: string;
     indexed: number;
     deleted: number;
+    rejected: number;
     error: string | null;
   };
   engine: { kind: string; version: string; documents: number | null; error?: string };
+  /** What monitoring should know, in one word; the exit code says the same. */
+  health: 'ok' | 'unreachable' | 'index-missing' | 'last-run-failed' | 'films-rejected';
 }
 
 export interface StatusOptions {
@@ -28,42 +51,86 @@ export interface StatusOptions {
   index: string;
 }
 
+export const REJECTED_SHOWN = 20;
+
 export async function status(o: StatusOptions): Promise<StatusResult> {
-  const counts = await o.db.raw<{ rows: Array<{ films: number; pending: number; pending_deletes: number }> }>(`
+  const counts = await o.db.raw<{ rows: Array<{ films: number; pending: number; pending_deletes: number; rejected: number }> }>(`
     SELECT (SELECT count(*)::int FROM content.film_work) AS films,
            (SELECT count(*)::int FROM content.film_work_change) AS pending,
            (SELECT count(*)::int FROM content.film_work_change c
-             WHERE NOT EXISTS (SELECT 1 FROM content.film_work f WHERE f.id = c.film_work_id)) AS pending_deletes`);
+             WHERE NOT EXISTS (SELECT 1 FROM content.film_work f WHERE f.id = c.film_work_id)) AS pending_deletes,
+           (SELECT count(*)::int FROM content.film_work_rejected) AS rejected`);
+  const rejectedRows = await o.db('content.film_work_rejected').orderBy('rejected_at', 'desc').limit(REJECTED_SHOWN);
   const last = await o.db('content.etl_run').where({ index_name: o.index }).orderBy('id', 'desc').first();
   const running = await isLockHeld(o.db);
   let documents: number | null = null;
+  let missing = false;
   let error = o.engineError;
   try {
     if (o.engine) {
-      documents = (await o.engine.indexExists(o.index)) ? await o.engine.count(o.index) : null;
-      if (documents === null) error = `index "${o.index}" does not exist`;
+      missing = !(await o.engine.indexExists(o.index));
+      if (missing) error = `index "${o.index}" does not exist`;
+      else documents = await o.engine.count(o.index);
     }
   } catch (err) {
     error = (err as Error).message;
   }
   const c = counts.rows[0]!;
+  // A 'running' row with no lock holder is a run that was killed.
+  const outcome = last ? (last.outcome === 'running' && !running ? 'interrupted' : String(last.outcome)) : null;
+  const health: StatusResult['health'] =
+    !o.engine || (error && !missing)
+      ? 'unreachable'
+      : missing
+        ? 'index-missing'
+        : outcome === 'failed' || outcome === 'interrupted'
+          ? 'last-run-failed'
+          : c.rejected > 0
+            ? 'films-rejected'
+            : 'ok';
   return {
     index: o.index,
     films: c.films,
     pending: c.pending,
     pendingDeletes: c.pending_deletes,
+    rejected: c.rejected,
+    rejectedFilms: rejectedRows.map((r) => ({
+      id: r.film_work_id,
+      version: Number(r.version),
+      field: r.field,
+      rule: r.rule,
+      reason: r.reason,
+      rejectedAt: new Date(r.rejected_at).toISOString(),
+    })),
     running,
     lastRun: last
       ? {
           startedAt: new Date(last.started_at).toISOString(),
           finishedAt: last.finished_at ? new Date(last.finished_at).toISOString() : null,
-          // A 'running' row with no lock holder is a run that was killed.
-          outcome: last.outcome === 'running' && !running ? 'interrupted' : last.outcome,
+          outcome: outcome!,
           indexed: Number(last.indexed),
           deleted: Number(last.deleted),
+          rejected: Number(last.rejected),
           error: last.error,
         }
       : null,
     engine: { kind: o.engine?.kind ?? 'unknown', version: o.engine?.version ?? 'unknown', documents, ...(error ? { error } : {}) },
+    health,
   };
+}
+
+/** The error whose exit code tells monitoring what `status` found; undefined when all is well. */
+export function statusProblem(r: StatusResult): MoviesError | undefined {
+  switch (r.health) {
+    case 'unreachable':
+      return new ConnectionError(r.engine.error ?? 'search engine unreachable');
+    case 'index-missing':
+      return new IndexMissingError(`index "${r.index}" does not exist; run \`movies init-es\``);
+    case 'last-run-failed':
+      return new LastRunFailedError(`the last run ${r.lastRun?.outcome}: ${r.lastRun?.error ?? 'no error recorded'}`);
+    case 'films-rejected':
+      return new FilmsRejectedError(`${r.rejected} films are rejected and not indexed until they change (see status)`);
+    default:
+      return undefined;
+  }
 }

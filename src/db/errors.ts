@@ -1,22 +1,52 @@
 import { ConnectionError, MoviesError, UsageError } from '../errors.js';
 import { isTransientPgError } from './retry.js';
 
+/** What each of our bounds means to a user, by SQLSTATE. */
+const TIMEOUT_REASONS: Record<string, string> = {
+  '57014': 'a statement took longer than --statement-timeout (is a lock held, or the server overloaded?)',
+  '55P03': 'a lock was not granted within --statement-timeout (another session holds it)',
+};
+
+/**
+ * PostgreSQL's own reason, on one line: knex prefixes the whole SQL text to the server's
+ * message ("select … - canceling statement …"), which belongs neither on a terminal nor in a
+ * run record.
+ */
+export function pgReason(err: unknown): string {
+  const e = (err ?? {}) as { code?: string; message?: string; name?: string };
+  if (typeof e.code === 'string' && TIMEOUT_REASONS[e.code]) return TIMEOUT_REASONS[e.code]!;
+  if (/Query read timeout/.test(e.message ?? '')) return 'the server did not answer within --statement-timeout';
+  if (e.name === 'KnexTimeoutError') return 'no connection could be opened within the connect timeout';
+  const message = String(e.message ?? err);
+  const reason = message.includes(' - ') ? message.slice(message.lastIndexOf(' - ') + 3) : message;
+  return reason.replace(/\s+/g, ' ').trim().slice(0, 300);
+}
+
 /** Turns raw PostgreSQL failures that reach a command into our error classes. */
 export async function wrapPgErrors<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    if (err instanceof MoviesError) throw err;
-    const e = err as { code?: string; message?: string };
-    // knex prefixes the whole SQL text to the server's message; users need only the latter.
-    const reason = (e?.message ?? '').split(' - ').pop()?.trim();
-    if (e?.code === '42P01' || e?.code === '3F000') {
-      throw new UsageError(`the database has no movies schema yet (${reason}); run \`movies migrate\` first`);
-    }
-    if (e?.code === '3D000' || e?.code === '28P01' || e?.code === '28000') {
-      throw new ConnectionError(`PostgreSQL refused the connection: ${reason}`);
-    }
-    if (isTransientPgError(err)) throw new ConnectionError(`PostgreSQL unavailable: ${reason}`, { cause: err });
-    throw err;
+    throw toMoviesError(err);
   }
+}
+
+export function toMoviesError(err: unknown): unknown {
+  if (err instanceof MoviesError) return err;
+  const e = err as { code?: string; message?: string };
+  if (!e || (typeof e.code !== 'string' && !isTransientPgError(err))) return err;
+  const reason = pgReason(err);
+  if (e.code === '42P01' || e.code === '3F000') {
+    return new UsageError(`the database has no movies schema yet (${reason}); run \`movies migrate\` first`);
+  }
+  if (e.code === '3D000' || e.code === '28P01' || e.code === '28000') {
+    return new ConnectionError(`PostgreSQL refused the connection: ${reason}`);
+  }
+  if (isTransientPgError(err)) return new ConnectionError(`PostgreSQL unavailable: ${reason}`, { cause: err });
+  // Any other server error: one line with the server's reason, never the SQL.
+  if (typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code)) {
+    const wrapped = new MoviesError(`PostgreSQL error ${e.code}: ${reason}`, { cause: err });
+    return wrapped;
+  }
+  return err;
 }

@@ -1,5 +1,6 @@
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
+import type { Timeouts } from '../config.js';
 import { migrationSource } from './migrations/index.js';
 
 // Return bigint (int8) columns as JS numbers: versions come from a sequence and stay far below 2^53.
@@ -7,11 +8,40 @@ pg.types.setTypeParser(20, (v) => Number(v));
 
 export type Db = Knex;
 
-export function createDb(databaseUrl: string, poolMax = 4): Db {
+/*
+ * Every wait on PostgreSQL is bounded: opening a connection (connectionTimeoutMillis), waiting
+ * for a lock or running a statement (the server's lock_timeout and statement_timeout), and a
+ * server that stops answering altogether (the client's query_timeout, a little longer so the
+ * server's clearer error wins when it can still send one). TCP keepalive finds dead peers.
+ */
+export function pgConnectionOptions(databaseUrl: string, t: Timeouts, applicationName = 'movies'): pg.ClientConfig {
+  return {
+    connectionString: databaseUrl,
+    application_name: applicationName,
+    connectionTimeoutMillis: t.connectMs,
+    statement_timeout: t.statementMs,
+    lock_timeout: t.statementMs,
+    query_timeout: t.statementMs + 2_000,
+    keepAlive: true,
+  };
+}
+
+export interface DbOptions {
+  timeouts: Timeouts;
+  poolMax?: number;
+  /** Where knex's own warnings go (it writes them to stdout otherwise, breaking --json). */
+  log?(message: string): void;
+}
+
+export function createDb(databaseUrl: string, o: DbOptions): Db {
+  const log = (m: unknown) => o.log?.(String(m instanceof Error ? m.message : m));
   return knexFactory({
     client: 'pg',
-    connection: { connectionString: databaseUrl, application_name: 'movies' },
-    pool: { min: 0, max: poolMax },
+    connection: pgConnectionOptions(databaseUrl, o.timeouts) as Knex.PgConnectionConfig,
+    pool: { min: 0, max: o.poolMax ?? 4 },
+    // Waiting for a pooled connection: its holder's statement, then a new connection.
+    acquireConnectionTimeout: o.timeouts.statementMs + o.timeouts.connectMs,
     migrations: { migrationSource, schemaName: 'public', tableName: 'movies_migrations' },
+    log: { warn: log, error: log, deprecate: () => undefined, debug: () => undefined },
   });
 }

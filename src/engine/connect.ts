@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import type { EngineConfig, EngineKind } from '../config.js';
-import { ConnectionError, UsageError } from '../errors.js';
+import { ConnectionError, MoviesError, UsageError } from '../errors.js';
 import { redactUrl } from '../redact.js';
-import { withRetry } from '../etl/retry.js';
+import { withRetry, type RetryPolicy } from '../retry.js';
 import type { SearchEngine } from './types.js';
 import { engineAuth } from './auth.js';
 
@@ -35,7 +35,7 @@ interface RootResponse {
 // fetch has no per-request CA option; with a custom CA the request goes through node:https.
 function requestRoot(cfg: EngineConfig): Promise<RootResponse> {
   if (!(cfg.caFile && cfg.url.startsWith('https:'))) {
-    return fetch(cfg.url, { headers: authHeaders(cfg), signal: AbortSignal.timeout(10_000) }).then(async (res) => ({
+    return fetch(cfg.url, { headers: authHeaders(cfg), signal: AbortSignal.timeout(cfg.requestTimeoutMs) }).then(async (res) => ({
       status: res.status,
       product: res.headers.get('x-elastic-product'),
       body: await res.text(),
@@ -43,7 +43,7 @@ function requestRoot(cfg: EngineConfig): Promise<RootResponse> {
   }
   const agent = new Agent({ ca: readFileSync(cfg.caFile) });
   return new Promise((resolve, reject) => {
-    const req = request(cfg.url, { headers: authHeaders(cfg), agent, timeout: 10_000 }, (res) => {
+    const req = request(cfg.url, { headers: authHeaders(cfg), agent, timeout: cfg.requestTimeoutMs }, (res) => {
       let body = '';
       res.on('data', (c) => (body += c));
       res.on('end', () =>
@@ -66,16 +66,15 @@ async function getRoot(cfg: EngineConfig): Promise<{ info: RootInfo; product: st
 }
 
 /** Connects to the engine named by --engine, or to whichever product GET / reports. */
-export async function connectEngine(cfg: EngineConfig, maxRetryTimeMs: number, log?: (m: string) => void): Promise<SearchEngine> {
+export async function connectEngine(cfg: EngineConfig, policy: RetryPolicy): Promise<SearchEngine> {
   let root: { info: RootInfo; product: string | null };
   try {
-    root = await withRetry(() => getRoot(cfg), {
-      maxRetryTimeMs,
-      isRetryable: (e) => !(e instanceof UsageError),
-      onRetry: (e, n, d) => log?.(`search engine unreachable (${(e as Error).message}); retry ${n} in ${Math.round(d)} ms`),
+    root = await withRetry(() => getRoot(cfg), policy, {
+      isRetryable: (e) => !(e instanceof MoviesError),
+      describe: (e) => `search engine unreachable (${(e as Error).message})`,
     });
   } catch (err) {
-    if (err instanceof UsageError) throw err;
+    if (err instanceof MoviesError) throw err;
     throw new ConnectionError(
       `cannot reach the search engine at ${redactUrl(cfg.url)}: ${(err as Error).message}`,
       { cause: err },

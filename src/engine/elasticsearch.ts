@@ -9,9 +9,9 @@ export function createElasticsearch(cfg: EngineConfig, version: string): SearchE
   const auth = engineAuth(cfg);
   const client = new Client({
     node: cfg.url,
-    // Retries are ours (src/etl/retry.ts), bounded by --max-retry-time.
+    // Retries are ours (src/retry.ts), bounded by --max-retry-time; each request by a timeout derived from it.
     maxRetries: 0,
-    requestTimeout: 120_000,
+    requestTimeout: cfg.requestTimeoutMs,
     ...(auth ? { auth } : {}),
     ...(cfg.caFile ? { tls: { ca: readFileSync(cfg.caFile) } } : {}),
   });

@@ -1,30 +1,26 @@
 import { ConnectionError, EngineRejectedError } from '../errors.js';
-import { withRetry } from '../etl/retry.js';
+import { withRetry, type RetryPolicy } from '../retry.js';
 import { EngineHttpError } from './types.js';
 
-/** Unreachable, 429 or 5xx: the same request may succeed later. */
+/** Unreachable, timed out, 429 or 502/503/504: the same request may succeed later. */
 export const isRetryableEngineError = (e: unknown): boolean => e instanceof EngineHttpError && e.retryable;
 
-/** An engine failure as the user sees it: unreachable (exit 3) or refused (exit 5). */
+/**
+ * An engine failure as the user sees it: an outage (exit 3) when the engine is unreachable or
+ * kept answering "busy"/"unavailable" past the budget, otherwise a refusal (exit 5).
+ */
 export function engineFailure(err: EngineHttpError, what: string): ConnectionError | EngineRejectedError {
-  return err.statusCode === undefined
-    ? new ConnectionError(`search engine unreachable: ${err.message}`, { cause: err })
-    : new EngineRejectedError(`${what} failed: ${err.message}`, { cause: err });
+  if (err.statusCode === undefined) return new ConnectionError(`search engine unreachable: ${err.message}`, { cause: err });
+  if (err.retryable) {
+    return new ConnectionError(`search engine unavailable past --max-retry-time (${what}): ${err.message}`, { cause: err });
+  }
+  return new EngineRejectedError(`${what} failed: ${err.message}`, { cause: err });
 }
 
-/** Retries an engine call on unreachable/429/5xx within the budget, then maps the failure. */
-export async function withEngineRetry<T>(
-  what: string,
-  fn: () => Promise<T>,
-  maxRetryTimeMs: number,
-  log?: (m: string) => void,
-): Promise<T> {
+/** Retries an engine call on unreachable/429/5xx within the policy, then maps the failure. */
+export async function withEngineRetry<T>(what: string, fn: () => Promise<T>, policy: RetryPolicy): Promise<T> {
   try {
-    return await withRetry(fn, {
-      maxRetryTimeMs,
-      isRetryable: isRetryableEngineError,
-      onRetry: (e, n, d) => log?.(`${what}: ${(e as Error).message}; retry ${n} in ${Math.round(d)} ms`),
-    });
+    return await withRetry(fn, policy, { isRetryable: isRetryableEngineError, describe: (e) => `${what}: ${(e as Error).message}` });
   } catch (err) {
     throw err instanceof EngineHttpError ? engineFailure(err, what) : err;
   }

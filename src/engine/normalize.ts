@@ -37,12 +37,23 @@ interface RawBulkResponse {
   items?: Array<Record<string, { _id?: string; status?: number; error?: { type?: string; reason?: string } }>>;
 }
 
+/**
+ * One result per item of a bulk answer. Whatever is not a well-formed item (an HTML page, a
+ * truncated list, an item without _id or status) yields nothing or an item that acknowledges
+ * nothing, so that the loader can never read an acknowledgement the engine did not give.
+ */
 export function bulkItems(body: unknown): BulkItemResult[] {
-  const items = (body as RawBulkResponse).items ?? [];
+  const items = body && typeof body === 'object' ? (body as RawBulkResponse).items : undefined;
+  if (!Array.isArray(items)) return [];
   return items.map((item) => {
-    const [action, r] = Object.entries(item)[0] ?? ['unknown', {}];
-    const result: BulkItemResult = { id: String(r._id ?? ''), action, status: Number(r.status ?? 0) };
-    if (r.error) result.error = { type: String(r.error.type ?? 'unknown'), reason: String(r.error.reason ?? '') };
+    const [action, r] = (item && typeof item === 'object' ? Object.entries(item)[0] : undefined) ?? ['unknown', {}];
+    const ok = r && typeof r === 'object';
+    const result: BulkItemResult = {
+      id: ok && typeof r._id === 'string' ? r._id : '',
+      action,
+      status: ok && typeof r.status === 'number' ? r.status : 0,
+    };
+    if (ok && r.error) result.error = { type: String(r.error.type ?? 'unknown'), reason: String(r.error.reason ?? '') };
     return result;
   });
 }

@@ -10,7 +10,7 @@ export function createOpenSearch(cfg: EngineConfig, version: string): SearchEngi
   const client = new Client({
     node: cfg.url,
     maxRetries: 0,
-    requestTimeout: 120_000,
+    requestTimeout: cfg.requestTimeoutMs,
     // The OpenSearch client has no apiKey option; the header is what the server reads.
     ...(auth && 'apiKey' in auth ? { headers: { authorization: `ApiKey ${auth.apiKey}` } } : auth ? { auth } : {}),
     ...(cfg.caFile ? { ssl: { ca: readFileSync(cfg.caFile) } } : {}),

@@ -1,84 +1,124 @@
-import { EngineRejectedError } from '../errors.js';
+import { ConnectionError, EngineRejectedError } from '../errors.js';
 import { engineFailure, isRetryableEngineError } from '../engine/errors.js';
 import { EngineHttpError, type BulkItemResult, type SearchEngine } from '../engine/types.js';
-import { withRetry } from './retry.js';
+import { withRetry, type RetryPolicy } from '../retry.js';
+import type { BulkAction, Rejection } from './transformer.js';
 
 export interface LoaderOptions {
-  maxRetryTimeMs: number;
-  log?(message: string): void;
+  retry: RetryPolicy;
+  /** Record documents the engine refuses as unparseable or too large instead of failing. */
+  skipInvalid?: boolean;
 }
 
-function itemOk(item: BulkItemResult): boolean {
-  if (item.status >= 200 && item.status < 300) return true;
-  // Deleting a document the index never had is the state we want.
-  return item.action === 'delete' && item.status === 404 && !item.error;
+export interface BulkOutcome {
+  /** Actions whose own item in the engine's answer acknowledged them. */
+  acknowledged: BulkAction[];
+  /** Documents the engine refused for what they are (only with skipInvalid). */
+  rejected: Rejection[];
 }
 
-class ItemsRejected extends Error {
+/** Per-item statuses after which the same action may succeed: throttled, shard unavailable. */
+const RETRYABLE_ITEM = new Set([429, 502, 503, 504]);
+
+/** An answer that does not acknowledge each action of the request by its own item. */
+class MalformedAnswer extends Error {}
+
+/** Some items were throttled or hit an unavailable shard; only those are resent. */
+class ItemsRetryable extends Error {
   constructor(readonly items: BulkItemResult[]) {
-    super('bulk items rejected');
+    super(`${items.length} documents not stored yet (HTTP ${[...new Set(items.map((i) => i.status))].join('/')})`);
   }
 }
 
+const isAck = (item: BulkItemResult, action: BulkAction) =>
+  (item.status >= 200 && item.status < 300) || (action.op === 'delete' && item.status === 404 && !item.error);
+
+/** A refusal of the document itself (mapping, parse, size), as opposed to the index or the cluster. */
+const isDocumentProblem = (item: BulkItemResult) => item.status === 400 || item.status === 413;
+
+const describeItem = (i: BulkItemResult) => `HTTP ${i.status}: ${i.error?.type ?? 'error'}: ${i.error?.reason ?? ''}`.trim();
+
 /**
- * Sends one bulk body and resolves only when the engine has acknowledged every action.
- * Whole-request failures (unreachable, 429, 503) and per-item 429s are retried with backoff
- * within --max-retry-time; any other per-item error aborts the run naming the film.
+ * Sends one page's actions and resolves only when each one was acknowledged by its own item
+ * in the engine's answer (or, with skipInvalid, refused for what the document is). An answer
+ * that is not one item per action, in order, with the action's _id is a failed request.
+ * Whole-request failures, malformed answers and per-item 429/502/503/504 are retried within the
+ * budget, resending only what is not acknowledged; a request too large for the engine (413) is
+ * split in halves. Anything else fails the page, naming the film.
  */
-export async function sendBulk(engine: SearchEngine, ndjson: string, opts: LoaderOptions): Promise<void> {
-  let body = ndjson;
+export async function sendBulk(engine: SearchEngine, actions: BulkAction[], opts: LoaderOptions): Promise<BulkOutcome> {
+  const outcome: BulkOutcome = { acknowledged: [], rejected: [] };
+  const groups: BulkAction[][] = [actions];
+  while (groups.length > 0) {
+    const group = groups.shift()!;
+    try {
+      await sendGroup(engine, group, opts, outcome);
+    } catch (err) {
+      if (!(err instanceof EngineHttpError && err.statusCode === 413)) throw err;
+      if (group.length > 1) {
+        const mid = Math.ceil(group.length / 2);
+        groups.unshift(group.slice(0, mid), group.slice(mid));
+        continue;
+      }
+      const a = group[0]!;
+      const reason = `document of ${a.lines.length.toLocaleString('en')} bytes is larger than the engine accepts (HTTP 413)`;
+      if (!opts.skipInvalid) throw new EngineRejectedError(`the engine rejected film ${a.id}: ${reason}`);
+      outcome.rejected.push({ id: a.id, version: a.version, field: '(document)', rule: 'engine:too_large', reason });
+    }
+  }
+  return outcome;
+}
+
+async function sendGroup(engine: SearchEngine, group: BulkAction[], opts: LoaderOptions, outcome: BulkOutcome): Promise<void> {
+  let todo = group;
   try {
     await withRetry(
       async () => {
-        const items = await engine.bulk(body);
-        const failed = items.filter((i) => !itemOk(i));
-        if (failed.length === 0) return;
-        const fatal = failed.find((i) => i.status !== 429);
-        if (fatal) {
-          throw new EngineRejectedError(
-            `the engine rejected film ${fatal.id} (${fatal.action}, HTTP ${fatal.status}): ` +
-              `${fatal.error?.type ?? 'error'}: ${fatal.error?.reason ?? ''}`,
+        const items = await engine.bulk(todo.map((a) => a.lines).join(''));
+        if (items.length !== todo.length || items.some((item, i) => item.id !== todo[i]!.id)) {
+          throw new MalformedAnswer(
+            `the engine answered the bulk request of ${todo.length} actions with ${items.length} matching items`,
           );
         }
-        // Resend only the throttled actions: lines of the rejected ids.
-        body = keepIds(body, new Set(failed.map((i) => i.id)));
-        throw new ItemsRejected(failed);
+        const retry: BulkAction[] = [];
+        const retryItems: BulkItemResult[] = [];
+        todo.forEach((action, i) => {
+          const item = items[i]!;
+          if (isAck(item, action)) return void outcome.acknowledged.push(action);
+          if (RETRYABLE_ITEM.has(item.status)) {
+            retry.push(action);
+            retryItems.push(item);
+            return;
+          }
+          if (opts.skipInvalid && action.op === 'index' && isDocumentProblem(item)) {
+            outcome.rejected.push({
+              id: action.id,
+              version: action.version,
+              field: '(document)',
+              rule: `engine:${item.error?.type ?? item.status}`,
+              reason: describeItem(item).slice(0, 500),
+            });
+            return;
+          }
+          throw new EngineRejectedError(`the engine rejected film ${action.id} (${action.op}, ${describeItem(item)})`);
+        });
+        todo = retry;
+        if (retry.length > 0) throw new ItemsRetryable(retryItems);
       },
+      opts.retry,
       {
-        maxRetryTimeMs: opts.maxRetryTimeMs,
-        isRetryable: (e) => isRetryableEngineError(e) || e instanceof ItemsRejected,
-        onRetry: (e, n, d) =>
-          opts.log?.(
-            `bulk ${e instanceof ItemsRejected ? `throttled for ${e.items.length} documents` : (e as Error).message}; ` +
-              `retry ${n} in ${Math.round(d)} ms`,
-          ),
+        isRetryable: (e) => isRetryableEngineError(e) || e instanceof ItemsRetryable || e instanceof MalformedAnswer,
+        describe: (e) => `bulk: ${(e as Error).message}`,
       },
     );
   } catch (err) {
-    if (err instanceof ItemsRejected) {
-      throw new EngineRejectedError(
-        `the engine kept throttling (429) ${err.items.length} documents past --max-retry-time; nothing of them was marked indexed`,
+    if (err instanceof ItemsRetryable || err instanceof MalformedAnswer) {
+      throw new ConnectionError(
+        `search engine unavailable past --max-retry-time: ${err.message}; nothing of them was marked indexed`,
+        { cause: err },
       );
     }
-    throw err instanceof EngineHttpError ? engineFailure(err, 'bulk request') : err;
+    if (err instanceof EngineHttpError && err.statusCode !== 413) throw engineFailure(err, 'bulk request');
+    throw err;
   }
-}
-
-/** Keeps the action (and source) lines whose _id is in `ids`. */
-export function keepIds(ndjson: string, ids: Set<string>): string {
-  const lines = ndjson.split('\n');
-  const out: string[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!;
-    if (!line) continue;
-    const action = JSON.parse(line) as Record<string, { _id: string }>;
-    const [name, meta] = Object.entries(action)[0]!;
-    const hasSource = name === 'index' || name === 'create' || name === 'update';
-    if (ids.has(meta._id)) {
-      out.push(line);
-      if (hasSource) out.push(lines[i + 1]!);
-    }
-    if (hasSource) i++;
-  }
-  return out.join('\n') + '\n';
 }

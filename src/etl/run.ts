@@ -1,13 +1,13 @@
 import type { Db } from '../db/knex.js';
 import { withPgRetry } from '../db/retry.js';
 import type { SearchEngine } from '../engine/types.js';
-import { InterruptedError } from '../errors.js';
 import { withEngineRetry } from '../engine/errors.js';
+import { interrupted, type RetryPolicy } from '../retry.js';
 import { applyBulkSettings, restoreSavedSettings } from './bulk-settings.js';
 import { pageEnd, pages, pendingWatermark, readRange } from './extractor.js';
 import { sendBulk } from './loader.js';
 import { loadValidator } from './schema.js';
-import { markAcknowledged } from './state.js';
+import { markPage } from './state.js';
 import { toBulk } from './transformer.js';
 
 export interface EtlOptions {
@@ -19,16 +19,16 @@ export interface EtlOptions {
   concurrency: number;
   /** Pages built ahead of the one being sent, each on its own connection (default 2). */
   readAhead?: number;
-  maxRetryTimeMs: number;
+  /** Budget, log and stop signal: the signal stops taking new pages and cuts retries short. */
+  retry: RetryPolicy;
   /** Switch to bulk-load index settings when at least this many films are pending. */
   bulkSettingsThreshold: number;
+  /** Leave out and record invalid documents (and documents the engine refuses) instead of failing. */
+  skipInvalid?: boolean;
   schemaPath?: string;
   /** Called before each mark; throws if the run lock cannot be held. */
   ensureLock?(): Promise<void>;
-  /** Stops taking new pages; in-flight pages are finished and marked. */
-  signal?: AbortSignal;
-  log?(message: string): void;
-  /** After each acknowledged page, with the counts so far. */
+  /** After each marked page, with the counts so far. */
   progress?(sofar: Readonly<EtlResult>): void;
 }
 
@@ -36,6 +36,8 @@ export interface EtlResult {
   pending: number;
   indexed: number;
   deleted: number;
+  /** Films left out as invalid or refused by the engine (--skip-invalid), recorded for status. */
+  rejected: number;
   /** Acknowledged but left pending because a writer changed the film meanwhile. */
   requeued: number;
   batches: number;
@@ -44,6 +46,14 @@ export interface EtlResult {
   /** Milliseconds during which at least one PostgreSQL query of the run was in flight. */
   queryMs: number;
 }
+
+/*
+ * After a stop signal, pages already sent get this long to be acknowledged and marked; then
+ * the run gives up on them (they stay pending) so that SIGTERM ends it within seconds.
+ */
+export const STOP_GRACE_MS = 5_000;
+/** Putting back the index settings after a failed bulk-mode run: best effort, bounded. */
+const RESTORE_BOUND_MS = 5_000;
 
 type KnexQuery = { __knexQueryUid?: string };
 
@@ -84,17 +94,21 @@ export async function runEtl(o: EtlOptions): Promise<EtlResult> {
 }
 
 async function run(o: EtlOptions, started: number, queryMs: () => number): Promise<EtlResult> {
-  const pg = <T>(fn: () => Promise<T>) => withPgRetry(fn, o.maxRetryTimeMs, o.log);
+  const signal = o.retry.signal;
+  const pg = <T>(fn: () => Promise<T>) => withPgRetry(fn, o.retry);
+  // Marking acknowledged work must go on after a stop signal; STOP_GRACE_MS bounds it instead.
+  const pgMark = <T>(fn: () => Promise<T>) => withPgRetry(fn, { ...o.retry, signal: undefined });
   const validate = loadValidator(o.schemaPath);
 
   await pg(() => restoreSavedSettings(o.db, o.engine, o.index)).then(
-    (restored) => restored && o.log?.(`restored index settings left by an interrupted run`),
+    (restored) => restored && o.retry.log?.(`restored index settings left by an interrupted run`),
   );
   const { upTo, pending } = await pg(() => pendingWatermark(o.db));
   const result: EtlResult = {
     pending,
     indexed: 0,
     deleted: 0,
+    rejected: 0,
     requeued: 0,
     batches: 0,
     seconds: 0,
@@ -104,33 +118,33 @@ async function run(o: EtlOptions, started: number, queryMs: () => number): Promi
   if (pending === 0) return finish(result, started, queryMs);
 
   const bulkMode = pending >= o.bulkSettingsThreshold;
-  if (bulkMode) await applyBulkSettings(o.db, o.engine, o.index);
-
   const inflight = new Set<Promise<void>>();
   let failure: unknown;
+  // Set when the run stops waiting for its pages: a page acknowledged later is not marked.
+  let abandoned = false;
   try {
+    if (bulkMode) await applyBulkSettings(o.db, o.engine, o.index);
     const source = {
       end: (after: number) => pg(() => pageEnd(o.db, after, upTo, o.batchSize)),
       read: (after: number, last: number) => pg(() => readRange(o.db, after, last)),
     };
     for await (const batch of pages(source, o.readAhead ?? 2)) {
-      if (o.signal?.aborted) {
-        throw new InterruptedError(
-          `interrupted (${String(o.signal.reason)}); acknowledged pages were marked, the rest stays pending`,
-        );
-      }
-      const payload = toBulk(batch.rows, o.index, validate);
+      if (signal?.aborted) throw interrupted(signal);
+      const payload = toBulk(batch.rows, o.index, validate, o.skipInvalid);
       while (inflight.size >= o.concurrency) await Promise.race(inflight);
       if (failure) break;
+      if (signal?.aborted) throw interrupted(signal);
       const task = (async () => {
-        await sendBulk(o.engine, payload.ndjson, o);
-        const marked = await pg(async () => {
+        const sent = await sendBulk(o.engine, payload.actions, { retry: o.retry, skipInvalid: o.skipInvalid });
+        if (abandoned) return;
+        const rejected = [...payload.invalid, ...sent.rejected];
+        const marked = await pgMark(async () => {
           await o.ensureLock?.();
-          return markAcknowledged(o.db, payload.ids, payload.versions);
+          return markPage(o.db, sent.acknowledged, rejected);
         });
-        result.indexed += payload.indexed;
-        result.deleted += payload.deleted;
-        result.requeued += payload.ids.length - marked;
+        for (const a of sent.acknowledged) result[a.op === 'delete' ? 'deleted' : 'indexed']++;
+        result.rejected += marked.rejected;
+        result.requeued += sent.acknowledged.length + rejected.length - marked.marked - marked.rejected;
         result.batches++;
         o.progress?.(result);
       })()
@@ -140,16 +154,44 @@ async function run(o: EtlOptions, started: number, queryMs: () => number): Promi
         .finally(() => inflight.delete(task));
       inflight.add(task);
     }
+  } catch (err) {
+    failure ??= err;
   } finally {
-    // Let acknowledged work be marked before reporting any failure.
-    await Promise.all(inflight);
+    // Let acknowledged work be marked before reporting any failure; after a stop signal, only briefly.
+    const all = Promise.all(inflight);
+    if (signal?.aborted || failure) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([all, new Promise((r) => (timer = setTimeout(r, STOP_GRACE_MS)))]);
+      clearTimeout(timer);
+      abandoned = true;
+    } else {
+      await all;
+    }
   }
-  if (failure) throw failure;
+  if (failure) {
+    if (bulkMode) await restoreAfterFailure(o);
+    throw failure;
+  }
   if (bulkMode) await pg(() => restoreSavedSettings(o.db, o.engine, o.index));
   // A successful run ends with its changes searchable, so that status and searches agree at once.
-  await withEngineRetry('refresh', () => o.engine.refresh(o.index), o.maxRetryTimeMs, o.log);
-  if (bulkMode) await vacuumChanges(o.db, o.log);
+  await withEngineRetry('refresh', () => o.engine.refresh(o.index), o.retry);
+  if (bulkMode) await vacuumChanges(o.db, o.retry.log);
   return finish(result, started, queryMs);
+}
+
+/**
+ * A failed or interrupted bulk-mode run puts the index settings back before it exits, where
+ * both servers still answer within a few seconds; otherwise the saved settings stay in
+ * PostgreSQL and the next run restores them.
+ */
+async function restoreAfterFailure(o: EtlOptions): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const restoring = restoreSavedSettings(o.db, o.engine, o.index).then(
+    () => o.retry.log?.('restored the index settings of the bulk load'),
+    (err: Error) => o.retry.log?.(`could not restore the index settings now (${err.message}); the next run will`),
+  );
+  await Promise.race([restoring, new Promise((r) => (timer = setTimeout(r, RESTORE_BOUND_MS)))]);
+  clearTimeout(timer);
 }
 
 /*

@@ -23,45 +23,64 @@ export function toDocument(row: FilmRow): MovieDocument {
   };
 }
 
+/** One film's bulk action, kept with its raw lines so that it can be resent alone. */
+export interface BulkAction {
+  id: string;
+  version: number;
+  op: 'index' | 'delete';
+  /** The action line and, for index, the source line; each ends with a newline. */
+  lines: string;
+}
+
+/** A film that is not indexed: invalid document, or the engine refused it (--skip-invalid). */
+export interface Rejection {
+  id: string;
+  version: number;
+  field: string;
+  rule: string;
+  reason: string;
+}
+
 export interface BulkPayload {
-  ndjson: string;
-  ids: string[];
-  versions: number[];
-  indexed: number;
-  deleted: number;
+  actions: BulkAction[];
+  /** Invalid documents, not sent (only with skipInvalid). */
+  invalid: Rejection[];
 }
 
 /**
- * Builds one bulk body for a page. Throws InvalidDataError on the first document that
- * breaks the schema, before anything of the page is sent or marked.
+ * Builds one page's bulk actions. The first document that breaks the schema throws
+ * InvalidDataError before anything of the page is sent or marked, unless `skipInvalid`:
+ * then it is left out and returned as a rejection.
  */
-export function toBulk(rows: FilmRow[], index: string, validate: ValidateFunction<MovieDocument>): BulkPayload {
-  const lines: string[] = [];
-  let indexed = 0;
-  let deleted = 0;
+export function toBulk(
+  rows: FilmRow[],
+  index: string,
+  validate: ValidateFunction<MovieDocument>,
+  skipInvalid = false,
+): BulkPayload {
+  const actions: BulkAction[] = [];
+  const invalid: Rejection[] = [];
   for (const row of rows) {
     const meta = { _index: index, _id: row.film_work_id };
+    const base = { id: row.film_work_id, version: row.version };
     if (!row.present) {
-      lines.push(JSON.stringify({ delete: meta }));
-      deleted++;
+      actions.push({ ...base, op: 'delete', lines: `${JSON.stringify({ delete: meta })}\n` });
       continue;
     }
     const doc = toDocument(row);
     if (!validate(doc)) {
       const first = validate.errors?.[0];
       const d = first ? describeError(first) : { field: '(document)', rule: 'schema', message: 'is invalid' };
+      if (skipInvalid) {
+        invalid.push({ ...base, field: d.field, rule: d.rule, reason: d.message });
+        continue;
+      }
       throw new InvalidDataError(
-        `film ${row.film_work_id} is invalid: ${d.message}; rule "${d.rule}" on field "${d.field}". Nothing of its batch was marked indexed.`,
+        `film ${row.film_work_id} is invalid: ${d.message}; rule "${d.rule}" on field "${d.field}". ` +
+          'Nothing of its batch was marked indexed (start-etl --skip-invalid indexes the other films and records this one).',
       );
     }
-    lines.push(JSON.stringify({ index: meta }), JSON.stringify(doc));
-    indexed++;
+    actions.push({ ...base, op: 'index', lines: `${JSON.stringify({ index: meta })}\n${JSON.stringify(doc)}\n` });
   }
-  return {
-    ndjson: lines.join('\n') + '\n',
-    ids: rows.map((r) => r.film_work_id),
-    versions: rows.map((r) => r.version),
-    indexed,
-    deleted,
-  };
+  return { actions, invalid };
 }

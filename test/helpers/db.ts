@@ -14,7 +14,7 @@ export async function freshDatabase(baseUrl: string, prefix = 'movies_t'): Promi
   await client.end();
   const url = new URL(baseUrl);
   url.pathname = `/${name}`;
-  const db = createDb(url.toString(), 8);
+  const db = createDb(url.toString(), { timeouts: { connectMs: 10_000, statementMs: 120_000 }, poolMax: 8 });
   await migrate({ db });
   return {
     url: url.toString(),

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { InvalidDataError } from '../../src/errors.js';
+import { InterruptedError, InvalidDataError } from '../../src/errors.js';
 import type { FilmRow } from '../../src/etl/extractor.js';
-import { keepIds } from '../../src/etl/loader.js';
-import { withRetry } from '../../src/etl/retry.js';
+import { withRetry } from '../../src/retry.js';
 import { loadValidator } from '../../src/etl/schema.js';
 import { toBulk, toDocument } from '../../src/etl/transformer.js';
 import { detectKind } from '../../src/engine/connect.js';
@@ -49,26 +48,25 @@ describe('transformer', () => {
 
   it('turns a vanished film into a delete by _id', () => {
     const b = toBulk([row({ present: false }), row({ film_work_id: 'b0000000-0000-4000-8000-000000000000', version: 2 })], 'ix', validate);
-    const lines = b.ndjson.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = b.actions.map((a) => a.lines).join('').trim().split('\n').map((l) => JSON.parse(l));
     assert.deepEqual(lines[0], { delete: { _index: 'ix', _id: '00879409-6589-4cc5-b8ae-f3dcc79c49ba' } });
     assert.deepEqual(lines[1], { index: { _index: 'ix', _id: 'b0000000-0000-4000-8000-000000000000' } });
-    assert.equal(b.deleted, 1);
-    assert.equal(b.indexed, 1);
-    assert.deepEqual(b.versions, [1, 2]);
+    assert.deepEqual(b.actions.map((a) => a.op), ['delete', 'index']);
+    assert.deepEqual(b.actions.map((a) => a.version), [1, 2]);
+  });
+
+  it('with skipInvalid, leaves an invalid document out and returns its rejection', () => {
+    const good = row({ film_work_id: 'b0000000-0000-4000-8000-000000000000', version: 2 });
+    const b = toBulk([row({ imdb_rating: 11 }), good], 'ix', validate, true);
+    assert.deepEqual(b.actions.map((a) => a.id), [good.film_work_id]);
+    assert.equal(b.invalid.length, 1);
+    assert.deepEqual({ ...b.invalid[0], reason: undefined }, {
+      id: '00879409-6589-4cc5-b8ae-f3dcc79c49ba', version: 1, field: 'imdb_rating', rule: 'maximum', reason: undefined,
+    });
   });
 });
 
 describe('loader helpers', () => {
-  it('keepIds keeps only the named actions with their sources', () => {
-    const nd = [
-      { index: { _id: 'a' } }, { t: 1 },
-      { delete: { _id: 'b' } },
-      { index: { _id: 'c' } }, { t: 3 },
-    ].map((x) => JSON.stringify(x)).join('\n') + '\n';
-    const kept = keepIds(nd, new Set(['b', 'c'])).trim().split('\n').map((l) => JSON.parse(l));
-    assert.deepEqual(kept, [{ delete: { _id: 'b' } }, { index: { _id: 'c' } }, { t: 3 }]);
-  });
-
   it('withRetry backs off within its budget and then gives up', async () => {
     let now = 0;
     let calls = 0;
@@ -79,7 +77,8 @@ describe('loader helpers', () => {
           calls++;
           throw new Error('down');
         },
-        { maxRetryTimeMs: 5000, isRetryable: () => true, now: () => now, sleep: async (ms) => { delays.push(ms); now += ms + 100; } },
+        { maxRetryTimeMs: 5000 },
+        { isRetryable: () => true, describe: String, now: () => now, sleep: async (ms: number) => { delays.push(ms); now += ms + 100; } },
       ),
       /down/,
     );
@@ -90,8 +89,21 @@ describe('loader helpers', () => {
 
   it('withRetry does not retry what is not retryable', async () => {
     let calls = 0;
-    await assert.rejects(withRetry(async () => { calls++; throw new Error('bad'); }, { maxRetryTimeMs: 5000, isRetryable: () => false }));
+    await assert.rejects(withRetry(async () => { calls++; throw new Error('bad'); }, { maxRetryTimeMs: 5000 }, { isRetryable: () => false, describe: String }));
     assert.equal(calls, 1);
+  });
+
+  it('withRetry stops waiting at once when the stop signal fires', async () => {
+    const controller = new AbortController();
+    const started = Date.now();
+    setTimeout(() => controller.abort('SIGTERM'), 50);
+    await assert.rejects(
+      withRetry(async () => { throw new Error('down'); }, { maxRetryTimeMs: 60_000, signal: controller.signal }, {
+        isRetryable: () => true, describe: String, baseDelayMs: 30_000, maxDelayMs: 30_000,
+      }),
+      (e: unknown) => e instanceof InterruptedError && /SIGTERM/.test(e.message),
+    );
+    assert.ok(Date.now() - started < 5_000, 'the backoff sleep was cut short');
   });
 
   it('detects the engine from GET /', () => {

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import * as schema from './001_schema.js';
 import * as changeCapture from './002_change_capture.js';
+import * as rejections from './003_rejections.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -11,6 +12,7 @@ interface Migration {
 const migrations: Record<string, Migration> = {
   '001_schema': schema,
   '002_change_capture': changeCapture,
+  '003_rejections': rejections,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConnectionError, EngineRejectedError } from '../../src/errors.js';
+import { EngineHttpError, type BulkItemResult, type SearchEngine } from '../../src/engine/types.js';
+import { bulkItems } from '../../src/engine/normalize.js';
+import { sendBulk } from '../../src/etl/loader.js';
+import type { BulkAction } from '../../src/etl/transformer.js';
+
+const action = (n: number, op: 'index' | 'delete' = 'index'): BulkAction => {
+  const id = `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
+  const meta = JSON.stringify({ [op]: { _index: 'ix', _id: id } });
+  return { id, version: n, op, lines: op === 'index' ? `${meta}\n{"n":${n}}\n` : `${meta}\n` };
+};
+const idsIn = (body: string) =>
+  body.trim().split('\n').map((l) => JSON.parse(l) as Record<string, { _id?: string }>)
+    .flatMap((x) => Object.values(x).map((m) => m._id).filter((id): id is string => Boolean(id)));
+
+/** A plain fake: answers each bulk body with whatever `answer` returns for its ids. */
+function fakeEngine(answer: (ids: string[], call: number) => BulkItemResult[]): SearchEngine & { calls: string[][] } {
+  const calls: string[][] = [];
+  return {
+    kind: 'opensearch',
+    version: 'fake',
+    calls,
+    bulk: async (body: string) => {
+      const ids = idsIn(body);
+      calls.push(ids);
+      return answer(ids, calls.length);
+    },
+  } as unknown as SearchEngine & { calls: string[][] };
+}
+const ok = (id: string): BulkItemResult => ({ id, action: 'index', status: 201 });
+const quick = { retry: { maxRetryTimeMs: 300 } };
+
+describe('loader: an answer acknowledges only item by item', () => {
+  it('acknowledges each action by its own 2xx item (404 for a delete)', async () => {
+    const actions = [action(1), action(2, 'delete')];
+    const engine = fakeEngine((ids) => [ok(ids[0]!), { id: ids[1]!, action: 'delete', status: 404 }]);
+    const r = await sendBulk(engine, actions, quick);
+    assert.deepEqual(r.acknowledged.map((a) => a.id), actions.map((a) => a.id));
+  });
+
+  for (const [name, answer] of [
+    ['no items', () => []],
+    ['too few items', (ids: string[]) => [ok(ids[0]!)]],
+    ['items for other ids', (ids: string[]) => ids.map((_, i) => ok(`other-${i}`))],
+    ['items without _id', (ids: string[]) => ids.map(() => ({ id: '', action: 'index', status: 201 }))],
+  ] as Array<[string, (ids: string[]) => BulkItemResult[]]>) {
+    it(`${name}: retried, then exit 3 with nothing acknowledged`, async () => {
+      const engine = fakeEngine(answer);
+      await assert.rejects(sendBulk(engine, [action(1), action(2)], quick), ConnectionError);
+      assert.ok(engine.calls.length > 1, 'the request was retried');
+    });
+  }
+
+  it('resends only the items answered 429/502/503/504', async () => {
+    const engine = fakeEngine((ids, call) =>
+      ids.map((id, i) => (call === 1 && i > 0 ? { id, action: 'index', status: [429, 503, 504][i - 1]! } : ok(id))),
+    );
+    const actions = [action(1), action(2), action(3), action(4)];
+    const r = await sendBulk(engine, actions, { retry: { maxRetryTimeMs: 5_000 } });
+    assert.deepEqual(engine.calls[1], actions.slice(1).map((a) => a.id));
+    assert.equal(r.acknowledged.length, 4);
+  });
+
+  it('an item still 503 past the budget is an outage (exit 3), not a rejection', async () => {
+    const engine = fakeEngine((ids) => ids.map((id) => ({ id, action: 'index', status: 503, error: { type: 'unavailable_shards_exception', reason: 'x' } })));
+    await assert.rejects(sendBulk(engine, [action(1)], quick), ConnectionError);
+  });
+
+  it('a mapping error fails the page naming the film (exit 5), or is recorded with skipInvalid', async () => {
+    const bad = (ids: string[]) => ids.map((id) => ({ id, action: 'index', status: 400, error: { type: 'document_parsing_exception', reason: 'bad title' } }));
+    await assert.rejects(sendBulk(fakeEngine(bad), [action(7)], quick), (e: unknown) => e instanceof EngineRejectedError && e.message.includes(action(7).id));
+    const r = await sendBulk(fakeEngine(bad), [action(7)], { ...quick, skipInvalid: true });
+    assert.equal(r.acknowledged.length, 0);
+    assert.equal(r.rejected[0]!.id, action(7).id);
+    assert.match(r.rejected[0]!.rule, /document_parsing_exception/);
+  });
+
+  it('413 splits the request until each part fits; one document alone too large is named', async () => {
+    const big = action(3);
+    big.lines = big.lines.replace('{"n":3}', JSON.stringify({ pad: 'x'.repeat(1000) }));
+    const limit = 600;
+    const engine = {
+      ...fakeEngine(() => []),
+      bulk: async (body: string) => {
+        if (body.length > limit) throw new EngineHttpError('HTTP 413: ', 413, undefined);
+        return idsIn(body).map(ok);
+      },
+    } as unknown as SearchEngine;
+    const actions = [action(1), action(2), big, action(4), action(5)];
+    await assert.rejects(sendBulk(engine, actions, quick), (e: unknown) => e instanceof EngineRejectedError && e.message.includes(big.id) && /413/.test(e.message));
+    const r = await sendBulk(engine, actions, { ...quick, skipInvalid: true });
+    assert.deepEqual(r.acknowledged.map((a) => a.id).sort(), [1, 2, 4, 5].map((n) => action(n).id));
+    assert.deepEqual(r.rejected.map((x) => x.id), [big.id]);
+  });
+
+  it('bulkItems never reads an acknowledgement into a malformed body', () => {
+    assert.deepEqual(bulkItems('<html>ok</html>'), []);
+    assert.deepEqual(bulkItems(null), []);
+    assert.deepEqual(bulkItems({ items: 'x' }), []);
+    assert.deepEqual(bulkItems({ items: [null, { index: { status: '201' } }] }).map((i) => [i.id, i.status]), [['', 0], ['', 0]]);
+  });
+});
