@@ -1,7 +1,8 @@
-import chalk from 'chalk';
+import { chalkStderr } from 'chalk';
 import { CommanderError } from 'commander';
 import { ExitCode, MoviesError } from './errors.js';
-import { scrub } from './redact.js';
+import { forStream, printable } from './output.js';
+import { colorAllowed } from './terminal.js';
 
 /** The one place that turns an error into a message and an exit code, and exits. */
 export function exitWith(err: unknown, debug: boolean): never {
@@ -9,13 +10,17 @@ export function exitWith(err: unknown, debug: boolean): never {
     process.exit(err.exitCode === 0 ? 0 : ExitCode.usage);
   }
   const known = err instanceof MoviesError;
-  const message = scrub(err instanceof Error ? err.message : String(err));
-  const color = process.stderr.isTTY ? chalk.red : (s: string) => s;
-  process.stderr.write(`${color('error:')} ${known ? message : `unexpected failure: ${message}`}\n`);
+  const stderr = process.stderr;
+  // Escaped before colouring, so that our own colour codes are the only ones that get through.
+  const message = printable(err instanceof Error ? err.message : String(err));
+  const label = colorAllowed(stderr) ? chalkStderr.red('error:') : 'error:';
+  const lines = [`${label} ${known ? message : `unexpected failure: ${message}`}`];
+  if (!debug && !known) lines.push('run again with --debug for the stack trace');
+  stderr.write(forStream(`${lines.join('\n')}\n`, stderr));
   if (debug && err instanceof Error && err.stack) {
-    process.stderr.write(`${scrub(err.stack)}\n`);
-  } else if (!known) {
-    process.stderr.write('run again with --debug for the stack trace\n');
+    // The stack is printed as it is (controls made visible), without timestamps: it is one block
+    // for a developer, and its "    at" lines stay what tools and people look for.
+    stderr.write(`${printable(err.stack)}\n`);
   }
   process.exit(known ? err.exitCode : ExitCode.internal);
 }
