@@ -5,6 +5,8 @@ export type EngineKind = 'elasticsearch' | 'opensearch';
 
 export interface EngineConfig {
   url: string;
+  /** How the user gave the URL (--es-url or ELASTICSEARCH_URL), for messages; ELASTICSEARCH_URL if unset. */
+  urlName?: string;
   /** 'auto' asks the server's GET / which product it is. */
   engine: EngineKind | 'auto';
   apiKey?: string;
@@ -70,30 +72,85 @@ function pick(flag: string | undefined, env: string | undefined, fallback: strin
   return fallback;
 }
 
-function checkUrl(name: string, value: string, protocols: string[]): string {
+/** How the user gave a setting, for messages: the flag if one was given, else the variable. */
+function sourceName(flag: string | undefined, flagName: string, envName: string): string {
+  return flag !== undefined && flag !== '' ? flagName : envName;
+}
+
+/*
+ * Why a URL does not parse. No part of the URL is quoted back: a password with an unencoded
+ * "/", "?", "#" or "@" moves the parts around, so the text we would quote may be the password.
+ */
+function whyNotUrl(value: string, example: string): string {
+  const m = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(value);
+  if (!m) return `it is not a URL (expected ${example})`;
+  if (value.indexOf('@', m[0].length) !== -1) {
+    return 'a "/", "?" or "#" comes before the "@": characters like these in the user name or password must be percent-encoded (%2F, %3F, %23)';
+  }
+  const hostPort = m[1]!.slice(m[1]!.lastIndexOf('@') + 1);
+  if (hostPort.startsWith('[') && !hostPort.includes(']')) return 'the IPv6 address has no closing "]"';
+  const host = hostPort.startsWith('[') ? hostPort.slice(0, hostPort.indexOf(']') + 1) : hostPort.split(':')[0]!;
+  if (host === '') return `it names no host (expected ${example})`;
+  const port = hostPort.slice(host.length + 1);
+  if (hostPort.length > host.length && !/^\d+$/.test(port)) return 'the port is not a number';
+  if (port !== '' && Number(port) > 65535) return 'the port is out of range (1-65535)';
+  return `it is not a valid URL (expected ${example}; percent-encode special characters in the password)`;
+}
+
+/** decodeURIComponent, or the reason it failed, for the part of a URL named by `part`. */
+function decodePart(name: string, part: string, text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new UsageError(`${name}: the ${part} has a malformed percent-escape ("%" must be followed by two hex digits; write "%" itself as %25)`);
+  }
+}
+
+/** Parses a server URL once, at the edge, so that every mistake in it is a usage error with its reason. */
+function checkUrl(name: string, value: string, protocols: string[], example: string): URL {
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw new UsageError(`${name} is not a valid URL`);
+    throw new UsageError(`${name} is not usable: ${whyNotUrl(value, example)}`);
   }
   if (!protocols.includes(url.protocol)) {
     throw new UsageError(`${name} must use ${protocols.join(' or ')} (got ${url.protocol})`);
+  }
+  // The WHATWG parser accepts port 0, which no server listens on; connecting would only be retried.
+  if (url.port === '0') throw new UsageError(`${name} is not usable: the port is out of range (1-65535)`);
+  decodePart(name, 'user name', url.username);
+  decodePart(name, 'password', url.password);
+  return url;
+}
+
+/* sslmode values node-postgres implements (libpq's "allow" is not among them). */
+const SSL_MODES = ['disable', 'prefer', 'require', 'verify-ca', 'verify-full', 'no-verify'];
+
+/** A PostgreSQL URL pg can use: a host (or ?host= for a socket directory), a decodable database name, a known sslmode. */
+function checkDatabaseUrl(name: string, value: string): string {
+  const url = checkUrl(name, value, ['postgres:', 'postgresql:'], 'postgres://user:password@host:5432/database');
+  registerSecret(url.password);
+  registerSecret(decodeURIComponent(url.password));
+  if (url.hostname === '' && !url.searchParams.get('host')) {
+    throw new UsageError(`${name} is not usable: it names no host (expected postgres://user:password@host:5432/database)`);
+  }
+  decodePart(name, 'database name', url.pathname);
+  const sslmode = url.searchParams.get('sslmode');
+  if (sslmode !== null && !SSL_MODES.includes(sslmode)) {
+    throw new UsageError(`${name}: sslmode "${sslmode}" is not one of ${SSL_MODES.join(', ')}`);
   }
   return value;
 }
 
 /** Precedence: flags > environment > defaults. Validated once, here. */
 export function resolveConfig(flags: CommonFlags, env: NodeJS.ProcessEnv = process.env): Config {
-  const databaseUrl = checkUrl(
-    'DATABASE_URL',
+  const databaseUrl = checkDatabaseUrl(
+    sourceName(flags.databaseUrl, '--database-url', 'DATABASE_URL'),
     pick(flags.databaseUrl, env.DATABASE_URL, defaults.databaseUrl),
-    ['postgres:', 'postgresql:'],
   );
-  const esUrl = checkUrl('ELASTICSEARCH_URL', pick(flags.esUrl, env.ELASTICSEARCH_URL, defaults.esUrl), [
-    'http:',
-    'https:',
-  ]);
+  const esUrlName = sourceName(flags.esUrl, '--es-url', 'ELASTICSEARCH_URL');
+  const parsedEs = checkUrl(esUrlName, pick(flags.esUrl, env.ELASTICSEARCH_URL, defaults.esUrl), ['http:', 'https:'], 'http://host:9200');
   const engine = pick(flags.engine, env.MOVIES_ENGINE, 'auto');
   if (engine !== 'auto' && engine !== 'elasticsearch' && engine !== 'opensearch') {
     throw new UsageError(`--engine must be auto, elasticsearch or opensearch (got "${engine}")`);
@@ -113,14 +170,13 @@ export function resolveConfig(flags: CommonFlags, env: NodeJS.ProcessEnv = proce
   }
   const derived = deriveTimeouts(retrySeconds * 1000, statementTimeoutMs);
   // Credentials in the URL become explicit auth: fetch refuses URLs that carry them.
-  const parsedEs = new URL(esUrl);
+  registerSecret(parsedEs.password);
   const username = env.ELASTICSEARCH_USERNAME || decodeURIComponent(parsedEs.username) || undefined;
   const password = env.ELASTICSEARCH_PASSWORD || decodeURIComponent(parsedEs.password) || undefined;
   parsedEs.username = '';
   parsedEs.password = '';
   registerSecret(password);
   registerSecret(env.ELASTICSEARCH_API_KEY);
-  registerSecret(decodeURIComponent(new URL(databaseUrl).password));
   if ((username === undefined) !== (password === undefined)) {
     throw new UsageError('set both ELASTICSEARCH_USERNAME and ELASTICSEARCH_PASSWORD, or neither');
   }
@@ -128,6 +184,7 @@ export function resolveConfig(flags: CommonFlags, env: NodeJS.ProcessEnv = proce
     databaseUrl,
     engine: {
       url: parsedEs.toString().replace(/\/$/, ''),
+      urlName: esUrlName,
       engine,
       apiKey: env.ELASTICSEARCH_API_KEY || undefined,
       username,

@@ -52,6 +52,69 @@ describe('config', () => {
   });
 });
 
+describe('config: server URLs', () => {
+  /** The UsageError message resolveConfig throws for these flags and environment. */
+  function usageMessage(flags: Parameters<typeof resolveConfig>[0], env: NodeJS.ProcessEnv = {}): string {
+    try {
+      resolveConfig(flags, env);
+    } catch (e) {
+      assert.ok(e instanceof UsageError, `${String(e)} is not a UsageError`);
+      return e.message;
+    }
+    assert.fail(`accepted ${JSON.stringify({ flags, env })}`);
+  }
+
+  it('says why a database URL is malformed, naming the variable, never the password', () => {
+    const cases: Array<[string, RegExp]> = [
+      ['postgres://etl:%zz-hunter2@db/movies', /^DATABASE_URL: the password has a malformed percent-escape/],
+      ['postgres://%zz:hunter2@db/movies', /^DATABASE_URL: the user name has a malformed percent-escape/],
+      ['postgres://etl:hunter2@db/mo%zzvies', /^DATABASE_URL: the database name has a malformed percent-escape/],
+      ['postgres://etl:hunter2@db:notaport/movies', /^DATABASE_URL is not usable: the port is not a number$/],
+      ['postgres://etl:hunter2@db:99999/movies', /^DATABASE_URL is not usable: the port is out of range/],
+      ['postgres://etl:hunter2@db:0/movies', /^DATABASE_URL is not usable: the port is out of range/],
+      ['postgres:///', /^DATABASE_URL is not usable: it names no host/],
+      ['postgres://etl:hunter2@/movies', /^DATABASE_URL is not usable: it names no host/],
+      ['postgres://etl:hunter2@:5432/movies', /^DATABASE_URL is not usable: it names no host/],
+      ['postgresql://[::1', /^DATABASE_URL is not usable: the IPv6 address has no closing "\]"/],
+      ['postgres://etl:pa/ss-hunter2@db/movies', /^DATABASE_URL is not usable: .*before the "@".*percent-encoded/],
+      ['postgres://etl:pa#ss-hunter2@db/movies', /^DATABASE_URL is not usable: .*before the "@".*percent-encoded/],
+      ['db.example/movies', /^DATABASE_URL is not usable: it is not a URL/],
+      ['mysql://etl:hunter2@db/movies', /^DATABASE_URL must use postgres: or postgresql: \(got mysql:\)/],
+      ['postgres://db/movies?sslmode=bogus', /^DATABASE_URL: sslmode "bogus" is not one of disable, prefer, require/],
+      ['postgres://db/movies?sslmode=allow', /sslmode "allow"/],
+    ];
+    for (const [url, pattern] of cases) {
+      const message = usageMessage({}, { DATABASE_URL: url });
+      assert.match(message, pattern, url);
+      assert.doesNotMatch(message, /hunter2|pa\/ss|pa#ss/, url);
+      assert.match(usageMessage({ databaseUrl: url }, {}), /^--database-url/, `${url} as a flag`);
+    }
+  });
+
+  it('accepts the database URLs pg can use', () => {
+    for (const url of [
+      'postgres://postgres@127.0.0.1:5432/movies',
+      'postgresql://etl:p%40ss%2Fword@db.example/movies?sslmode=verify-full',
+      'postgres://etl@[::1]:5432/movies?sslmode=disable',
+      'postgres:///movies?host=/var/run/postgresql',
+      'postgres://db',
+    ]) {
+      assert.equal(resolveConfig({}, { DATABASE_URL: url }).databaseUrl, url);
+    }
+  });
+
+  it('says why an engine URL is malformed, naming the flag or the variable', () => {
+    assert.match(usageMessage({}, { ELASTICSEARCH_URL: 'http://es:notaport' }), /^ELASTICSEARCH_URL is not usable: the port is not a number/);
+    assert.match(usageMessage({ esUrl: 'http://es:70000' }), /^--es-url is not usable: the port is out of range/);
+    assert.match(usageMessage({ esUrl: 'es.example:9200' }), /^--es-url must use http: or https:/);
+    const bad = usageMessage({}, { ELASTICSEARCH_URL: 'http://elastic:%zz-hunter2@es:9200' });
+    assert.match(bad, /^ELASTICSEARCH_URL: the password has a malformed percent-escape/);
+    assert.doesNotMatch(bad, /hunter2/);
+    assert.equal(resolveConfig({ esUrl: 'http://es:9200' }, {}).engine.urlName, '--es-url');
+    assert.equal(resolveConfig({}, { ELASTICSEARCH_URL: 'http://es:9200' }).engine.urlName, 'ELASTICSEARCH_URL');
+  });
+});
+
 describe('PostgreSQL error classes', async () => {
   const { isTransientPgError } = await import('../../src/db/retry.js');
   it('treats lost connections and restarts as transient, data errors as final', () => {
