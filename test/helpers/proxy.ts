@@ -7,6 +7,8 @@ import net from 'node:net';
 export class Proxy {
   private server?: net.Server;
   private sockets = new Set<net.Socket>();
+  private pairs: Array<[net.Socket, net.Socket]> = [];
+  private frozen = false;
   port = 0;
 
   constructor(private readonly target: { host: string; port: number }) {}
@@ -26,7 +28,14 @@ export class Proxy {
 
   async start(): Promise<void> {
     this.server = net.createServer((client) => {
+      if (this.frozen) {
+        // A server that stopped answering: the connection opens, nothing ever comes back.
+        this.sockets.add(client);
+        client.on('error', () => undefined);
+        return;
+      }
       const upstream = net.connect(this.target);
+      this.pairs.push([client, upstream]);
       this.sockets.add(client).add(upstream);
       const drop = () => {
         client.destroy();
@@ -48,7 +57,20 @@ export class Proxy {
     this.server = undefined;
     for (const s of this.sockets) s.destroy();
     this.sockets.clear();
+    this.pairs = [];
+    this.frozen = false;
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /** Keeps every connection open but forwards nothing more, either way: a frozen server or network. */
+  freeze(): void {
+    this.frozen = true;
+    for (const [client, upstream] of this.pairs) {
+      client.unpipe(upstream);
+      upstream.unpipe(client);
+      client.pause();
+      upstream.pause();
+    }
   }
 
   async restore(): Promise<void> {
