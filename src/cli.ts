@@ -13,6 +13,8 @@ import { status, statusProblem } from './commands/status.js';
 import { generate } from './commands/generate.js';
 import { search } from './commands/search.js';
 import * as render from './render.js';
+import { commanderOutput } from './output.js';
+import { mappingNames, resolveMappingPath } from './mappings.js';
 
 const program = new Command('movies')
   .description('Keep an Elasticsearch/OpenSearch movie index exactly in step with a PostgreSQL catalogue')
@@ -30,6 +32,7 @@ const program = new Command('movies')
   .option('--quiet', 'no progress or log lines on stderr')
   .option('--debug', 'show stack traces')
   .showHelpAfterError()
+  .configureOutput(commanderOutput())
   .exitOverride();
 
 /*
@@ -97,7 +100,7 @@ program
 program
   .command('init-es')
   .description('recreate the index from a mapping and make every film pending')
-  .option('--mapping <file>', 'index settings + mappings JSON (default mappings/movies.json)')
+  .option('--mapping <name|file>', `a shipped mapping (${mappingNames.join(', ')}) or an index settings + mappings JSON file (default: default)`)
   .option('--wait', 'wait for a running start-etl instead of exiting')
   .action(
     action(async (ctx, opts: { mapping?: string; wait?: boolean }) => {
@@ -107,7 +110,7 @@ program
         databaseUrl: ctx.config.databaseUrl,
         timeouts: ctx.config.timeouts,
         index: ctx.config.index,
-        mappingPath: opts.mapping,
+        mappingPath: resolveMappingPath(opts.mapping),
         wait: opts.wait,
         retry: ctx.retry,
       });
