@@ -50,3 +50,22 @@ export async function assertIndexMatchesDatabase(c: Catalogue, context = ''): Pr
     assert.equal(canonical(docs.get(id)!.source), canonical(want), `${context} document ${id}`);
   }
 }
+
+/** How many films are pending now. */
+export async function pendingCount(c: Catalogue): Promise<number> {
+  return Number((await c.db.raw('SELECT count(*)::int AS n FROM content.film_work_change')).rows[0].n);
+}
+
+/**
+ * Never a false acknowledgement: every film that is no longer pending has its exact document
+ * in the index. Returns how many films are still pending.
+ */
+export async function assertNothingFalselyMarked(c: Catalogue): Promise<number> {
+  const pending = new Set((await c.db('content.film_work_change').select('film_work_id')).map((r) => r.film_work_id as string));
+  const [docs, expected] = await Promise.all([allDocs(c.engineUrl, c.index), truth(c.db)]);
+  for (const [id, want] of expected) {
+    if (pending.has(id)) continue;
+    assert.equal(canonical(docs.get(id)?.source ?? {}), canonical(want), `film ${id} is marked indexed but its document is stale`);
+  }
+  return pending.size;
+}

@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { runCli } from '../helpers/cli.js';
-import { allDocs } from '../helpers/engine.js';
 import { serviceEnv } from '../helpers/env.js';
 import { HttpFaultProxy, type Answer } from '../helpers/http-proxy.js';
-import { canonical, truth } from '../helpers/truth.js';
-import { assertIndexMatchesDatabase, indexedCatalogue, type Catalogue } from '../helpers/catalogue.js';
+import { assertIndexMatchesDatabase, assertNothingFalselyMarked, indexedCatalogue, pendingCount, type Catalogue } from '../helpers/catalogue.js';
 import { ExitCode } from '../../src/errors.js';
 
 const services = serviceEnv();
@@ -39,19 +37,10 @@ describe('acknowledgement: a film is marked only when its own bulk item acknowle
     proxy.hits = 0;
   });
 
-  const pending = async () => Number((await c.db.raw('SELECT count(*)::int AS n FROM content.film_work_change')).rows[0].n);
+  const pending = () => pendingCount(c);
   const touchAll = () => c.db('content.film_work').update({ description: c.db.raw("description || '.'") });
   const viaProxy = () => ({ ...c.env, ELASTICSEARCH_URL: proxy.url() });
 
-  /** Every film no longer pending has its exact document. */
-  async function assertNothingFalselyMarked() {
-    const still = new Set((await c.db('content.film_work_change').select('film_work_id')).map((r) => r.film_work_id as string));
-    const [docs, expected] = await Promise.all([allDocs(c.engineUrl, c.index), truth(c.db)]);
-    for (const [id, want] of expected) {
-      if (still.has(id)) continue;
-      assert.equal(canonical(docs.get(id)?.source ?? {}), canonical(want), `film ${id} is marked but its document is stale`);
-    }
-  }
 
   const malformed: Array<[string, (body: string, forward: () => Promise<Answer>) => Promise<Answer> | Answer]> = [
     ['200 without items', () => ({ status: 200, body: '{"took":1,"errors":false}' })],
@@ -78,7 +67,7 @@ describe('acknowledgement: a film is marked only when its own bulk item acknowle
       assert.ok(proxy.hits > 1, `the bulk request was retried (${proxy.hits} requests)`);
       assert.match(r.stderr, /bulk: the engine answered/);
       assert.equal(await pending(), 300, 'no film was marked');
-      await assertNothingFalselyMarked();
+      await assertNothingFalselyMarked(c);
       const again = await runCli(['start-etl'], c.env);
       assert.equal(again.code, 0, again.stderr);
       await assertIndexMatchesDatabase(c);

@@ -2,12 +2,10 @@ import assert from 'node:assert/strict';
 import pg from 'pg';
 import { after, before, describe, it } from 'node:test';
 import { runCli } from '../helpers/cli.js';
-import { allDocs } from '../helpers/engine.js';
 import { serviceEnv } from '../helpers/env.js';
 import { HttpFaultProxy } from '../helpers/http-proxy.js';
 import { Proxy } from '../helpers/proxy.js';
-import { canonical, truth } from '../helpers/truth.js';
-import { assertIndexMatchesDatabase, indexedCatalogue, type Catalogue } from '../helpers/catalogue.js';
+import { assertIndexMatchesDatabase, assertNothingFalselyMarked, indexedCatalogue, pendingCount, type Catalogue } from '../helpers/catalogue.js';
 import { ExitCode } from '../../src/errors.js';
 import { LOCK_KEY } from '../../src/etl/state.js';
 
@@ -32,16 +30,9 @@ describe('bounds: every wait ends, signals stop runs promptly, status tells the 
     await c?.cleanup();
   });
 
-  const pending = async () => Number((await c.db.raw('SELECT count(*)::int AS n FROM content.film_work_change')).rows[0].n);
+  const pending = () => pendingCount(c);
   const touchAll = () => c.db('content.film_work').update({ description: c.db.raw("description || '~'") });
   const lastRun = async () => c.db('content.etl_run').orderBy('id', 'desc').first();
-  async function assertNothingFalselyMarked() {
-    const still = new Set((await c.db('content.film_work_change').select('film_work_id')).map((r) => r.film_work_id as string));
-    const [docs, expected] = await Promise.all([allDocs(c.engineUrl, c.index), truth(c.db)]);
-    for (const [id, want] of expected) {
-      if (!still.has(id)) assert.equal(canonical(docs.get(id)?.source ?? {}), canonical(want), `film ${id} marked but stale`);
-    }
-  }
   async function waitForProgress(total: number) {
     for (let i = 0; i < 1000 && (await pending()) >= total; i++) await sleep(10);
   }
@@ -89,7 +80,7 @@ describe('bounds: every wait ends, signals stop runs promptly, status tells the 
     assert.ok(s < 45, `took ${s} s after the freeze`);
     assert.match(r.stderr, /PostgreSQL/);
     assert.equal(r.stdout, '', 'nothing but results on stdout (knex warnings go to stderr)');
-    await assertNothingFalselyMarked();
+    await assertNothingFalselyMarked(c);
   });
 
   it('a lock held on the change table: exit 3 within 45 s, one clear line, no SQL on the terminal or in the run record', async () => {
@@ -150,7 +141,7 @@ describe('bounds: every wait ends, signals stop runs promptly, status tells the 
     await reset();
     assert.equal(r.code, ExitCode.interrupted, r.stderr);
     assert.ok(s < 15, `stopped ${s} s after SIGTERM`);
-    await assertNothingFalselyMarked();
+    await assertNothingFalselyMarked(c);
   });
 
   it('an interrupted run records exactly what it marked', async () => {
@@ -171,7 +162,7 @@ describe('bounds: every wait ends, signals stop runs promptly, status tells the 
     assert.equal(rec.outcome, 'interrupted');
     assert.ok(left > 0 && left < 400, `some films left pending (${left})`);
     assert.equal(Number(rec.indexed), 400 - left, 'the record counts what was marked');
-    await assertNothingFalselyMarked();
+    await assertNothingFalselyMarked(c);
     await reset();
   });
 

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { root, serviceEnv } from '../helpers/env.js';
 import { HttpFaultProxy } from '../helpers/http-proxy.js';
-import { indexedCatalogue, type Catalogue } from '../helpers/catalogue.js';
+import { indexedCatalogue, pendingCount, type Catalogue } from '../helpers/catalogue.js';
 
 const services = serviceEnv();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -39,7 +39,7 @@ describe('Ctrl-C on a terminal stops a run the same way as SIGINT without one', 
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     const code = new Promise<number | null>((resolve) => child.on('close', (c2) => resolve(c2)));
-    const pending = async () => Number((await c.db.raw('SELECT count(*)::int AS n FROM content.film_work_change')).rows[0].n);
+    const pending = () => pendingCount(c);
     for (let i = 0; i < 1000 && (await pending()) >= 600; i++) await sleep(20);
     await sleep(300);
     child.stdin.write('\x03');

@@ -4,11 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCli } from '../helpers/cli.js';
-import { allDocs } from '../helpers/engine.js';
 import { root, serviceEnv } from '../helpers/env.js';
 import { Proxy } from '../helpers/proxy.js';
-import { canonical, truth } from '../helpers/truth.js';
-import { assertIndexMatchesDatabase, indexedCatalogue, type Catalogue } from '../helpers/catalogue.js';
+import {
+  assertIndexMatchesDatabase,
+  assertNothingFalselyMarked,
+  indexedCatalogue,
+  pendingCount as pendingOf,
+  type Catalogue,
+} from '../helpers/catalogue.js';
 import { ExitCode } from '../../src/errors.js';
 
 const services = serviceEnv();
@@ -37,22 +41,13 @@ describe('outages: retries within --max-retry-time, then a clear failure with no
     await c?.cleanup();
   });
 
-  const pendingCount = async () => Number((await c.db.raw('SELECT count(*)::int AS n FROM content.film_work_change')).rows[0].n);
+  const pendingCount = () => pendingOf(c);
   const touchAll = () => c.db('content.film_work').update({ description: c.db.raw("description || '!'") });
   async function waitForProgress(total: number) {
     for (let i = 0; i < 500 && (await pendingCount()) >= total; i++) await sleep(10);
   }
 
-  /** Every film that is no longer pending has its exact document in the index. */
-  async function assertNothingMarkedUnacknowledged() {
-    const pending = new Set((await c.db('content.film_work_change').select('film_work_id')).map((r) => r.film_work_id as string));
-    const [docs, expected] = await Promise.all([allDocs(c.engineUrl, c.index), truth(c.db)]);
-    for (const [id, want] of expected) {
-      if (pending.has(id)) continue;
-      assert.equal(canonical(docs.get(id)!.source), canonical(want), `film ${id} is marked indexed but its document is stale`);
-    }
-    return pending.size;
-  }
+  const assertNothingMarkedUnacknowledged = () => assertNothingFalselyMarked(c);
 
   it('engine cut mid-run and restored within the budget: the run succeeds', async () => {
     await touchAll();
