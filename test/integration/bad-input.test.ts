@@ -65,6 +65,93 @@ describe('bad input: malformed database URLs', () => {
   });
 });
 
+describe('bad input: generate --out', () => {
+  let top: string;
+  before(() => {
+    top = mkdtempSync(join(tmpdir(), 'movies-bad-out-'));
+  });
+  after(() => {
+    chmodSync(top, 0o755);
+    rmSync(top, { recursive: true, force: true });
+  });
+  /** An empty directory of the test's own, so each test stands alone. */
+  const fresh = () => mkdtempSync(join(top, 'case-'));
+
+  const generate = (out: string) => timed(runCli(['generate', '--films', '50', '--out', out], {}));
+
+  it('a directory that does not exist', async () => {
+    const dir = fresh();
+    const r = await generate(join(dir, 'missing', 'films.json'));
+    assertUsage(r, /cannot write --out .*missing.*no such file or directory/, 'missing dir');
+    assert.deepEqual(readdirSync(dir), []);
+  });
+
+  it('a path that is a directory', async () => {
+    const dir = fresh();
+    mkdirSync(join(dir, 'adir'));
+    const r = await generate(join(dir, 'adir'));
+    assertUsage(r, /cannot write --out .*adir.*is a directory/, 'directory');
+    assert.deepEqual(readdirSync(dir), ['adir']);
+    assert.deepEqual(readdirSync(join(dir, 'adir')), []);
+  });
+
+  it('a place we may not write to', async (t) => {
+    // root ignores file modes; sysfs refuses new files even to root.
+    let out: string;
+    let watched: string | undefined;
+    if (process.getuid?.() !== 0) {
+      watched = fresh();
+      chmodSync(watched, 0o555);
+      out = join(watched, 'films.json');
+    } else if (existsSync('/sys/kernel')) {
+      out = '/sys/kernel/movies-bad-input.json';
+    } else {
+      t.skip('running as root without /sys: no place to test EACCES');
+      return;
+    }
+    const r = await generate(out);
+    if (watched) chmodSync(watched, 0o755);
+    assertUsage(r, /cannot write --out .*(permission denied|read-only file system)/i, 'no permission');
+    if (watched) assert.deepEqual(readdirSync(watched), []);
+    assert.ok(!existsSync(out));
+  });
+
+  it('a device that fails mid-write (/dev/full) is reported, not a crash', async (t) => {
+    if (!existsSync('/dev/full')) return t.skip('no /dev/full');
+    const r = await generate('/dev/full');
+    assertUsage(r, /cannot write --out \/dev\/full.*no space left on device/i, '/dev/full');
+  });
+
+  it('a write that fails half-way leaves no partial file behind', async () => {
+    // The file size limit (ulimit -f, 512-byte blocks in sh) stops the write at 8 KB with EFBIG.
+    const dir = fresh();
+    const out = join(dir, 'big.json');
+    const started = Date.now();
+    const r = await new Promise<CliRun & { ms: number }>((resolve) => {
+      const script = 'ulimit -f 16 && exec "$0" "$1" generate --films 2000 --out "$2"';
+      const child = spawn('sh', ['-c', script, process.execPath, `${root}bin/movies`, out], { env: { PATH: process.env.PATH ?? '' } });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr, ms: Date.now() - started }));
+    });
+    assertUsage(r, /cannot write --out .*big\.json.*(file too large|EFBIG)/i, 'EFBIG');
+    assert.deepEqual(readdirSync(dir), []);
+  });
+
+  it('a good path gets the whole fixture, replacing an old file', async () => {
+    const dir = fresh();
+    const out = join(dir, 'films.json');
+    writeFileSync(out, 'old content');
+    const r = await generate(out);
+    assert.equal(r.code, ExitCode.ok, r.stderr);
+    const objects = JSON.parse(readFileSync(out, 'utf8')) as unknown[];
+    assert.match(r.stdout, new RegExp(`wrote ${objects.length} objects`));
+    assert.deepEqual(readdirSync(dir), ['films.json']);
+  });
+});
+
 describe('bad input: an engine URL that answers but is not a search engine', () => {
   let server: http.Server;
   let base = '';
