@@ -31,9 +31,25 @@ export async function wrapPgErrors<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/*
+ * The URL's sslmode asks for SSL and the server offers none: pg fails at once with this message
+ * and no code. Asking again cannot help, so it is a usage error, not an outage or a crash.
+ * node-postgres 8 treats sslmode=prefer like require, unlike libpq, hence the hint.
+ */
+function sslMismatch(err: unknown): UsageError | undefined {
+  if (!/The server does not support SSL connections/.test(String((err as { message?: unknown } | null)?.message ?? ''))) return undefined;
+  return new UsageError(
+    'PostgreSQL does not accept SSL connections, but the database URL asks for SSL (its sslmode; node-postgres treats ' +
+      'prefer like require): use sslmode=disable, or enable SSL on the server',
+    { cause: err },
+  );
+}
+
 export function toMoviesError(err: unknown): unknown {
   if (err instanceof MoviesError) return err;
   const e = err as { code?: string; message?: string };
+  const ssl = sslMismatch(err);
+  if (ssl) return ssl;
   if (!e || (typeof e.code !== 'string' && !isTransientPgError(err))) return err;
   const reason = pgReason(err);
   if (e.code === '42P01' || e.code === '3F000') {

@@ -65,6 +65,27 @@ describe('bad input: malformed database URLs', () => {
   });
 });
 
+describe('bad input: sslmode against a server without SSL', () => {
+  let database: Awaited<ReturnType<typeof freshDatabase>>;
+  before(async () => {
+    database = await freshDatabase(services.DATABASE_URL, 'movies_badin');
+  });
+  after(() => database.drop());
+  const withParam = (param: string) => `${database.url}${database.url.includes('?') ? '&' : '?'}${param}`;
+
+  it('sslmode=disable still connects (the parameter itself is accepted)', async () => {
+    const r = await runCli(['migrate'], { DATABASE_URL: withParam('sslmode=disable') });
+    assert.equal(r.code, ExitCode.ok, r.stderr);
+  });
+
+  for (const mode of ['require', 'verify-full']) {
+    it(`sslmode=${mode} is a usage error at once, not an outage`, async () => {
+      const r = await timed(runCli(['migrate'], { DATABASE_URL: withParam(`sslmode=${mode}`) }));
+      assertUsage(r, /SSL.*sslmode/, mode);
+    });
+  }
+});
+
 describe('bad input: generate --out', () => {
   let top: string;
   before(() => {
