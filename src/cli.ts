@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { defaults, parsePositiveInt } from './config.js';
 import { Context, type GlobalFlags } from './context.js';
 import { exitWith } from './exit.js';
-import { InterruptedError } from './errors.js';
+import { ConnectionError, InterruptedError } from './errors.js';
 import { wrapPgErrors } from './db/errors.js';
 import { wrapEngineErrors } from './engine/errors.js';
 import { migrate } from './commands/migrate.js';
@@ -151,7 +151,9 @@ program
   .action(
     action(async (ctx) => {
       let engineError: string | undefined;
+      // An unreachable engine is reported with the database side; a wrong URL is a usage error (2).
       const engine = await ctx.engine().catch((err: Error) => {
+        if (!(err instanceof ConnectionError)) throw err;
         engineError = err.message;
         return null;
       });

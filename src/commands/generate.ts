@@ -17,7 +17,7 @@ const cannotWrite = (out: string, err: unknown) =>
   new UsageError(`cannot write --out ${out}: ${String((err as Error).message).replace(/, \w+( '.*')?$/, '')}`, { cause: err });
 
 export async function generate(o: GenerateCommandOptions): Promise<GenerateCounts & { out: string }> {
-  if (!o.out) return { ...(await writeFixture({ films: o.films, seed: o.seed }, process.stdout)), out: '-' };
+  if (!o.out) return { ...(await toStdout((stream) => writeFixture({ films: o.films, seed: o.seed }, stream))), out: '-' };
   return { ...(await writeFile(o.out, (stream) => writeFixture({ films: o.films, seed: o.seed }, stream))), out: o.out };
 }
 
@@ -55,5 +55,27 @@ async function writeFile<T>(out: string, write: (stream: Writable) => Promise<T>
     stream.destroy();
     if (!direct) await rm(temp, { force: true });
     throw cannotWrite(out, err);
+  }
+}
+
+const none: GenerateCounts = { films: 0, genres: 0, persons: 0, genreLinks: 0, personLinks: 0, objects: 0 };
+
+/**
+ * A reader that stops early (`movies generate | head`) closes the pipe: that ends the output,
+ * as for any Unix filter, and is not an error (it surfaced as an EPIPE "PostgreSQL unavailable").
+ */
+async function toStdout(write: (stream: Writable) => Promise<GenerateCounts>): Promise<GenerateCounts> {
+  let closed = false;
+  const onError = (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') closed = true;
+  };
+  process.stdout.on('error', onError);
+  try {
+    return await write(process.stdout);
+  } catch (err) {
+    if (closed || (err as NodeJS.ErrnoException).code === 'EPIPE') return none;
+    throw err;
+  } finally {
+    process.stdout.off('error', onError);
   }
 }

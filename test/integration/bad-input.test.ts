@@ -267,3 +267,22 @@ describe('bad input: an engine URL that answers but is not a search engine', () 
     });
   }
 });
+
+describe('bad input: the same mistakes through status and a closed pipe', () => {
+  it('status with an engine URL that is not a search engine exits 2, not 3', async () => {
+    const r = await timed(runCli(['status'], { DATABASE_URL: services.DATABASE_URL, ELASTICSEARCH_URL: `${services.OPENSEARCH_URL}/nonexistent` }));
+    assertUsage(r, /does not look like Elasticsearch or OpenSearch/, 'status');
+  });
+
+  it('generate into a pipe its reader closes early (| head) ends quietly with exit 0', async () => {
+    // bash reports the exit code of the first command of the pipeline, the movies process.
+    const child = spawn('bash', ['-c', `${process.execPath} ${root}bin/movies generate --films 50000 | head -c 100 >/dev/null; exit \${PIPESTATUS[0]}`], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.equal(code, 0, stderr);
+    assert.doesNotMatch(stderr, /error/);
+  });
+});

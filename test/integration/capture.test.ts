@@ -204,7 +204,7 @@ describe('change capture under concurrency, crashes and overlap', () => {
     assert.equal(r.code, ExitCode.interrupted, r.stderr);
     assert.match(r.stderr, /interrupted \(SIGTERM\)/);
     const st = JSON.parse((await runCli(['--json', 'status'], c.env)).stdout);
-    assert.equal(st.lastRun.outcome, 'failed');
+    assert.equal(st.lastRun.outcome, 'interrupted');
     assert.ok(st.pending > 0 && st.pending < 600, `some films still pending (${st.pending})`);
     assert.equal((await runCli(['start-etl'], c.env)).code, 0);
     await assertIndexMatchesDatabase(c);
