@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -180,6 +180,7 @@ describe('loaddata refuses values the schema or PostgreSQL cannot take', () => {
   });
   after(async () => {
     await h.drop();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   /** Rows in every table of schema content, by table. */
