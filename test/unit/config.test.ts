@@ -116,7 +116,7 @@ describe('config: server URLs', () => {
 });
 
 describe('PostgreSQL error classes', async () => {
-  const { isTransientPgError } = await import('../../src/db/retry.js');
+  const { isTransientPgError } = await import('../../src/db/errors.js');
   it('treats lost connections and restarts as transient, data errors as final', () => {
     assert.ok(isTransientPgError({ code: 'ECONNREFUSED', message: 'connect ECONNREFUSED' }));
     assert.ok(isTransientPgError({ code: '57P01', message: 'terminating connection due to administrator command' }));
