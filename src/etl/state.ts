@@ -51,29 +51,34 @@ export interface Marked {
   rejected: number;
 }
 
-/** Marks a page in one transaction: acknowledged films indexed, rejected films recorded. */
+async function markAcknowledged(db: Db, acked: Array<{ id: string; version: number }>): Promise<number> {
+  const m = await db.raw<{ rows: Array<{ marked: number }> }>(MARK_SQL, {
+    ids: acked.map((a) => a.id),
+    versions: acked.map((a) => a.version),
+  });
+  return m.rows[0]?.marked ?? 0;
+}
+
+/**
+ * Marks a page: acknowledged films indexed, rejected films recorded. One statement in the
+ * everyday case; with rejections, both statements in one transaction.
+ */
 export async function markPage(
   db: Db,
   acked: Array<{ id: string; version: number }>,
   rejected: Rejection[],
 ): Promise<Marked> {
+  if (rejected.length === 0) return { marked: await markAcknowledged(db, acked), rejected: 0 };
   return db.transaction(async (trx) => {
-    const m = await trx.raw<{ rows: Array<{ marked: number }> }>(MARK_SQL, {
-      ids: acked.map((a) => a.id),
-      versions: acked.map((a) => a.version),
+    const marked = await markAcknowledged(trx, acked);
+    const r = await trx.raw<{ rowCount: number }>(REJECT_SQL, {
+      ids: rejected.map((x) => x.id),
+      versions: rejected.map((x) => x.version),
+      fields: rejected.map((x) => x.field),
+      rules: rejected.map((x) => x.rule),
+      reasons: rejected.map((x) => x.reason),
     });
-    let rejectedCount = 0;
-    if (rejected.length > 0) {
-      const r = await trx.raw<{ rowCount: number }>(REJECT_SQL, {
-        ids: rejected.map((x) => x.id),
-        versions: rejected.map((x) => x.version),
-        fields: rejected.map((x) => x.field),
-        rules: rejected.map((x) => x.rule),
-        reasons: rejected.map((x) => x.reason),
-      });
-      rejectedCount = r.rowCount;
-    }
-    return { marked: m.rows[0]?.marked ?? 0, rejected: rejectedCount };
+    return { marked, rejected: r.rowCount };
   });
 }
 
