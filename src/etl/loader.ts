@@ -2,7 +2,7 @@ import { ConnectionError, EngineRejectedError } from '../errors.js';
 import { engineFailure, isRetryableEngineError } from '../engine/errors.js';
 import { EngineHttpError, type BulkItemResult, type SearchEngine } from '../engine/types.js';
 import { withRetry, type RetryPolicy } from '../retry.js';
-import type { BulkAction, Rejection } from './transformer.js';
+import type { BulkAction, BulkPage, Rejection } from './transformer.js';
 
 export interface LoaderOptions {
   retry: RetryPolicy;
@@ -43,16 +43,16 @@ const describeItem = (i: BulkItemResult) => `HTTP ${i.status}: ${i.error?.type ?
  * in the engine's answer (or, with skipInvalid, refused for what the document is). An answer
  * that is not one item per action, in order, with the action's _id is a failed request.
  * Whole-request failures, malformed answers and per-item 429/502/503/504 are retried within the
- * budget, resending only what is not acknowledged; a request too large for the engine (413) is
+ * budget, resending only what is not acknowledged (sliced from the kept body); a request too large for the engine (413) is
  * split in halves. Anything else fails the page, naming the film.
  */
-export async function sendBulk(engine: SearchEngine, actions: BulkAction[], opts: LoaderOptions): Promise<BulkOutcome> {
+export async function sendBulk(engine: SearchEngine, page: BulkPage, opts: LoaderOptions): Promise<BulkOutcome> {
   const outcome: BulkOutcome = { acknowledged: [], rejected: [] };
-  const groups: BulkAction[][] = [actions];
+  const groups: BulkAction[][] = [page.actions];
   while (groups.length > 0) {
     const group = groups.shift()!;
     try {
-      await sendGroup(engine, group, opts, outcome);
+      await sendGroup(engine, page.body, group, opts, outcome);
     } catch (err) {
       if (!(err instanceof EngineHttpError && err.statusCode === 413)) throw err;
       if (group.length > 1) {
@@ -61,7 +61,8 @@ export async function sendBulk(engine: SearchEngine, actions: BulkAction[], opts
         continue;
       }
       const a = group[0]!;
-      const reason = `document of ${a.lines.length.toLocaleString('en')} bytes is larger than the engine accepts (HTTP 413)`;
+      const bytes = Buffer.byteLength(page.body.slice(a.start, a.end));
+      const reason = `document of ${bytes.toLocaleString('en')} bytes is larger than the engine accepts (HTTP 413)`;
       if (!opts.skipInvalid) throw new EngineRejectedError(`the engine rejected film ${a.id}: ${reason}`);
       outcome.rejected.push({ id: a.id, version: a.version, field: '(document)', rule: 'engine:too_large', reason });
     }
@@ -69,12 +70,25 @@ export async function sendBulk(engine: SearchEngine, actions: BulkAction[], opts
   return outcome;
 }
 
-async function sendGroup(engine: SearchEngine, group: BulkAction[], opts: LoaderOptions, outcome: BulkOutcome): Promise<void> {
+/** The NDJSON of `actions`: one slice of the page's body when they are contiguous (the first send, a split half). */
+function bodyOf(body: string, actions: BulkAction[]): string {
+  const contiguous = actions.every((a, i) => i === 0 || actions[i - 1]!.end === a.start);
+  if (contiguous) return body.slice(actions[0]!.start, actions[actions.length - 1]!.end);
+  return actions.map((a) => body.slice(a.start, a.end)).join('');
+}
+
+async function sendGroup(
+  engine: SearchEngine,
+  body: string,
+  group: BulkAction[],
+  opts: LoaderOptions,
+  outcome: BulkOutcome,
+): Promise<void> {
   let todo = group;
   try {
     await withRetry(
       async () => {
-        const items = await engine.bulk(todo.map((a) => a.lines).join(''));
+        const items = await engine.bulk(bodyOf(body, todo));
         if (items.length !== todo.length || items.some((item, i) => item.id !== todo[i]!.id)) {
           throw new MalformedAnswer(
             `the engine answered the bulk request of ${todo.length} actions with ${items.length} matching items`,

@@ -135,7 +135,7 @@ async function run(o: EtlOptions, started: number, queryMs: () => number): Promi
       if (failure) break;
       if (signal?.aborted) throw interrupted(signal);
       const task = (async () => {
-        const sent = await sendBulk(o.engine, payload.actions, { retry: o.retry, skipInvalid: o.skipInvalid });
+        const sent = await sendBulk(o.engine, payload, { retry: o.retry, skipInvalid: o.skipInvalid });
         if (abandoned) return;
         const rejected = [...payload.invalid, ...sent.rejected];
         const marked = await pgMark(async () => {

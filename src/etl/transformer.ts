@@ -23,13 +23,20 @@ export function toDocument(row: FilmRow): MovieDocument {
   };
 }
 
-/** One film's bulk action, kept with its raw lines so that it can be resent alone. */
+/** One film's bulk action and where its lines are in the page's body, so that it can be resent alone. */
 export interface BulkAction {
   id: string;
   version: number;
   op: 'index' | 'delete';
-  /** The action line and, for index, the source line; each ends with a newline. */
-  lines: string;
+  /** body.slice(start, end) is the action line and, for index, the source line, each with its newline. */
+  start: number;
+  end: number;
+}
+
+/** A page's NDJSON body and its actions, in order. */
+export interface BulkPage {
+  body: string;
+  actions: BulkAction[];
 }
 
 /** A film that is not indexed: invalid document, or the engine refused it (--skip-invalid). */
@@ -41,8 +48,7 @@ export interface Rejection {
   reason: string;
 }
 
-export interface BulkPayload {
-  actions: BulkAction[];
+export interface BulkPayload extends BulkPage {
   /** Invalid documents, not sent (only with skipInvalid). */
   invalid: Rejection[];
 }
@@ -60,11 +66,23 @@ export function toBulk(
 ): BulkPayload {
   const actions: BulkAction[] = [];
   const invalid: Rejection[] = [];
+  // One body per page, joined once; actions keep offsets into it rather than strings of their
+  // own (per-action strings cost ~0.4 s more GC per 50k documents, measured with --cpu-prof).
+  const parts: string[] = [];
+  let at = 0;
+  const add = (base: { id: string; version: number }, op: BulkAction['op'], ...lines: string[]) => {
+    const start = at;
+    for (const line of lines) {
+      parts.push(line, '\n');
+      at += line.length + 1;
+    }
+    actions.push({ ...base, op, start, end: at });
+  };
   for (const row of rows) {
     const meta = { _index: index, _id: row.film_work_id };
     const base = { id: row.film_work_id, version: row.version };
     if (!row.present) {
-      actions.push({ ...base, op: 'delete', lines: `${JSON.stringify({ delete: meta })}\n` });
+      add(base, 'delete', JSON.stringify({ delete: meta }));
       continue;
     }
     const doc = toDocument(row);
@@ -80,7 +98,7 @@ export function toBulk(
           'Nothing of its batch was marked indexed (start-etl --skip-invalid indexes the other films and records this one).',
       );
     }
-    actions.push({ ...base, op: 'index', lines: `${JSON.stringify({ index: meta })}\n${JSON.stringify(doc)}\n` });
+    add(base, 'index', JSON.stringify({ index: meta }), JSON.stringify(doc));
   }
-  return { actions, invalid };
+  return { body: parts.join(''), actions, invalid };
 }

@@ -48,7 +48,8 @@ describe('transformer', () => {
 
   it('turns a vanished film into a delete by _id', () => {
     const b = toBulk([row({ present: false }), row({ film_work_id: 'b0000000-0000-4000-8000-000000000000', version: 2 })], 'ix', validate);
-    const lines = b.actions.map((a) => a.lines).join('').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = b.body.trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(b.body.slice(b.actions[1]!.start, b.actions[1]!.end).split('\n').length, 3, 'an index action is its two lines');
     assert.deepEqual(lines[0], { delete: { _index: 'ix', _id: '00879409-6589-4cc5-b8ae-f3dcc79c49ba' } });
     assert.deepEqual(lines[1], { index: { _index: 'ix', _id: 'b0000000-0000-4000-8000-000000000000' } });
     assert.deepEqual(b.actions.map((a) => a.op), ['delete', 'index']);

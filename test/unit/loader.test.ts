@@ -4,13 +4,24 @@ import { ConnectionError, EngineRejectedError } from '../../src/errors.js';
 import { EngineHttpError, type BulkItemResult, type SearchEngine } from '../../src/engine/types.js';
 import { bulkItems } from '../../src/engine/normalize.js';
 import { sendBulk } from '../../src/etl/loader.js';
-import type { BulkAction } from '../../src/etl/transformer.js';
+import type { BulkAction, BulkPage } from '../../src/etl/transformer.js';
 
-const action = (n: number, op: 'index' | 'delete' = 'index'): BulkAction => {
-  const id = `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
-  const meta = JSON.stringify({ [op]: { _index: 'ix', _id: id } });
-  return { id, version: n, op, lines: op === 'index' ? `${meta}\n{"n":${n}}\n` : `${meta}\n` };
+/** One action's lines; `page()` lays several out in one body, as the transformer does. */
+const lines = (n: number, op: 'index' | 'delete' = 'index', source = `{"n":${n}}`) => {
+  const meta = JSON.stringify({ [op]: { _index: 'ix', _id: idOf(n) } });
+  return { id: idOf(n), version: n, op, text: op === 'index' ? `${meta}\n${source}\n` : `${meta}\n` };
 };
+const idOf = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
+function page(...items: Array<ReturnType<typeof lines>>): BulkPage {
+  let at = 0;
+  const actions: BulkAction[] = items.map((x) => {
+    const a = { id: x.id, version: x.version, op: x.op, start: at, end: at + x.text.length };
+    at = a.end;
+    return a;
+  });
+  return { body: items.map((x) => x.text).join(''), actions };
+}
+const pageOf = (...ns: number[]) => page(...ns.map((n) => lines(n)));
 const idsIn = (body: string) =>
   body.trim().split('\n').map((l) => JSON.parse(l) as Record<string, { _id?: string }>)
     .flatMap((x) => Object.values(x).map((m) => m._id).filter((id): id is string => Boolean(id)));
@@ -34,10 +45,10 @@ const quick = { retry: { maxRetryTimeMs: 300 } };
 
 describe('loader: an answer acknowledges only item by item', () => {
   it('acknowledges each action by its own 2xx item (404 for a delete)', async () => {
-    const actions = [action(1), action(2, 'delete')];
+    const p = page(lines(1), lines(2, 'delete'));
     const engine = fakeEngine((ids) => [ok(ids[0]!), { id: ids[1]!, action: 'delete', status: 404 }]);
-    const r = await sendBulk(engine, actions, quick);
-    assert.deepEqual(r.acknowledged.map((a) => a.id), actions.map((a) => a.id));
+    const r = await sendBulk(engine, p, quick);
+    assert.deepEqual(r.acknowledged.map((a) => a.id), [idOf(1), idOf(2)]);
   });
 
   for (const [name, answer] of [
@@ -48,7 +59,7 @@ describe('loader: an answer acknowledges only item by item', () => {
   ] as Array<[string, (ids: string[]) => BulkItemResult[]]>) {
     it(`${name}: retried, then exit 3 with nothing acknowledged`, async () => {
       const engine = fakeEngine(answer);
-      await assert.rejects(sendBulk(engine, [action(1), action(2)], quick), ConnectionError);
+      await assert.rejects(sendBulk(engine, pageOf(1, 2), quick), ConnectionError);
       assert.ok(engine.calls.length > 1, 'the request was retried');
     });
   }
@@ -57,29 +68,27 @@ describe('loader: an answer acknowledges only item by item', () => {
     const engine = fakeEngine((ids, call) =>
       ids.map((id, i) => (call === 1 && i > 0 ? { id, action: 'index', status: [429, 503, 504][i - 1]! } : ok(id))),
     );
-    const actions = [action(1), action(2), action(3), action(4)];
-    const r = await sendBulk(engine, actions, { retry: { maxRetryTimeMs: 5_000 } });
-    assert.deepEqual(engine.calls[1], actions.slice(1).map((a) => a.id));
+    const r = await sendBulk(engine, pageOf(1, 2, 3, 4), { retry: { maxRetryTimeMs: 5_000 } });
+    assert.deepEqual(engine.calls[1], [2, 3, 4].map(idOf));
     assert.equal(r.acknowledged.length, 4);
   });
 
   it('an item still 503 past the budget is an outage (exit 3), not a rejection', async () => {
     const engine = fakeEngine((ids) => ids.map((id) => ({ id, action: 'index', status: 503, error: { type: 'unavailable_shards_exception', reason: 'x' } })));
-    await assert.rejects(sendBulk(engine, [action(1)], quick), ConnectionError);
+    await assert.rejects(sendBulk(engine, pageOf(1), quick), ConnectionError);
   });
 
   it('a mapping error fails the page naming the film (exit 5), or is recorded with skipInvalid', async () => {
     const bad = (ids: string[]) => ids.map((id) => ({ id, action: 'index', status: 400, error: { type: 'document_parsing_exception', reason: 'bad title' } }));
-    await assert.rejects(sendBulk(fakeEngine(bad), [action(7)], quick), (e: unknown) => e instanceof EngineRejectedError && e.message.includes(action(7).id));
-    const r = await sendBulk(fakeEngine(bad), [action(7)], { ...quick, skipInvalid: true });
+    await assert.rejects(sendBulk(fakeEngine(bad), pageOf(7), quick), (e: unknown) => e instanceof EngineRejectedError && e.message.includes(idOf(7)));
+    const r = await sendBulk(fakeEngine(bad), pageOf(7), { ...quick, skipInvalid: true });
     assert.equal(r.acknowledged.length, 0);
-    assert.equal(r.rejected[0]!.id, action(7).id);
+    assert.equal(r.rejected[0]!.id, idOf(7));
     assert.match(r.rejected[0]!.rule, /document_parsing_exception/);
   });
 
   it('413 splits the request until each part fits; one document alone too large is named', async () => {
-    const big = action(3);
-    big.lines = big.lines.replace('{"n":3}', JSON.stringify({ pad: 'x'.repeat(1000) }));
+    const p = page(lines(1), lines(2), lines(3, 'index', JSON.stringify({ pad: 'x'.repeat(1000) })), lines(4), lines(5));
     const limit = 600;
     const engine = {
       ...fakeEngine(() => []),
@@ -88,11 +97,10 @@ describe('loader: an answer acknowledges only item by item', () => {
         return idsIn(body).map(ok);
       },
     } as unknown as SearchEngine;
-    const actions = [action(1), action(2), big, action(4), action(5)];
-    await assert.rejects(sendBulk(engine, actions, quick), (e: unknown) => e instanceof EngineRejectedError && e.message.includes(big.id) && /413/.test(e.message));
-    const r = await sendBulk(engine, actions, { ...quick, skipInvalid: true });
-    assert.deepEqual(r.acknowledged.map((a) => a.id).sort(), [1, 2, 4, 5].map((n) => action(n).id));
-    assert.deepEqual(r.rejected.map((x) => x.id), [big.id]);
+    await assert.rejects(sendBulk(engine, p, quick), (e: unknown) => e instanceof EngineRejectedError && e.message.includes(idOf(3)) && /1,\d{3} bytes.*413/.test(e.message));
+    const r = await sendBulk(engine, p, { ...quick, skipInvalid: true });
+    assert.deepEqual(r.acknowledged.map((a) => a.id).sort(), [1, 2, 4, 5].map(idOf));
+    assert.deepEqual(r.rejected.map((x) => x.id), [idOf(3)]);
   });
 
   it('bulkItems never reads an acknowledgement into a malformed body', () => {
