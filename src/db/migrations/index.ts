@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import * as schema from './001_schema.js';
 import * as changeCapture from './002_change_capture.js';
 import * as rejections from './003_rejections.js';
+import * as genrePersonQueues from './004_genre_person_queues.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -13,6 +14,7 @@ const migrations: Record<string, Migration> = {
   '001_schema': schema,
   '002_change_capture': changeCapture,
   '003_rejections': rejections,
+  '004_genre_person_queues': genrePersonQueues,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
