@@ -1,0 +1,44 @@
+import type { PendingRow } from '../spec.js';
+
+export type Role = 'actor' | 'director' | 'writer';
+
+/** One film of a person: the distinct jobs they have in it, sorted. */
+export interface PersonFilm {
+  id: string;
+  roles: Role[];
+}
+
+/** One pending person as the page query returns it. */
+export interface PersonRow extends PendingRow {
+  /** Null when the person is gone (present is false). */
+  full_name: string | null;
+  /** Sorted by film id; empty for a person without films or a gone person. */
+  films: PersonFilm[];
+}
+
+/*
+ * One statement reads the queue range and builds each person's complete films list from the
+ * same snapshot. The LATERAL aggregates the links of the page's persons only, through the
+ * index on film_work_person(person_id), so a page costs its persons' links whatever the size
+ * of the catalogue. Links repeat (film, person, job) triples under other pks (see 001):
+ * roles are distinct. uuid order equals the order of their lowercase text, so "sorted by film
+ * id" means the same in SQL and in JavaScript.
+ */
+export const PERSON_PAGE_SQL = `
+WITH page AS (
+  SELECT person_id, version FROM content.person_change
+  WHERE version > :after AND version <= :last
+)
+SELECT page.person_id AS id, page.version, p.id IS NOT NULL AS present,
+       p.name AS full_name,
+       COALESCE(f.films, '[]') AS films
+FROM page
+LEFT JOIN content.person p ON p.id = page.person_id
+LEFT JOIN LATERAL (
+  SELECT json_agg(json_build_object('id', x.film_work_id, 'roles', x.roles) ORDER BY x.film_work_id) AS films
+  FROM (SELECT fwp.film_work_id, array_agg(DISTINCT fwp.job ORDER BY fwp.job) AS roles
+        FROM content.film_work_person fwp
+        WHERE fwp.person_id = p.id
+        GROUP BY fwp.film_work_id) x
+) f ON true
+ORDER BY page.version`;
