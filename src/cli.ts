@@ -14,7 +14,8 @@ import { generate } from './commands/generate.js';
 import { search } from './commands/search.js';
 import * as render from './render.js';
 import { commanderOutput } from './output.js';
-import { mappingNames, resolveMappingPath } from './mappings.js';
+import { mappingNames, resolveMappingPath } from './indexes/mapping.js';
+import { filmsIndex } from './indexes/films/index.js';
 
 const program = new Command('movies')
   .description('Keep an Elasticsearch/OpenSearch movie index exactly in step with a PostgreSQL catalogue')
@@ -100,7 +101,7 @@ program
 program
   .command('init-es')
   .description('recreate the index from a mapping and make every film pending')
-  .option('--mapping <name|file>', `a shipped mapping (${mappingNames.join(', ')}) or an index settings + mappings JSON file (default: default)`)
+  .option('--mapping <name|file>', `a shipped mapping (${mappingNames(filmsIndex).join(', ')}) or an index settings + mappings JSON file (default: default)`)
   .option('--wait', 'wait for a running start-etl instead of exiting')
   .action(
     action(async (ctx, opts: { mapping?: string; wait?: boolean }) => {
@@ -110,7 +111,8 @@ program
         databaseUrl: ctx.config.databaseUrl,
         timeouts: ctx.config.timeouts,
         index: ctx.config.index,
-        mappingPath: resolveMappingPath(opts.mapping),
+        spec: filmsIndex,
+        mappingPath: resolveMappingPath(filmsIndex, opts.mapping),
         wait: opts.wait,
         retry: ctx.retry,
       });
@@ -132,6 +134,7 @@ program
         engine: await ctx.engine(),
         databaseUrl: ctx.config.databaseUrl,
         timeouts: ctx.config.timeouts,
+        spec: filmsIndex,
         index: ctx.config.index,
         batchSize: parsePositiveInt('--batch', opts.batch, 500),
         concurrency: parsePositiveInt('--concurrency', opts.concurrency, 2),
@@ -157,7 +160,7 @@ program
         engineError = err.message;
         return null;
       });
-      const r = await status({ db: ctx.db(), engine, engineError, index: ctx.config.index });
+      const r = await status({ db: ctx.db(), engine, engineError, spec: filmsIndex, index: ctx.config.index });
       ctx.out.result(r, render.status(r));
       // Printed first, so monitoring gets the whole report; the exit code says what is wrong.
       const problem = statusProblem(r);
@@ -172,7 +175,7 @@ program
   .option('--size <n>', 'hits to show', '5')
   .action(
     action(async (ctx, query: string, opts: { size: string }) => {
-      const r = await search({ engine: await ctx.engine(), index: ctx.config.index, query, size: parsePositiveInt('--size', opts.size, 5) });
+      const r = await search({ engine: await ctx.engine(), spec: filmsIndex, index: ctx.config.index, query, size: parsePositiveInt('--size', opts.size, 5) });
       ctx.out.result(r, render.search(r));
     }),
   );

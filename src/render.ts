@@ -2,9 +2,9 @@ import type { MigrateResult } from './commands/migrate.js';
 import type { InitEsResult } from './commands/init-es.js';
 import type { StatusResult } from './commands/status.js';
 import type { SearchResult } from './commands/search.js';
-import type { LoadResult } from './fixtures/load.js';
+import type { LoadResult } from './django/load.js';
 import type { EtlResult } from './etl/run.js';
-import type { GenerateCounts } from './fixtures/generate.js';
+import type { GenerateCounts } from './django/generate.js';
 
 /** Human-readable results for stdout; --json prints the objects themselves. */
 const n = (x: number) => x.toLocaleString('en');

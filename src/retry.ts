@@ -71,3 +71,21 @@ export async function withRetry<T>(fn: () => Promise<T>, policy: RetryPolicy, op
     }
   }
 }
+
+/**
+ * Waits for `work` at most `ms`; true when it settled in time. For waits that cannot be
+ * aborted (a request or statement already sent) but must not keep a stopping command alive.
+ */
+export async function settlesWithin(ms: number, work: Promise<unknown>): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  const done = work.then(
+    () => true as const,
+    () => true as const,
+  );
+  try {
+    return await Promise.race([done, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,6 +1,6 @@
 /*
  * Benchmark catalogues: one database per size (movies_bench_<label>), filled by a direct
- * loader that streams the deterministic generator (src/fixtures/generate.ts) into COPY, one
+ * loader that streams the deterministic generator (src/django/generate.ts) into COPY, one
  * COPY per table at once. Keys, indexes and foreign keys are dropped during the COPY and
  * re-created afterwards (sorted index builds beat random-uuid inserts), change-capture
  * triggers are disabled for the load, and every film is enqueued once at the end: the same
@@ -10,7 +10,7 @@
 import { once } from 'node:events';
 import pg from 'pg';
 import copyStreams from 'pg-copy-streams';
-import { generateCatalogue, type GenerateCounts } from '../../src/fixtures/generate.js';
+import { generateCatalogue, type GenerateCounts } from '../../src/django/generate.js';
 import { baseUrl, runCli } from './measure.js';
 
 export interface CatalogueInfo {

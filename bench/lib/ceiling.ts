@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { Client } from '@opensearch-project/opensearch';
 import { createDb } from '../../src/db/knex.js';
 import { pendingWatermark, readPage } from '../../src/etl/extractor.js';
-import { loadValidator } from '../../src/etl/schema.js';
-import { toDocument } from '../../src/etl/transformer.js';
+import { loadValidator } from '../../src/schema.js';
+import { filmsIndex } from '../../src/indexes/films/index.js';
 import { engineUrl, ROOT } from './measure.js';
 
 export interface Prebuilt {
@@ -20,18 +20,18 @@ export interface Prebuilt {
 /** Reads every pending film through the ETL's extractor (keyset pages) and serializes its document. */
 export async function buildDocuments(databaseUrl: string): Promise<Prebuilt[]> {
   const db = createDb(databaseUrl, { timeouts: { connectMs: 10_000, statementMs: 600_000 } });
-  const validate = loadValidator();
+  const validate = loadValidator(filmsIndex.schemaPath);
   const out: Prebuilt[] = [];
   try {
-    const { upTo } = await pendingWatermark(db);
+    const { upTo } = await pendingWatermark(db, filmsIndex.queue);
     let after = 0;
     for (;;) {
-      const rows = await readPage(db, after, upTo, 2000);
+      const rows = await readPage(db, filmsIndex, after, upTo, 2000);
       if (rows.length === 0) break;
       for (const row of rows) {
-        const doc = toDocument(row);
-        if (!validate(doc)) throw new Error(`invalid document ${row.film_work_id}`);
-        out.push({ id: row.film_work_id, json: JSON.stringify(doc) });
+        const doc = filmsIndex.toDocument(row);
+        if (!validate(doc)) throw new Error(`invalid document ${row.id}`);
+        out.push({ id: row.id, json: JSON.stringify(doc) });
       }
       after = rows[rows.length - 1]!.version;
     }

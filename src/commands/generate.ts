@@ -3,7 +3,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { UsageError } from '../errors.js';
-import { writeFixture, type GenerateCounts } from '../fixtures/generate.js';
+import { writeFixture, type GenerateCounts } from '../django/generate.js';
 
 export interface GenerateCommandOptions {
   films: number;

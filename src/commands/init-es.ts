@@ -7,13 +7,15 @@ import type { IndexBody, SearchEngine } from '../engine/types.js';
 import { EngineHttpError } from '../engine/types.js';
 import { engineFailure } from '../engine/errors.js';
 import { UnsupportedError, UsageError } from '../errors.js';
-import { defaultMappingPath } from '../etl/schema.js';
-import { enqueueAll, RunLock } from '../etl/state.js';
+import { RunLock } from '../db/lock.js';
+import { enqueue } from '../db/queue.js';
+import type { IndexSpec } from '../indexes/spec.js';
 
 export interface InitEsOptions {
   db: Db;
   engine: SearchEngine;
   databaseUrl: string;
+  spec: IndexSpec;
   index: string;
   mappingPath?: string;
   timeouts: Timeouts;
@@ -52,7 +54,7 @@ const MISSING_ANALYSIS = /(stemmer|unknown (filter|tokenizer|analyzer) type|fail
  * between the two steps leaves more work pending, never less.
  */
 export async function initEs(o: InitEsOptions): Promise<InitEsResult> {
-  const mappingPath = o.mappingPath ?? defaultMappingPath;
+  const mappingPath = o.mappingPath ?? o.spec.mappings.default!;
   const body = readMapping(mappingPath);
   const lock = await withPgRetry(() => RunLock.acquire(o.databaseUrl, o.timeouts, o.wait ?? false), o.retry);
   try {
@@ -60,7 +62,7 @@ export async function initEs(o: InitEsOptions): Promise<InitEsResult> {
       () =>
         o.db.transaction(async (trx) => {
           await trx('content.etl_saved_settings').where({ index_name: o.index }).delete();
-          return enqueueAll(trx);
+          return enqueue(trx, o.spec.queue, o.spec.allIdsSql);
         }),
       o.retry,
     );

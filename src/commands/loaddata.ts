@@ -1,5 +1,5 @@
 import type { Db } from '../db/knex.js';
-import { loadFixtures, type LoadResult } from '../fixtures/load.js';
+import { loadFixtures, type LoadResult } from '../django/load.js';
 import { UsageError } from '../errors.js';
 
 export interface LoaddataOptions {

@@ -1,4 +1,5 @@
 import type { SearchEngine } from '../engine/types.js';
+import type { IndexSpec } from '../indexes/spec.js';
 
 export interface SearchResult {
   query: string;
@@ -6,14 +7,20 @@ export interface SearchResult {
   hits: Array<{ id: string; title: string; imdb_rating: number | null; genre: string[]; score: number }>;
 }
 
-export async function search(o: { engine: SearchEngine; index: string; query: string; size: number }): Promise<SearchResult> {
+export async function search(o: {
+  engine: SearchEngine;
+  spec: IndexSpec;
+  index: string;
+  query: string;
+  size: number;
+}): Promise<SearchResult> {
   const r = await o.engine.search(o.index, {
     size: o.size,
     query: {
       multi_match: {
         query: o.query,
         operator: 'and',
-        fields: ['title^3', 'description', 'director^2', 'actors_names', 'writers_names', 'genre'],
+        fields: [...o.spec.searchFields],
       },
     },
   });

@@ -7,13 +7,17 @@ import { withEngineRetry } from '../engine/errors.js';
 import { InterruptedError, UsageError } from '../errors.js';
 import type { RetryPolicy } from '../retry.js';
 import { runEtl, type EtlResult } from '../etl/run.js';
-import { finishRun, RunLock, startRun, type RunCounts } from '../etl/state.js';
+import { RunLock } from '../db/lock.js';
+import { finishRun, startRun, type RunCounts } from '../db/runs.js';
+import type { IndexSpec } from '../indexes/spec.js';
+import { settlesWithin } from '../retry.js';
 
 export interface StartEtlOptions {
   db: Db;
   engine: SearchEngine;
   databaseUrl: string;
   timeouts: Timeouts;
+  spec: IndexSpec;
   index: string;
   batchSize: number;
   concurrency: number;
@@ -52,12 +56,7 @@ export async function startEtl(o: StartEtlOptions): Promise<EtlResult & { index:
     } catch (err) {
       const shown = toMoviesError(err) as Error;
       const outcome = shown instanceof InterruptedError ? 'interrupted' : 'failed';
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        finishRun(o.db, runId, outcome, sofar, shown.message).catch(() => undefined),
-        new Promise((r) => (timer = setTimeout(r, RECORD_BOUND_MS))),
-      ]);
-      clearTimeout(timer);
+      await settlesWithin(RECORD_BOUND_MS, finishRun(o.db, runId, outcome, sofar, shown.message));
       throw shown;
     }
   } finally {

@@ -7,7 +7,8 @@ import {
   LastRunFailedError,
   type MoviesError,
 } from '../errors.js';
-import { isLockHeld } from '../etl/state.js';
+import { isLockHeld } from '../db/lock.js';
+import type { IndexSpec } from '../indexes/spec.js';
 
 export interface RejectedFilm {
   id: string;
@@ -48,19 +49,21 @@ export interface StatusOptions {
   /** Null when the engine could not be reached: status still reports the database side. */
   engine: SearchEngine | null;
   engineError?: string;
+  spec: IndexSpec;
   index: string;
 }
 
 export const REJECTED_SHOWN = 20;
 
 export async function status(o: StatusOptions): Promise<StatusResult> {
+  const q = o.spec.queue;
   const counts = await o.db.raw<{ rows: Array<{ films: number; pending: number; pending_deletes: number; rejected: number }> }>(`
-    SELECT (SELECT count(*)::int FROM content.film_work) AS films,
-           (SELECT count(*)::int FROM content.film_work_change) AS pending,
-           (SELECT count(*)::int FROM content.film_work_change c
-             WHERE NOT EXISTS (SELECT 1 FROM content.film_work f WHERE f.id = c.film_work_id)) AS pending_deletes,
-           (SELECT count(*)::int FROM content.film_work_rejected) AS rejected`);
-  const rejectedRows = await o.db('content.film_work_rejected').orderBy('rejected_at', 'desc').limit(REJECTED_SHOWN);
+    SELECT (SELECT count(*)::int FROM (${o.spec.allIdsSql}) s) AS films,
+           (SELECT count(*)::int FROM content.${q.table}) AS pending,
+           (SELECT count(*)::int FROM content.${q.table} c
+             WHERE NOT EXISTS (SELECT 1 FROM (${o.spec.allIdsSql}) s(id) WHERE s.id = c.${q.idColumn})) AS pending_deletes,
+           (SELECT count(*)::int FROM content.${q.rejectedTable}) AS rejected`);
+  const rejectedRows = await o.db(`content.${q.rejectedTable}`).orderBy('rejected_at', 'desc').limit(REJECTED_SHOWN);
   const last = await o.db('content.etl_run').where({ index_name: o.index }).orderBy('id', 'desc').first();
   const running = await isLockHeld(o.db);
   let documents: number | null = null;
@@ -95,7 +98,7 @@ export async function status(o: StatusOptions): Promise<StatusResult> {
     pendingDeletes: c.pending_deletes,
     rejected: c.rejected,
     rejectedFilms: rejectedRows.map((r) => ({
-      id: r.film_work_id,
+      id: r[q.idColumn],
       version: Number(r.version),
       field: r.field,
       rule: r.rule,

@@ -1,30 +1,16 @@
 import type { Db } from '../db/knex.js';
+import type { ChangeQueue, IndexSpec, PendingRow } from '../indexes/spec.js';
 
-export type Job = 'actor' | 'director' | 'writer';
-
-/** One pending film as read from the change table, with everything its document needs. */
-export interface FilmRow {
-  film_work_id: string;
-  version: number;
-  /** False when the film no longer exists: its document must be deleted. */
-  present: boolean;
-  title: string | null;
-  description: string | null;
-  imdb_rating: number | null;
-  genres: string[];
-  people: Array<{ id: string; name: string; job: Job }>;
-}
-
-export interface Batch {
-  rows: FilmRow[];
+export interface Batch<Row extends PendingRow = PendingRow> {
+  rows: Row[];
   lastVersion: number;
 }
 
 /*
- * One statement reads a page of pending (id, version) pairs and builds the full documents
- * from the same snapshot, aggregating all genres and people of each film (never only the
- * changed ones). Pages are keyset ranges of version, bounded by the watermark taken at run
- * start, so rows changed during the run wait for the next run instead of being chased forever.
+ * Pages are keyset ranges of version in an index's change queue, bounded by the watermark
+ * taken at run start, so rows changed during the run wait for the next run instead of being
+ * chased forever. Each index's page query (IndexSpec.pageSql) reads a range and builds its
+ * documents from the same snapshot.
  *
  * A page is the range (after, last]: `last` comes first from a cheap index-only query over
  * the version index (pageEnd), so the next ranges are known before the current page's
@@ -32,50 +18,25 @@ export interface Batch {
  * A row that commits later with a version inside an already-read range is simply left
  * pending for the next run, as with any keyset page.
  */
-const END_SQL = `
+const endSql = (q: ChangeQueue) => `
 SELECT max(version) AS last FROM (
-  SELECT version FROM content.film_work_change
+  SELECT version FROM content.${q.table}
   WHERE version > :after AND version <= :upTo
   ORDER BY version
   LIMIT :limit
 ) s`;
 
-const PAGE_SQL = `
-WITH page AS (
-  SELECT film_work_id, version FROM content.film_work_change
-  WHERE version > :after AND version <= :last
-)
-SELECT page.film_work_id, page.version, fw.id IS NOT NULL AS present,
-       fw.title, fw.description, fw.imdb_rating,
-       COALESCE(g.genres, '{}') AS genres,
-       COALESCE(p.people, '[]') AS people
-FROM page
-LEFT JOIN content.film_work fw ON fw.id = page.film_work_id
-LEFT JOIN LATERAL (
-  SELECT array_agg(DISTINCT gn.genre ORDER BY gn.genre) AS genres
-  FROM content.film_work_genre fwg JOIN content.genre gn ON gn.id = fwg.genre_id
-  WHERE fwg.film_work_id = fw.id
-) g ON true
-LEFT JOIN LATERAL (
-  SELECT json_agg(json_build_object('id', x.id, 'name', x.name, 'job', x.job)
-                  ORDER BY x.job, x.name, x.id) AS people
-  FROM (SELECT DISTINCT pr.id, pr.name, fwp.job
-        FROM content.film_work_person fwp JOIN content.person pr ON pr.id = fwp.person_id
-        WHERE fwp.film_work_id = fw.id) x
-) p ON true
-ORDER BY page.version`;
-
 /** The run's watermark (highest pending version, 0 when none) and how many films it covers. */
-export async function pendingWatermark(db: Db): Promise<{ upTo: number; pending: number }> {
+export async function pendingWatermark(db: Db, q: ChangeQueue): Promise<{ upTo: number; pending: number }> {
   const r = await db.raw<{ rows: Array<{ up_to: number; pending: number }> }>(
-    'SELECT coalesce(max(version), 0) AS up_to, count(*)::int AS pending FROM content.film_work_change',
+    `SELECT coalesce(max(version), 0) AS up_to, count(*)::int AS pending FROM content.${q.table}`,
   );
   return { upTo: r.rows[0]?.up_to ?? 0, pending: r.rows[0]?.pending ?? 0 };
 }
 
 /** The last version of the page after `after` (at most `limit` rows), or undefined when none is left. */
-export async function pageEnd(db: Db, after: number, upTo: number, limit: number): Promise<number | undefined> {
-  const r = await db.raw<{ rows: Array<{ last: number | null }> }>(END_SQL, { after, upTo, limit });
+export async function pageEnd(db: Db, q: ChangeQueue, after: number, upTo: number, limit: number): Promise<number | undefined> {
+  const r = await db.raw<{ rows: Array<{ last: number | null }> }>(endSql(q), { after, upTo, limit });
   return r.rows[0]?.last ?? undefined;
 }
 
@@ -84,37 +45,43 @@ export async function pageEnd(db: Db, after: number, upTo: number, limit: number
  * thousand index lookups: JIT compilation took longer than the query itself (measured
  * 40–550 ms per page against ~200 ms without). It is switched off for this statement only.
  */
-export async function readRange(db: Db, after: number, last: number): Promise<FilmRow[]> {
+export async function readRange<Row extends PendingRow>(db: Db, spec: IndexSpec<Row>, after: number, last: number): Promise<Row[]> {
   return db.transaction(
     async (trx) => {
       await trx.raw('SET LOCAL jit = off');
-      const r = await trx.raw<{ rows: FilmRow[] }>(PAGE_SQL, { after, last });
+      const r = await trx.raw<{ rows: Row[] }>(spec.pageSql, { after, last });
       return r.rows;
     },
     { readOnly: true },
   );
 }
 
-/** One page of at most `limit` pending films after `after`, up to the watermark. */
-export async function readPage(db: Db, after: number, upTo: number, limit: number): Promise<FilmRow[]> {
-  const last = await pageEnd(db, after, upTo, limit);
-  return last === undefined ? [] : readRange(db, after, last);
+/** One page of at most `limit` pending documents after `after`, up to the watermark. */
+export async function readPage<Row extends PendingRow>(
+  db: Db,
+  spec: IndexSpec<Row>,
+  after: number,
+  upTo: number,
+  limit: number,
+): Promise<Row[]> {
+  const last = await pageEnd(db, spec.queue, after, upTo, limit);
+  return last === undefined ? [] : readRange(db, spec, after, last);
 }
 
-export interface PageSource {
+export interface PageSource<Row extends PendingRow = PendingRow> {
   /** Last version of the next page after `after`, or undefined at the end. */
   end(after: number): Promise<number | undefined>;
-  /** The films of the range (after, last]. */
-  read(after: number, last: number): Promise<FilmRow[]>;
+  /** The documents of the range (after, last]. */
+  read(after: number, last: number): Promise<Row[]>;
 }
 
 /**
- * Yields pages of pending films in version order (keyset, never OFFSET). Up to `readAhead`
+ * Yields pages of pending documents in version order (keyset, never OFFSET). Up to `readAhead`
  * pages are being built while the caller works on the current one, so memory stays bounded
  * by (readAhead + 1) pages whatever the catalogue's size.
  */
-export async function* pages(source: PageSource, readAhead = 1): AsyncGenerator<Batch> {
-  const queue: Array<Promise<FilmRow[]>> = [];
+export async function* pages<Row extends PendingRow>(source: PageSource<Row>, readAhead = 1): AsyncGenerator<Batch<Row>> {
+  const queue: Array<Promise<Row[]>> = [];
   let after = 0;
   let done = false;
   const fill = async () => {

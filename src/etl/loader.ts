@@ -2,7 +2,8 @@ import { ConnectionError, EngineRejectedError } from '../errors.js';
 import { engineFailure, isRetryableEngineError } from '../engine/errors.js';
 import { EngineHttpError, type BulkItemResult, type SearchEngine } from '../engine/types.js';
 import { withRetry, type RetryPolicy } from '../retry.js';
-import type { BulkAction, BulkPage, Rejection } from './transformer.js';
+import type { Rejection } from '../db/queue.js';
+import type { BulkAction, BulkPage } from './transformer.js';
 
 export interface LoaderOptions {
   retry: RetryPolicy;

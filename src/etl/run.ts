@@ -2,17 +2,22 @@ import type { Db } from '../db/knex.js';
 import { withPgRetry } from '../db/retry.js';
 import type { SearchEngine } from '../engine/types.js';
 import { withEngineRetry } from '../engine/errors.js';
-import { interrupted, type RetryPolicy } from '../retry.js';
+import { markPage } from '../db/queue.js';
+import type { IndexSpec, PendingRow } from '../indexes/spec.js';
+import { interrupted, settlesWithin, type RetryPolicy } from '../retry.js';
+import { loadValidator } from '../schema.js';
 import { applyBulkSettings, restoreSavedSettings } from './bulk-settings.js';
 import { pageEnd, pages, pendingWatermark, readRange } from './extractor.js';
+import { Inflight } from './inflight.js';
 import { sendBulk } from './loader.js';
-import { loadValidator } from './schema.js';
-import { markPage } from './state.js';
 import { toBulk } from './transformer.js';
 
-export interface EtlOptions {
+export interface EtlOptions<Row extends PendingRow = PendingRow, Doc = unknown> {
   db: Db;
   engine: SearchEngine;
+  /** What is indexed: the index's queue, page query, documents and schema. */
+  spec: IndexSpec<Row, Doc>;
+  /** The engine's name for it (a prefix or --index may rename it). */
   index: string;
   batchSize: number;
   /** Bulk requests in flight at once. */
@@ -25,7 +30,6 @@ export interface EtlOptions {
   bulkSettingsThreshold: number;
   /** Leave out and record invalid documents (and documents the engine refuses) instead of failing. */
   skipInvalid?: boolean;
-  schemaPath?: string;
   /** Called before each mark; throws if the run lock cannot be held. */
   ensureLock?(): Promise<void>;
   /** After each marked page, with the counts so far. */
@@ -83,7 +87,7 @@ function queryClock(db: Db) {
  * validated, and up to `concurrency` bulk requests are in flight. A page is marked indexed
  * only after the engine acknowledged all of it.
  */
-export async function runEtl(o: EtlOptions): Promise<EtlResult> {
+export async function runEtl<Row extends PendingRow, Doc>(o: EtlOptions<Row, Doc>): Promise<EtlResult> {
   const started = performance.now();
   const clock = queryClock(o.db);
   try {
@@ -93,17 +97,17 @@ export async function runEtl(o: EtlOptions): Promise<EtlResult> {
   }
 }
 
-async function run(o: EtlOptions, started: number, queryMs: () => number): Promise<EtlResult> {
+async function run<Row extends PendingRow, Doc>(o: EtlOptions<Row, Doc>, started: number, queryMs: () => number): Promise<EtlResult> {
   const signal = o.retry.signal;
   const pg = <T>(fn: () => Promise<T>) => withPgRetry(fn, o.retry);
   // Marking acknowledged work must go on after a stop signal; STOP_GRACE_MS bounds it instead.
   const pgMark = <T>(fn: () => Promise<T>) => withPgRetry(fn, { ...o.retry, signal: undefined });
-  const validate = loadValidator(o.schemaPath);
+  const validate = loadValidator<Doc>(o.spec.schemaPath);
 
   await pg(() => restoreSavedSettings(o.db, o.engine, o.index)).then(
     (restored) => restored && o.retry.log?.(`restored index settings left by an interrupted run`),
   );
-  const { upTo, pending } = await pg(() => pendingWatermark(o.db));
+  const { upTo, pending } = await pg(() => pendingWatermark(o.db, o.spec.queue));
   const result: EtlResult = {
     pending,
     indexed: 0,
@@ -118,64 +122,51 @@ async function run(o: EtlOptions, started: number, queryMs: () => number): Promi
   if (pending === 0) return finish(result, started, queryMs);
 
   const bulkMode = pending >= o.bulkSettingsThreshold;
-  const inflight = new Set<Promise<void>>();
-  let failure: unknown;
+  const inflight = new Inflight(o.concurrency);
   // Set when the run stops waiting for its pages: a page acknowledged later is not marked.
   let abandoned = false;
   try {
     if (bulkMode) await applyBulkSettings(o.db, o.engine, o.index);
     const source = {
-      end: (after: number) => pg(() => pageEnd(o.db, after, upTo, o.batchSize)),
-      read: (after: number, last: number) => pg(() => readRange(o.db, after, last)),
+      end: (after: number) => pg(() => pageEnd(o.db, o.spec.queue, after, upTo, o.batchSize)),
+      read: (after: number, last: number) => pg(() => readRange(o.db, o.spec, after, last)),
     };
     for await (const batch of pages(source, o.readAhead ?? 2)) {
       if (signal?.aborted) throw interrupted(signal);
-      const payload = toBulk(batch.rows, o.index, validate, o.skipInvalid);
-      while (inflight.size >= o.concurrency) await Promise.race(inflight);
-      if (failure) break;
+      const payload = toBulk(batch.rows, o.index, o.spec, validate, o.skipInvalid);
+      if (!(await inflight.slot())) break;
       if (signal?.aborted) throw interrupted(signal);
-      const task = (async () => {
+      inflight.start(async () => {
         const sent = await sendBulk(o.engine, payload, { retry: o.retry, skipInvalid: o.skipInvalid });
         if (abandoned) return;
         const rejected = [...payload.invalid, ...sent.rejected];
         const marked = await pgMark(async () => {
           await o.ensureLock?.();
-          return markPage(o.db, sent.acknowledged, rejected);
+          return markPage(o.db, o.spec.queue, sent.acknowledged, rejected);
         });
         for (const a of sent.acknowledged) result[a.op === 'delete' ? 'deleted' : 'indexed']++;
         result.rejected += marked.rejected;
         result.requeued += sent.acknowledged.length + rejected.length - marked.marked - marked.rejected;
         result.batches++;
         o.progress?.(result);
-      })()
-        .catch((err: unknown) => {
-          failure ??= err;
-        })
-        .finally(() => inflight.delete(task));
-      inflight.add(task);
+      });
     }
   } catch (err) {
-    failure ??= err;
+    inflight.fail(err);
   } finally {
     // Let acknowledged work be marked before reporting any failure; after a stop signal, only briefly.
-    const all = Promise.all(inflight);
-    if (signal?.aborted || failure) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([all, new Promise((r) => (timer = setTimeout(r, STOP_GRACE_MS)))]);
-      clearTimeout(timer);
-      abandoned = true;
-    } else {
-      await all;
-    }
+    const stopping = signal?.aborted || inflight.hasFailed;
+    await inflight.settle(stopping ? STOP_GRACE_MS : undefined);
+    abandoned = true;
   }
-  if (failure) {
-    if (bulkMode) await restoreAfterFailure(o);
-    throw failure;
+  if (inflight.hasFailed) {
+    if (bulkMode) await restoreAfterFailure(o as EtlOptions<PendingRow, unknown>);
+    throw inflight.failure;
   }
   if (bulkMode) await pg(() => restoreSavedSettings(o.db, o.engine, o.index));
   // A successful run ends with its changes searchable, so that status and searches agree at once.
   await withEngineRetry('refresh', () => o.engine.refresh(o.index), o.retry);
-  if (bulkMode) await vacuumChanges(o.db, o.retry.log);
+  if (bulkMode) await vacuumChanges(o.db, o.spec.queue.table, o.retry.log);
   return finish(result, started, queryMs);
 }
 
@@ -184,14 +175,12 @@ async function run(o: EtlOptions, started: number, queryMs: () => number): Promi
  * both servers still answer within a few seconds; otherwise the saved settings stay in
  * PostgreSQL and the next run restores them.
  */
-async function restoreAfterFailure(o: EtlOptions): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
+async function restoreAfterFailure(o: EtlOptions<PendingRow, unknown>): Promise<void> {
   const restoring = restoreSavedSettings(o.db, o.engine, o.index).then(
     () => o.retry.log?.('restored the index settings of the bulk load'),
     (err: Error) => o.retry.log?.(`could not restore the index settings now (${err.message}); the next run will`),
   );
-  await Promise.race([restoring, new Promise((r) => (timer = setTimeout(r, RESTORE_BOUND_MS)))]);
-  clearTimeout(timer);
+  await settlesWithin(RESTORE_BOUND_MS, restoring);
 }
 
 /*
@@ -201,11 +190,11 @@ async function restoreAfterFailure(o: EtlOptions): Promise<void> {
  * Autovacuum gets there eventually; a big run does it at once. Without the rights to vacuum
  * (not the table's owner), PostgreSQL only warns and this is a no-op.
  */
-async function vacuumChanges(db: Db, log?: (m: string) => void): Promise<void> {
+async function vacuumChanges(db: Db, table: string, log?: (m: string) => void): Promise<void> {
   try {
-    await db.raw('VACUUM content.film_work_change');
+    await db.raw(`VACUUM content.${table}`);
   } catch (err) {
-    log?.(`could not vacuum content.film_work_change: ${(err as Error).message}`);
+    log?.(`could not vacuum content.${table}: ${(err as Error).message}`);
   }
 }
 

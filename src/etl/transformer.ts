@@ -1,29 +1,10 @@
 import type { ValidateFunction } from 'ajv';
 import { InvalidDataError } from '../errors.js';
-import type { MovieDocument, PersonRef } from './document.js';
-import type { FilmRow, Job } from './extractor.js';
-import { describeError } from './schema.js';
+import type { Rejection } from '../db/queue.js';
+import type { IndexSpec, PendingRow } from '../indexes/spec.js';
+import { describeError } from '../schema.js';
 
-export function toDocument(row: FilmRow): MovieDocument {
-  const byJob = (job: Job): PersonRef[] =>
-    row.people.filter((p) => p.job === job).map((p) => ({ id: p.id, name: p.name }));
-  const actors = byJob('actor');
-  const writers = byJob('writer');
-  return {
-    id: row.film_work_id,
-    imdb_rating: row.imdb_rating,
-    genre: row.genres,
-    title: row.title ?? '',
-    description: row.description ?? '',
-    director: byJob('director').map((p) => p.name),
-    actors_names: actors.map((p) => p.name),
-    writers_names: writers.map((p) => p.name),
-    actors,
-    writers,
-  };
-}
-
-/** One film's bulk action and where its lines are in the page's body, so that it can be resent alone. */
+/** One document's bulk action and where its lines are in the page's body, so that it can be resent alone. */
 export interface BulkAction {
   id: string;
   version: number;
@@ -39,15 +20,6 @@ export interface BulkPage {
   actions: BulkAction[];
 }
 
-/** A film that is not indexed: invalid document, or the engine refused it (--skip-invalid). */
-export interface Rejection {
-  id: string;
-  version: number;
-  field: string;
-  rule: string;
-  reason: string;
-}
-
 export interface BulkPayload extends BulkPage {
   /** Invalid documents, not sent (only with skipInvalid). */
   invalid: Rejection[];
@@ -58,10 +30,11 @@ export interface BulkPayload extends BulkPage {
  * InvalidDataError before anything of the page is sent or marked, unless `skipInvalid`:
  * then it is left out and returned as a rejection.
  */
-export function toBulk(
-  rows: FilmRow[],
+export function toBulk<Row extends PendingRow, Doc>(
+  rows: Row[],
   index: string,
-  validate: ValidateFunction<MovieDocument>,
+  spec: Pick<IndexSpec<Row, Doc>, 'toDocument' | 'noun'>,
+  validate: ValidateFunction<Doc>,
   skipInvalid = false,
 ): BulkPayload {
   const actions: BulkAction[] = [];
@@ -79,13 +52,13 @@ export function toBulk(
     actions.push({ ...base, op, start, end: at });
   };
   for (const row of rows) {
-    const meta = { _index: index, _id: row.film_work_id };
-    const base = { id: row.film_work_id, version: row.version };
+    const meta = { _index: index, _id: row.id };
+    const base = { id: row.id, version: row.version };
     if (!row.present) {
       add(base, 'delete', JSON.stringify({ delete: meta }));
       continue;
     }
-    const doc = toDocument(row);
+    const doc = spec.toDocument(row);
     if (!validate(doc)) {
       const first = validate.errors?.[0];
       const d = first ? describeError(first) : { field: '(document)', rule: 'schema', message: 'is invalid' };
@@ -94,8 +67,8 @@ export function toBulk(
         continue;
       }
       throw new InvalidDataError(
-        `film ${row.film_work_id} is invalid: ${d.message}; rule "${d.rule}" on field "${d.field}". ` +
-          'Nothing of its batch was marked indexed (start-etl --skip-invalid indexes the other films and records this one).',
+        `${spec.noun ?? 'document'} ${row.id} is invalid: ${d.message}; rule "${d.rule}" on field "${d.field}". ` +
+          'Nothing of its batch was marked indexed (start-etl --skip-invalid indexes the others and records this one).',
       );
     }
     add(base, 'index', JSON.stringify({ index: meta }), JSON.stringify(doc));

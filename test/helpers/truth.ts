@@ -1,5 +1,5 @@
 import type { Db } from '../../src/db/knex.js';
-import type { MovieDocument } from '../../src/etl/document.js';
+import type { MovieDocument } from '../../src/indexes/films/document.js';
 
 /** The truth has exactly the document's shape. */
 export type TruthDoc = MovieDocument;

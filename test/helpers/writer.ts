@@ -4,7 +4,7 @@
  * except for interleaving. Usage: node --import tsx writer.ts <databaseUrl> <seed> <seconds> [connections]
  */
 import pg from 'pg';
-import { Random } from '../../src/fixtures/random.js';
+import { Random } from '../../src/django/random.js';
 
 const [url, seedArg, secondsArg, connArg] = process.argv.slice(2);
 const seed = Number(seedArg);

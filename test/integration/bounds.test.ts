@@ -7,7 +7,7 @@ import { HttpFaultProxy } from '../helpers/http-proxy.js';
 import { Proxy } from '../helpers/proxy.js';
 import { assertIndexMatchesDatabase, assertNothingFalselyMarked, indexedCatalogue, pendingCount, type Catalogue } from '../helpers/catalogue.js';
 import { ExitCode } from '../../src/errors.js';
-import { LOCK_KEY } from '../../src/etl/state.js';
+import { LOCK_KEY } from '../../src/db/lock.js';
 
 const services = serviceEnv();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

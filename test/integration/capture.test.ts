@@ -7,7 +7,7 @@ import { allDocs, changedIds } from '../helpers/engine.js';
 import { serviceEnv } from '../helpers/env.js';
 import { assertIndexMatchesDatabase, indexedCatalogue, type Catalogue } from '../helpers/catalogue.js';
 import { ExitCode } from '../../src/errors.js';
-import { LOCK_KEY } from '../../src/etl/state.js';
+import { LOCK_KEY } from '../../src/db/lock.js';
 
 const services = serviceEnv();
 

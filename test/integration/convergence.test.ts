@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { runCli } from '../helpers/cli.js';
 import { root, serviceEnv } from '../helpers/env.js';
 import { assertIndexMatchesDatabase, indexedCatalogue, type Catalogue } from '../helpers/catalogue.js';
-import { Random } from '../../src/fixtures/random.js';
+import { Random } from '../../src/django/random.js';
 
 const services = serviceEnv();
 // CI default is short; MOVIES_SOAK_SECONDS=600 gives a longer soak.

@@ -7,8 +7,8 @@ import { runCli } from '../helpers/cli.js';
 import { freshDatabase } from '../helpers/db.js';
 import { serviceEnv } from '../helpers/env.js';
 import { ExitCode } from '../../src/errors.js';
-import { Random } from '../../src/fixtures/random.js';
-import { fieldValidators } from '../../src/fixtures/validate.js';
+import { Random } from '../../src/django/random.js';
+import { fieldValidators } from '../../src/django/validate.js';
 
 /*
  * Fixture values that the document schema or PostgreSQL cannot take must stop loaddata with

@@ -1,14 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InterruptedError, InvalidDataError } from '../../src/errors.js';
-import type { FilmRow } from '../../src/etl/extractor.js';
+import type { FilmRow } from '../../src/indexes/films/query.js';
+import { toDocument } from '../../src/indexes/films/document.js';
 import { withRetry } from '../../src/retry.js';
-import { loadValidator } from '../../src/etl/schema.js';
-import { toBulk, toDocument } from '../../src/etl/transformer.js';
+import { loadValidator } from '../../src/schema.js';
+import { filmsIndex } from '../../src/indexes/films/index.js';
+import { toBulk } from '../../src/etl/transformer.js';
 import { detectKind } from '../../src/engine/connect.js';
 
 const row = (over: Partial<FilmRow> = {}): FilmRow => ({
-  film_work_id: '00879409-6589-4cc5-b8ae-f3dcc79c49ba',
+  id: '00879409-6589-4cc5-b8ae-f3dcc79c49ba',
   version: 1,
   present: true,
   title: 'Star Trek',
@@ -23,7 +25,7 @@ const row = (over: Partial<FilmRow> = {}): FilmRow => ({
 });
 
 describe('transformer', () => {
-  const validate = loadValidator();
+  const validate = loadValidator(filmsIndex.schemaPath);
 
   it('builds complete documents with empty arrays, null rating and "" description', () => {
     const d = toDocument(row());
@@ -37,7 +39,7 @@ describe('transformer', () => {
 
   it('rejects a rating of 11 naming the film, the field and the rule', () => {
     assert.throws(
-      () => toBulk([row({ imdb_rating: 11 })], 'movies', validate),
+      () => toBulk([row({ imdb_rating: 11 })], 'movies', filmsIndex, validate),
       (e: unknown) =>
         e instanceof InvalidDataError &&
         /00879409-6589-4cc5-b8ae-f3dcc79c49ba/.test(e.message) &&
@@ -47,7 +49,7 @@ describe('transformer', () => {
   });
 
   it('turns a vanished film into a delete by _id', () => {
-    const b = toBulk([row({ present: false }), row({ film_work_id: 'b0000000-0000-4000-8000-000000000000', version: 2 })], 'ix', validate);
+    const b = toBulk([row({ present: false }), row({ id: 'b0000000-0000-4000-8000-000000000000', version: 2 })], 'ix', filmsIndex, validate);
     const lines = b.body.trim().split('\n').map((l) => JSON.parse(l));
     assert.equal(b.body.slice(b.actions[1]!.start, b.actions[1]!.end).split('\n').length, 3, 'an index action is its two lines');
     assert.deepEqual(lines[0], { delete: { _index: 'ix', _id: '00879409-6589-4cc5-b8ae-f3dcc79c49ba' } });
@@ -57,9 +59,9 @@ describe('transformer', () => {
   });
 
   it('with skipInvalid, leaves an invalid document out and returns its rejection', () => {
-    const good = row({ film_work_id: 'b0000000-0000-4000-8000-000000000000', version: 2 });
-    const b = toBulk([row({ imdb_rating: 11 }), good], 'ix', validate, true);
-    assert.deepEqual(b.actions.map((a) => a.id), [good.film_work_id]);
+    const good = row({ id: 'b0000000-0000-4000-8000-000000000000', version: 2 });
+    const b = toBulk([row({ imdb_rating: 11 }), good], 'ix', filmsIndex, validate, true);
+    assert.deepEqual(b.actions.map((a) => a.id), [good.id]);
     assert.equal(b.invalid.length, 1);
     assert.deepEqual({ ...b.invalid[0], reason: undefined }, {
       id: '00879409-6589-4cc5-b8ae-f3dcc79c49ba', version: 1, field: 'imdb_rating', rule: 'maximum', reason: undefined,

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { loadValidator } from '../../src/etl/schema.js';
-import { fieldValidators } from '../../src/fixtures/validate.js';
+import { loadValidator } from '../../src/schema.js';
+import { filmsIndex } from '../../src/indexes/films/index.js';
+import { fieldValidators } from '../../src/django/validate.js';
 
 /*
  * A fixture field that becomes part of the search document must be refused by loaddata
@@ -9,7 +10,7 @@ import { fieldValidators } from '../../src/fixtures/validate.js';
  * later); where the column is stricter (genre: varchar(255)) loaddata may refuse more.
  */
 
-const document = loadValidator();
+const document = loadValidator(filmsIndex.schemaPath);
 const fixtures = fieldValidators();
 const FILM = '00000000-0000-4000-8000-000000000001';
 

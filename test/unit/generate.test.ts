@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { generateCatalogue } from '../../src/fixtures/generate.js';
-import { fieldValidators } from '../../src/fixtures/validate.js';
+import { generateCatalogue } from '../../src/django/generate.js';
+import { fieldValidators } from '../../src/django/validate.js';
 
 describe('generator', () => {
   it('is deterministic and valid', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { JsonArrayError, parseJsonArray, parseNonFinite } from '../../src/fixtures/json-array.js';
+import { JsonArrayError, parseJsonArray, parseNonFinite } from '../../src/django/json-array.js';
 
 async function* chunked(text: string, size: number): AsyncGenerator<string> {
   for (let i = 0; i < text.length; i += size) yield text.slice(i, i + size);

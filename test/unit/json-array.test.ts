@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseJsonArray, JsonArrayError } from '../../src/fixtures/json-array.js';
-import { Random } from '../../src/fixtures/random.js';
+import { parseJsonArray, JsonArrayError } from '../../src/django/json-array.js';
+import { Random } from '../../src/django/random.js';
 
 async function* chunked(text: string, sizes: number[]): AsyncGenerator<string> {
   let i = 0;

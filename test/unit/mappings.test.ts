@@ -4,7 +4,11 @@ import { tmpdir } from 'node:os';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../../src/errors.js';
-import { mappingNames, resolveMappingPath } from '../../src/mappings.js';
+import { mappingNames as namesOf, resolveMappingPath as resolveFor } from '../../src/indexes/mapping.js';
+import { filmsIndex } from '../../src/indexes/films/index.js';
+
+const resolveMappingPath = (v: string | undefined) => resolveFor(filmsIndex, v);
+const mappingNames = namesOf(filmsIndex);
 
 const shipped = (file: string) => fileURLToPath(new URL(`../../mappings/${file}`, import.meta.url));
 const usesStemmer = (path: string) => readFileSync(path, 'utf8').includes('"stemmer"');

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { pages, type FilmRow } from '../../src/etl/extractor.js';
+import { pages } from '../../src/etl/extractor.js';
+import type { FilmRow } from '../../src/indexes/films/query.js';
 
 const row = (version: number): FilmRow => ({
-  film_work_id: `id-${version}`,
+  id: `id-${version}`,
   version,
   present: true,
   title: 't',

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { storableProblem } from '../../src/fixtures/storable.js';
-import { fieldValidators } from '../../src/fixtures/validate.js';
+import { storableProblem } from '../../src/django/storable.js';
+import { fieldValidators } from '../../src/django/validate.js';
 
 // Which values PostgreSQL reads is tested against PostgreSQL itself in
 // test/integration/loaddata-input.test.ts; here: positions, pairs and messages.

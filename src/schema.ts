@@ -1,14 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { fileURLToPath } from 'node:url';
-import type { MovieDocument } from './document.js';
 
-export const defaultSchemaPath = fileURLToPath(new URL('../../mappings/movies.schema.json', import.meta.url));
-export const defaultMappingPath = fileURLToPath(new URL('../../mappings/movies.json', import.meta.url));
-
-export function loadValidator(path = defaultSchemaPath): ValidateFunction<MovieDocument> {
+/** A document validator compiled from an index's JSON schema (IndexSpec.schemaPath). */
+export function loadValidator<Doc = unknown>(path: string): ValidateFunction<Doc> {
   const ajv = new Ajv({ allErrors: false, strict: true });
-  return ajv.compile<MovieDocument>(JSON.parse(readFileSync(path, 'utf8')));
+  return ajv.compile<Doc>(JSON.parse(readFileSync(path, 'utf8')));
 }
 
 /** The field an ajv error is about, dotted ("actors.0.name"), including unknown and missing ones. */

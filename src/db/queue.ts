@@ -1,0 +1,101 @@
+import type { Db } from './knex.js';
+import type { ChangeQueue } from '../indexes/spec.js';
+
+/** A document the ETL leaves out, recorded with the version it had (start-etl --skip-invalid). */
+export interface Rejection {
+  id: string;
+  version: number;
+  field: string;
+  rule: string;
+  reason: string;
+}
+
+/*
+ * Marking a document indexed deletes its change row, but only if the row still holds the version
+ * the extractor read. A writer that committed since has bumped the version; a writer still in
+ * flight holds the row lock and is skipped. Either way the document stays pending for the next
+ * run. A document marked indexed loses any rejection recorded for an earlier version.
+ */
+const markSql = (q: ChangeQueue) => `
+WITH acked AS (
+  SELECT c.${q.idColumn} FROM content.${q.table} c
+  JOIN unnest(:ids::uuid[], :versions::bigint[]) AS a(id, version)
+    ON c.${q.idColumn} = a.id AND c.version = a.version
+  FOR UPDATE OF c SKIP LOCKED
+), gone AS (
+  DELETE FROM content.${q.table} c USING acked WHERE c.${q.idColumn} = acked.${q.idColumn}
+  RETURNING c.${q.idColumn}
+), cleared AS (
+  DELETE FROM content.${q.rejectedTable} r USING gone WHERE r.${q.idColumn} = gone.${q.idColumn}
+)
+SELECT count(*)::int AS marked FROM gone`;
+
+/* A rejected document leaves pending the same way, and its rejection is recorded with that version. */
+const rejectSql = (q: ChangeQueue) => `
+WITH r AS (
+  SELECT * FROM unnest(:ids::uuid[], :versions::bigint[], :fields::text[], :rules::text[], :reasons::text[])
+    AS r(id, version, field, rule, reason)
+), hit AS (
+  SELECT c.${q.idColumn} FROM content.${q.table} c
+  JOIN r ON c.${q.idColumn} = r.id AND c.version = r.version
+  FOR UPDATE OF c SKIP LOCKED
+), gone AS (
+  DELETE FROM content.${q.table} c USING hit WHERE c.${q.idColumn} = hit.${q.idColumn}
+  RETURNING c.${q.idColumn}
+)
+INSERT INTO content.${q.rejectedTable} AS x (${q.idColumn}, version, field, rule, reason)
+SELECT r.id, r.version, r.field, r.rule, r.reason FROM r JOIN gone ON gone.${q.idColumn} = r.id
+ON CONFLICT (${q.idColumn}) DO UPDATE
+  SET version = excluded.version, field = excluded.field, rule = excluded.rule,
+      reason = excluded.reason, rejected_at = clock_timestamp()`;
+
+export interface Marked {
+  /** Acknowledged documents taken out of pending. */
+  marked: number;
+  /** Rejected documents taken out of pending and recorded. */
+  rejected: number;
+}
+
+async function markAcknowledged(db: Db, q: ChangeQueue, acked: Array<{ id: string; version: number }>): Promise<number> {
+  const m = await db.raw<{ rows: Array<{ marked: number }> }>(markSql(q), {
+    ids: acked.map((a) => a.id),
+    versions: acked.map((a) => a.version),
+  });
+  return m.rows[0]?.marked ?? 0;
+}
+
+/**
+ * Marks a page: acknowledged documents indexed, rejected ones recorded. One statement in the
+ * everyday case; with rejections, both statements in one transaction.
+ */
+export async function markPage(
+  db: Db,
+  q: ChangeQueue,
+  acked: Array<{ id: string; version: number }>,
+  rejected: Rejection[],
+): Promise<Marked> {
+  if (rejected.length === 0) return { marked: await markAcknowledged(db, q, acked), rejected: 0 };
+  return db.transaction(async (trx) => {
+    const marked = await markAcknowledged(trx, q, acked);
+    const r = await trx.raw<{ rowCount: number }>(rejectSql(q), {
+      ids: rejected.map((x) => x.id),
+      versions: rejected.map((x) => x.version),
+      fields: rejected.map((x) => x.field),
+      rules: rejected.map((x) => x.rule),
+      reasons: rejected.map((x) => x.reason),
+    });
+    return { marked, rejected: r.rowCount };
+  });
+}
+
+/**
+ * Makes the documents that `idsSql` selects (one column, distinct ids) pending, in one
+ * statement, as the capture triggers do. Returns how many it enqueued.
+ */
+export async function enqueue(db: Db, q: ChangeQueue, idsSql: string): Promise<number> {
+  const r = await db.raw<{ rowCount: number }>(`
+    INSERT INTO content.${q.table} AS c (${q.idColumn})
+    SELECT id FROM (${idsSql}) AS ids(id) ORDER BY id
+    ON CONFLICT (${q.idColumn}) DO UPDATE SET version = excluded.version, changed_at = excluded.changed_at`);
+  return r.rowCount;
+}

@@ -1,0 +1,34 @@
+import type { Db } from './knex.js';
+
+export interface RunCounts {
+  indexed: number;
+  deleted: number;
+  rejected: number;
+  batches: number;
+}
+
+export type RunOutcome = 'success' | 'failed' | 'interrupted';
+
+/** Run history kept per database; cron every minute for years must not grow it forever. */
+export const KEEP_RUNS = 1000;
+
+export async function startRun(db: Db, index: string): Promise<number> {
+  const [row] = await db('content.etl_run').insert({ index_name: index }).returning('id');
+  const id = Number((row as { id: number }).id);
+  await db('content.etl_run').where('id', '<=', id - KEEP_RUNS).delete();
+  return id;
+}
+
+export async function finishRun(db: Db, id: number, outcome: RunOutcome, counts: RunCounts, error?: string) {
+  await db('content.etl_run')
+    .where({ id })
+    .update({
+      outcome,
+      indexed: counts.indexed,
+      deleted: counts.deleted,
+      rejected: counts.rejected,
+      batches: counts.batches,
+      error: error ?? null,
+      finished_at: db.raw('clock_timestamp()'),
+    });
+}

@@ -1,0 +1,44 @@
+/**
+ * One search index, everything that makes it: which documents exist, how one is built from the
+ * catalogue, how it is validated and mapped, and where its pending changes queue up. The ETL
+ * (src/etl/) is generic over this; each index lives in src/indexes/<name>/ and exports one spec.
+ */
+export interface IndexSpec<Row extends PendingRow = PendingRow, Doc = unknown> {
+  /** Logical name (movies, genres, persons): the default index name, after any prefix. */
+  readonly name: string;
+  /** What one document is about, in messages ("film 1234… is invalid"); default "document". */
+  readonly noun?: string;
+  /** Where capture triggers queue this index's pending documents: (id, version) per document. */
+  readonly queue: ChangeQueue;
+  /**
+   * One statement that reads the pending range (version > :after AND version <= :last) of the
+   * queue and builds each document from the same snapshot. Every row has `id`, `version` and
+   * `present` (false: the source row is gone, the document is deleted), plus what toDocument needs.
+   */
+  readonly pageSql: string;
+  toDocument(row: Row): Doc;
+  /** JSON schema every document must satisfy before it is sent. */
+  readonly schemaPath: string;
+  /** Shipped mappings by name; `default` is required. */
+  readonly mappings: Readonly<Record<string, string>>;
+  /** Full-text fields for `movies search`, with boosts. */
+  readonly searchFields: readonly string[];
+  /** One column of every document id that should exist (init-es makes them all pending). */
+  readonly allIdsSql: string;
+}
+
+/** A pending document as the page query returns it. */
+export interface PendingRow {
+  id: string;
+  version: number;
+  /** False when the source row no longer exists: its document must be deleted. */
+  present: boolean;
+}
+
+export interface ChangeQueue {
+  /** content.<table>(<idColumn> uuid primary key, version bigint, changed_at timestamptz). */
+  readonly table: string;
+  readonly idColumn: string;
+  /** Where rejected documents are recorded (start-etl --skip-invalid): (<idColumn>, version, field, rule, reason, rejected_at). */
+  readonly rejectedTable: string;
+}
