@@ -64,7 +64,7 @@ export async function up(knex: Knex): Promise<void> {
       ELSIF TG_OP = 'UPDATE' THEN
         PERFORM content.enqueue_genres(ARRAY(
           SELECT n.id FROM new_rows n LEFT JOIN old_rows o ON o.id = n.id
-          WHERE o IS NULL OR (o.genre, o.description) IS DISTINCT FROM (n.genre, n.description)
+          WHERE o.id IS NULL OR (o.genre, o.description) IS DISTINCT FROM (n.genre, n.description)
           UNION ALL
           SELECT o.id FROM old_rows o WHERE NOT EXISTS (SELECT 1 FROM new_rows n WHERE n.id = o.id)));
       ELSIF TG_OP = 'DELETE' THEN
@@ -84,7 +84,7 @@ export async function up(knex: Knex): Promise<void> {
       ELSIF TG_OP = 'UPDATE' THEN
         PERFORM content.enqueue_persons(ARRAY(
           SELECT n.id FROM new_rows n LEFT JOIN old_rows o ON o.id = n.id
-          WHERE o IS NULL OR o.name IS DISTINCT FROM n.name
+          WHERE o.id IS NULL OR o.name IS DISTINCT FROM n.name
           UNION ALL
           SELECT o.id FROM old_rows o WHERE NOT EXISTS (SELECT 1 FROM new_rows n WHERE n.id = o.id)));
       ELSIF TG_OP = 'DELETE' THEN
@@ -97,6 +97,8 @@ export async function up(knex: Knex): Promise<void> {
 
     -- A link is (film, person, job) of a person's films list. A moved link changes the old
     -- person's list and the new one's; an edit of created/modified changes neither.
+    -- Missing sides are tested by o.id/n.id, not the whole row (o IS NULL): building a row
+    -- value per link cost ~0.15 s more on loaddata's upsert of 130k unchanged links.
     CREATE FUNCTION content.capture_person_link() RETURNS trigger
     LANGUAGE plpgsql AS $$
     BEGIN
@@ -107,7 +109,7 @@ export async function up(knex: Knex): Promise<void> {
           SELECT x.person_id
           FROM new_rows n FULL JOIN old_rows o ON o.id = n.id
           CROSS JOIN LATERAL (VALUES (n.person_id), (o.person_id)) AS x(person_id)
-          WHERE o IS NULL OR n IS NULL
+          WHERE o.id IS NULL OR n.id IS NULL
              OR (o.film_work_id, o.person_id, o.job) IS DISTINCT FROM (n.film_work_id, n.person_id, n.job)));
       ELSIF TG_OP = 'DELETE' THEN
         PERFORM content.enqueue_persons(ARRAY(SELECT person_id FROM old_rows));
