@@ -9,13 +9,14 @@ import { migrate } from './commands/migrate.js';
 import { loaddata } from './commands/loaddata.js';
 import { initEs } from './commands/init-es.js';
 import { startEtl } from './commands/start-etl.js';
-import { status, statusProblem } from './commands/status.js';
+import { combinedProblem, combineStatus, status } from './commands/status.js';
 import { generate } from './commands/generate.js';
 import { search } from './commands/search.js';
 import * as render from './render.js';
 import { commanderOutput } from './output.js';
-import { mappingNames, resolveMappingPath } from './indexes/mapping.js';
+import { mappingNames } from './indexes/mapping.js';
 import { filmsIndex } from './indexes/films/index.js';
+import { INDEX_NAMES, indexByName } from './indexes/all.js';
 
 const program = new Command('movies')
   .description('Keep an Elasticsearch/OpenSearch movie index exactly in step with a PostgreSQL catalogue')
@@ -23,7 +24,9 @@ const program = new Command('movies')
   .option('--database-url <url>', 'PostgreSQL URL (env DATABASE_URL)')
   .option('--es-url <url>', `search engine URL (env ELASTICSEARCH_URL, default ${defaults.esUrl})`)
   .addOption(new Option('--engine <kind>', 'engine client (env MOVIES_ENGINE)').choices(['auto', 'elasticsearch', 'opensearch']))
-  .option('--index <name>', `index name (env MOVIES_INDEX, default ${defaults.index})`)
+  .option('--only <names>', `the indexes to work on, comma-separated (env MOVIES_ONLY, default ${INDEX_NAMES.join(',')})`)
+  .option('--index-prefix <p>', 'prefix of every index name (env MOVIES_INDEX_PREFIX)')
+  .option('--index <name>', 'the film index\'s name (env MOVIES_INDEX, default: the prefix + movies)')
   .option('--max-retry-time <seconds>', `retry budget for outages (env MOVIES_MAX_RETRY_TIME, default ${defaults.maxRetryTime})`)
   .option(
     '--statement-timeout <seconds>',
@@ -100,8 +103,8 @@ program
 
 program
   .command('init-es')
-  .description('recreate the index from a mapping and make every film pending')
-  .option('--mapping <name|file>', `a shipped mapping (${mappingNames(filmsIndex).join(', ')}) or an index settings + mappings JSON file (default: default)`)
+  .description('recreate each index from its mapping and make all its documents pending')
+  .option('--mapping <name|file>', `a shipped mapping (${mappingNames(filmsIndex).join(', ')}) or, with one index, a settings + mappings JSON file (default: default)`)
   .option('--wait', 'wait for a running start-etl instead of exiting')
   .action(
     action(async (ctx, opts: { mapping?: string; wait?: boolean }) => {
@@ -110,9 +113,8 @@ program
         engine: await ctx.engine(),
         databaseUrl: ctx.config.databaseUrl,
         timeouts: ctx.config.timeouts,
-        index: ctx.config.index,
-        spec: filmsIndex,
-        mappingPath: resolveMappingPath(filmsIndex, opts.mapping),
+        targets: ctx.config.targets,
+        mapping: opts.mapping,
         wait: opts.wait,
         retry: ctx.retry,
       });
@@ -122,7 +124,7 @@ program
 
 program
   .command('start-etl')
-  .description('index every pending film (changed, added or deleted) until none is left')
+  .description('index every pending document (changed, added or deleted) of each index until none is left')
   .option('--batch <n>', 'films per page and per bulk request', '500')
   .option('--concurrency <n>', 'bulk requests in flight', '2')
   .option('--wait', 'wait for a running start-etl instead of exiting')
@@ -134,15 +136,14 @@ program
         engine: await ctx.engine(),
         databaseUrl: ctx.config.databaseUrl,
         timeouts: ctx.config.timeouts,
-        spec: filmsIndex,
-        index: ctx.config.index,
+        targets: ctx.config.targets,
         batchSize: parsePositiveInt('--batch', opts.batch, 500),
         concurrency: parsePositiveInt('--concurrency', opts.concurrency, 2),
         retry: ctx.retry,
         wait: opts.wait,
         skipInvalid: opts.skipInvalid,
-        progress: (r) =>
-          ctx.out.progress(`indexed ${(r.indexed + r.deleted).toLocaleString('en')} / ${r.pending.toLocaleString('en')} films`),
+        progress: (index, r) =>
+          ctx.out.progress(`${index}: indexed ${(r.indexed + r.deleted).toLocaleString('en')} / ${r.pending.toLocaleString('en')}`),
       });
       ctx.out.result(r, render.startEtl(r));
     }),
@@ -160,22 +161,26 @@ program
         engineError = err.message;
         return null;
       });
-      const r = await status({ db: ctx.db(), engine, engineError, spec: filmsIndex, index: ctx.config.index });
-      ctx.out.result(r, render.status(r));
+      const results = [];
+      for (const t of ctx.config.targets) results.push(await status({ db: ctx.db(), engine, engineError, spec: t.spec, index: t.index }));
+      ctx.out.result(combineStatus(results), results.map(render.status).join('\n\n'));
       // Printed first, so monitoring gets the whole report; the exit code says what is wrong.
-      const problem = statusProblem(r);
+      const problem = combinedProblem(results);
       if (problem) throw problem;
     }),
   );
 
 program
   .command('search')
-  .description('run one full-text search over titles, descriptions and people')
+  .description('run one full-text search over films (titles, descriptions, people), genres or persons')
   .argument('<query>', 'words to search for')
   .option('--size <n>', 'hits to show', '5')
+  .addOption(new Option('--in <index>', 'the index to search').choices(INDEX_NAMES).default(filmsIndex.name))
   .action(
-    action(async (ctx, query: string, opts: { size: string }) => {
-      const r = await search({ engine: await ctx.engine(), spec: filmsIndex, index: ctx.config.index, query, size: parsePositiveInt('--size', opts.size, 5) });
+    action(async (ctx, query: string, opts: { size: string; in: string }) => {
+      const spec = indexByName(opts.in)!;
+      const index = spec === filmsIndex ? ctx.config.index : `${ctx.config.indexPrefix}${spec.name}`;
+      const r = await search({ engine: await ctx.engine(), spec, index, query, size: parsePositiveInt('--size', opts.size, 5) });
       ctx.out.result(r, render.search(r));
     }),
   );

@@ -1,5 +1,8 @@
 import { UsageError } from './errors.js';
 import { registerSecret } from './redact.js';
+import { INDEX_NAMES, INDEXES, indexByName } from './indexes/all.js';
+import { filmsIndex } from './indexes/films/index.js';
+import type { IndexSpec } from './indexes/spec.js';
 
 export type EngineKind = 'elasticsearch' | 'opensearch';
 
@@ -25,10 +28,20 @@ export interface Timeouts {
   statementMs: number;
 }
 
+/** An index a command works on: its spec and the engine's name for it. */
+export interface Target {
+  spec: IndexSpec;
+  index: string;
+}
+
 export interface Config {
   databaseUrl: string;
   engine: EngineConfig;
+  /** The film index's name (--index, or the prefix + "movies"). */
   index: string;
+  /** The indexes this command works on (--only), with their names (--index-prefix). */
+  targets: Target[];
+  indexPrefix: string;
   /** Bound on retrying unreachable servers and 429/503 answers. */
   maxRetryTimeMs: number;
   timeouts: Timeouts;
@@ -40,6 +53,8 @@ export interface CommonFlags {
   esUrl?: string;
   engine?: string;
   index?: string;
+  indexPrefix?: string;
+  only?: string;
   maxRetryTime?: string;
   statementTimeout?: string;
 }
@@ -47,7 +62,7 @@ export interface CommonFlags {
 export const defaults = {
   databaseUrl: 'postgres://postgres@127.0.0.1:5432/movies',
   esUrl: 'http://127.0.0.1:9200',
-  index: 'movies',
+  indexPrefix: '',
   maxRetryTime: '60',
 } as const;
 
@@ -143,6 +158,13 @@ function checkDatabaseUrl(name: string, value: string): string {
   return value;
 }
 
+function checkIndexName(index: string): string {
+  if (!/^[a-z0-9][a-z0-9_.-]*$/.test(index) || index.length > 255) {
+    throw new UsageError(`index name "${index}" is not valid (lowercase letters, digits, _ . - only)`);
+  }
+  return index;
+}
+
 /** Precedence: flags > environment > defaults. Validated once, here. */
 export function resolveConfig(flags: CommonFlags, env: NodeJS.ProcessEnv = process.env): Config {
   const databaseUrl = checkDatabaseUrl(
@@ -155,10 +177,21 @@ export function resolveConfig(flags: CommonFlags, env: NodeJS.ProcessEnv = proce
   if (engine !== 'auto' && engine !== 'elasticsearch' && engine !== 'opensearch') {
     throw new UsageError(`--engine must be auto, elasticsearch or opensearch (got "${engine}")`);
   }
-  const index = pick(flags.index, env.MOVIES_INDEX, defaults.index);
-  if (!/^[a-z0-9][a-z0-9_.-]*$/.test(index) || index.length > 255) {
-    throw new UsageError(`index name "${index}" is not valid (lowercase letters, digits, _ . - only)`);
+  const prefix = pick(flags.indexPrefix, env.MOVIES_INDEX_PREFIX, defaults.indexPrefix);
+  const index = checkIndexName(pick(flags.index, env.MOVIES_INDEX, `${prefix}${filmsIndex.name}`));
+  const only = pick(flags.only, env.MOVIES_ONLY, INDEX_NAMES.join(','))
+    .split(',')
+    .map((n) => n.trim())
+    .filter(Boolean);
+  const unknown = only.filter((n) => !indexByName(n));
+  if (unknown.length > 0 || only.length === 0) {
+    throw new UsageError(`--only takes index names from ${INDEX_NAMES.join(', ')} (got "${unknown.join(',') || only.join(',')}")`);
   }
+  // In the registry's order, each once.
+  const targets = INDEXES.filter((s) => only.includes(s.name)).map((spec) => ({
+    spec,
+    index: spec === filmsIndex ? index : checkIndexName(`${prefix}${spec.name}`),
+  }));
   const retrySeconds = Number(pick(flags.maxRetryTime, env.MOVIES_MAX_RETRY_TIME, defaults.maxRetryTime));
   if (!Number.isFinite(retrySeconds) || retrySeconds < 0) {
     throw new UsageError('--max-retry-time must be a number of seconds >= 0');
@@ -193,6 +226,8 @@ export function resolveConfig(flags: CommonFlags, env: NodeJS.ProcessEnv = proce
       requestTimeoutMs: derived.requestTimeoutMs,
     },
     index,
+    targets,
+    indexPrefix: prefix,
     maxRetryTimeMs: retrySeconds * 1000,
     timeouts: derived.timeouts,
   };

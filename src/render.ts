@@ -4,6 +4,7 @@ import type { StatusResult } from './commands/status.js';
 import type { SearchResult } from './commands/search.js';
 import type { LoadResult } from './django/load.js';
 import type { EtlResult } from './etl/run.js';
+import type { StartEtlResult } from './commands/start-etl.js';
 import type { GenerateCounts } from './django/generate.js';
 
 /** Human-readable results for stdout; --json prints the objects themselves. */
@@ -18,14 +19,25 @@ export const loaddata = (r: LoadResult) =>
     ...Object.entries(r.counts).map(([model, c]) => `  ${model.padEnd(22)} ${n(c)}`),
   ].join('\n');
 
-export const initEs = (r: InitEsResult) =>
-  `created index "${r.index}" on ${r.engine} ${r.version} from ${r.mapping}; ${n(r.pending)} films pending`;
+/** What an index's documents are called in results: films for the film index, else its name. */
+const plural = (name: string) => (name === 'movies' ? 'films' : name);
 
-export const startEtl = (r: EtlResult & { index: string }) =>
-  `indexed ${n(r.indexed)} films, deleted ${n(r.deleted)}, in ${n(r.batches)} batches, ` +
+export const initEs = (r: InitEsResult) =>
+  r.indexes
+    .map((i) => `created index "${i.index}" on ${i.engine} ${i.version} from ${i.mapping}; ${n(i.pending)} ${plural(i.name)} pending`)
+    .join('\n');
+
+const oneRun = (name: string, r: EtlResult) =>
+  `indexed ${n(r.indexed)} ${plural(name)}, deleted ${n(r.deleted)}, in ${n(r.batches)} batches, ` +
   `${r.seconds.toFixed(2)} s (${n(Math.round(r.docsPerSecond))} docs/s)` +
   (r.requeued ? `; ${n(r.requeued)} changed again during the run and stay pending` : '') +
   (r.rejected ? `; ${n(r.rejected)} rejected and recorded (see status)` : '');
+
+export const startEtl = (r: StartEtlResult) => {
+  const runs = Object.entries(r.indexes);
+  if (runs.length === 1) return oneRun(runs[0]![0], runs[0]![1]);
+  return runs.map(([name, x]) => `${x.index}: ${oneRun(name, x)}`).join('\n');
+};
 
 export function status(r: StatusResult): string {
   const last = r.lastRun
@@ -48,8 +60,12 @@ export function status(r: StatusResult): string {
 
 export const search = (r: SearchResult) =>
   [
-    `${n(r.total)} films match "${r.query}"`,
-    ...r.hits.map((h) => `  ${h.title}  (${h.imdb_rating ?? '-'}; ${h.genre.join(', ')})`),
+    `${n(r.total)} ${plural(r.in)} match "${r.query}"`,
+    ...r.hits.map((h) =>
+      h.title !== undefined
+        ? `  ${h.title}  (${h.imdb_rating ?? '-'}; ${(h.genre ?? []).join(', ')})`
+        : `  ${h.full_name ?? h.name ?? h.id}${h.films ? `  (${h.films.length} films)` : ''}`,
+    ),
   ].join('\n');
 
 export const generate = (r: GenerateCounts & { out: string }) =>

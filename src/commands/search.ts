@@ -3,8 +3,20 @@ import type { IndexSpec } from '../indexes/spec.js';
 
 export interface SearchResult {
   query: string;
+  /** The index's logical name (movies, genres, persons). */
+  in: string;
   total: number;
-  hits: Array<{ id: string; title: string; imdb_rating: number | null; genre: string[]; score: number }>;
+  /** Each hit's document (films: title, imdb_rating, genre…; genres: name; persons: full_name, films) and score. */
+  hits: Array<{
+    id: string;
+    score: number;
+    title?: string;
+    imdb_rating?: number | null;
+    genre?: string[];
+    name?: string;
+    full_name?: string;
+    films?: unknown[];
+  }>;
 }
 
 export async function search(o: {
@@ -24,5 +36,5 @@ export async function search(o: {
       },
     },
   });
-  return { query: o.query, total: r.total, hits: r.hits as SearchResult['hits'] };
+  return { query: o.query, in: o.spec.name, total: r.total, hits: r.hits as SearchResult['hits'] };
 }

@@ -1,4 +1,4 @@
-import type { Timeouts } from '../config.js';
+import type { Target, Timeouts } from '../config.js';
 import type { Db } from '../db/knex.js';
 import { toMoviesError } from '../db/errors.js';
 import { withPgRetry } from '../db/retry.js';
@@ -9,7 +9,6 @@ import type { RetryPolicy } from '../retry.js';
 import { runEtl, type EtlResult } from '../etl/run.js';
 import { RunLock } from '../db/lock.js';
 import { finishRun, startRun, type RunCounts } from '../db/runs.js';
-import type { IndexSpec } from '../indexes/spec.js';
 import { settlesWithin } from '../retry.js';
 
 export interface StartEtlOptions {
@@ -17,49 +16,79 @@ export interface StartEtlOptions {
   engine: SearchEngine;
   databaseUrl: string;
   timeouts: Timeouts;
-  spec: IndexSpec;
-  index: string;
+  /** The indexes to bring up to date, in order, under one run lock. */
+  targets: Target[];
   batchSize: number;
   concurrency: number;
   retry: RetryPolicy;
   wait?: boolean;
   skipInvalid?: boolean;
   bulkSettingsThreshold?: number;
-  progress?(sofar: Readonly<EtlResult>): void;
+  progress?(index: string, sofar: Readonly<EtlResult>): void;
 }
+
+export type IndexRun = EtlResult & { index: string };
+
+/** The totals over every index (as one run's figures were before), and each index's own. */
+export type StartEtlResult = EtlResult & { index: string; engine: string; indexes: Record<string, IndexRun> };
 
 /** Recording a failed run must not keep a failing process alive (PostgreSQL may be the failure). */
 const RECORD_BOUND_MS = 3_000;
 
-export async function startEtl(o: StartEtlOptions): Promise<EtlResult & { index: string; engine: string }> {
+export async function startEtl(o: StartEtlOptions): Promise<StartEtlResult> {
   const pg = <T>(fn: () => Promise<T>) => withPgRetry(fn, o.retry);
   const lock = await pg(() => RunLock.acquire(o.databaseUrl, o.timeouts, o.wait ?? false));
   try {
-    if (!(await withEngineRetry('checking the index', () => o.engine.indexExists(o.index), o.retry))) {
-      throw new UsageError(`index "${o.index}" does not exist on the ${o.engine.kind} server; run \`movies init-es\` first`);
+    for (const t of o.targets) {
+      if (!(await withEngineRetry('checking the index', () => o.engine.indexExists(t.index), o.retry))) {
+        throw new UsageError(`index "${t.index}" does not exist on the ${o.engine.kind} server; run \`movies init-es\` first`);
+      }
     }
-    const runId = await pg(() => startRun(o.db, o.index));
-    // What was marked before a failure is recorded with the failed run.
-    let sofar: RunCounts = { indexed: 0, deleted: 0, rejected: 0, batches: 0 };
-    try {
-      const result = await runEtl({
-        ...o,
-        bulkSettingsThreshold: o.bulkSettingsThreshold ?? 10_000,
-        ensureLock: () => lock.ensureHeld(),
-        progress: (r) => {
-          sofar = { indexed: r.indexed, deleted: r.deleted, rejected: r.rejected, batches: r.batches };
-          o.progress?.(r);
-        },
-      });
-      await pg(() => finishRun(o.db, runId, 'success', result));
-      return { ...result, index: o.index, engine: o.engine.kind };
-    } catch (err) {
-      const shown = toMoviesError(err) as Error;
-      const outcome = shown instanceof InterruptedError ? 'interrupted' : 'failed';
-      await settlesWithin(RECORD_BOUND_MS, finishRun(o.db, runId, outcome, sofar, shown.message));
-      throw shown;
-    }
+    const indexes: Record<string, IndexRun> = {};
+    for (const t of o.targets) indexes[t.spec.name] = { ...(await runOne(o, t, lock, pg)), index: t.index };
+    return { ...sum(Object.values(indexes)), index: o.targets.map((t) => t.index).join(','), engine: o.engine.kind, indexes };
   } finally {
     await lock.release();
   }
+}
+
+/** One index's run, recorded in the run history under its index name, success or not. */
+async function runOne(
+  o: StartEtlOptions,
+  t: Target,
+  lock: RunLock,
+  pg: <T>(fn: () => Promise<T>) => Promise<T>,
+): Promise<EtlResult> {
+  const runId = await pg(() => startRun(o.db, t.index));
+  // What was marked before a failure is recorded with the failed run.
+  let sofar: RunCounts = { indexed: 0, deleted: 0, rejected: 0, batches: 0 };
+  try {
+    const result = await runEtl({
+      ...o,
+      spec: t.spec,
+      index: t.index,
+      bulkSettingsThreshold: o.bulkSettingsThreshold ?? 10_000,
+      ensureLock: () => lock.ensureHeld(),
+      progress: (r) => {
+        sofar = { indexed: r.indexed, deleted: r.deleted, rejected: r.rejected, batches: r.batches };
+        o.progress?.(t.index, r);
+      },
+    });
+    await pg(() => finishRun(o.db, runId, 'success', result));
+    return result;
+  } catch (err) {
+    const shown = toMoviesError(err) as Error;
+    const outcome = shown instanceof InterruptedError ? 'interrupted' : 'failed';
+    await settlesWithin(RECORD_BOUND_MS, finishRun(o.db, runId, outcome, sofar, shown.message));
+    throw shown;
+  }
+}
+
+function sum(runs: EtlResult[]): EtlResult {
+  const total: EtlResult = { pending: 0, indexed: 0, deleted: 0, rejected: 0, requeued: 0, batches: 0, seconds: 0, docsPerSecond: 0, queryMs: 0 };
+  for (const r of runs) {
+    for (const k of ['pending', 'indexed', 'deleted', 'rejected', 'requeued', 'batches', 'seconds', 'queryMs'] as const) total[k] += r[k];
+  }
+  total.docsPerSecond = total.seconds > 0 ? (total.indexed + total.deleted) / total.seconds : 0;
+  return total;
 }

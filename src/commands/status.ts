@@ -20,6 +20,8 @@ export interface RejectedFilm {
 }
 
 export interface StatusResult {
+  /** The index's logical name (movies, genres, persons) and the engine's name for it. */
+  name: string;
   index: string;
   films: number;
   pending: number;
@@ -92,6 +94,7 @@ export async function status(o: StatusOptions): Promise<StatusResult> {
             ? 'films-rejected'
             : 'ok';
   return {
+    name: o.spec.name,
     index: o.index,
     films: c.films,
     pending: c.pending,
@@ -136,4 +139,24 @@ export function statusProblem(r: StatusResult): MoviesError | undefined {
     default:
       return undefined;
   }
+}
+
+const SEVERITY: StatusResult['health'][] = ['ok', 'films-rejected', 'last-run-failed', 'index-missing', 'unreachable'];
+
+/**
+ * Several indexes: the first one's fields at the top (the film index by default, as before),
+ * every index under `indexes`, and the worst health of all, which decides the exit code.
+ */
+export function combineStatus(results: StatusResult[]): StatusResult & { indexes: Record<string, StatusResult> } {
+  const worst = results.reduce((a, b) => (SEVERITY.indexOf(b.health) > SEVERITY.indexOf(a.health) ? b : a));
+  return { ...results[0]!, health: worst.health, indexes: Object.fromEntries(results.map((r) => [r.name, r])) };
+}
+
+/** The problem of the worst index, for the exit code. */
+export function combinedProblem(results: StatusResult[]): MoviesError | undefined {
+  for (const h of [...SEVERITY].reverse()) {
+    const r = results.find((x) => x.health === h);
+    if (r && h !== 'ok') return statusProblem(r);
+  }
+  return undefined;
 }

@@ -17,7 +17,7 @@ export type Catalogue = Awaited<ReturnType<typeof freshDatabase>> & {
 /** A fresh database with a generated catalogue, fully indexed into a fresh index. */
 export async function indexedCatalogue(o: { databaseUrl: string; engineUrl: string; films: number; seed: number; index: string; mapping?: string }): Promise<Catalogue> {
   const h = await freshDatabase(o.databaseUrl);
-  const env = { DATABASE_URL: h.url, ELASTICSEARCH_URL: o.engineUrl, MOVIES_INDEX: o.index };
+  const env = { DATABASE_URL: h.url, ELASTICSEARCH_URL: o.engineUrl, MOVIES_INDEX: o.index, MOVIES_ONLY: 'movies' };
   const file = join(mkdtempSync(join(tmpdir(), 'movies-')), 'catalogue.json');
   for (const args of [
     ['generate', '--films', String(o.films), '--seed', String(o.seed), '--out', file],

@@ -11,7 +11,8 @@ export interface CliRun {
 /** Runs the built CLI as a user would: a separate process, argv and environment only. */
 export function runCli(args: string[], env: Record<string, string>, opts: { timeoutMs?: number } = {}): Promise<CliRun> & { pid?: number; kill(signal?: NodeJS.Signals): void } {
   const child = spawn(process.execPath, [`${root}bin/movies`, ...args], {
-    env: { PATH: process.env.PATH ?? '', ...env },
+    // The film-pipeline suites work on the film index alone; multi-index tests pass MOVIES_ONLY themselves.
+    env: { PATH: process.env.PATH ?? '', MOVIES_ONLY: 'movies', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

@@ -75,7 +75,7 @@ describe('the packed package', () => {
   it('installed, it talks to the real database and engine from another directory', async () => {
     const h = await freshDatabase(services.DATABASE_URL);
     try {
-      const env = { PATH: process.env.PATH ?? '', DATABASE_URL: h.url, ELASTICSEARCH_URL: services.OPENSEARCH_URL, MOVIES_INDEX: `movies_pkg_${process.pid}` };
+      const env = { PATH: process.env.PATH ?? '', DATABASE_URL: h.url, ELASTICSEARCH_URL: services.OPENSEARCH_URL, MOVIES_INDEX: `movies_pkg_${process.pid}`, MOVIES_ONLY: 'movies' };
       const r = run(movies, ['--json', 'status'], { cwd: elsewhere, env });
       assert.equal(JSON.parse(r.stdout).films, 0, r.stderr);
     } finally {

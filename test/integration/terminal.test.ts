@@ -56,7 +56,7 @@ describe('terminal output', () => {
   let env: Record<string, string>;
   before(async () => {
     h = await freshDatabase(services.DATABASE_URL);
-    env = { DATABASE_URL: h.url, ELASTICSEARCH_URL: services.OPENSEARCH_URL, MOVIES_INDEX: index };
+    env = { DATABASE_URL: h.url, ELASTICSEARCH_URL: services.OPENSEARCH_URL, MOVIES_INDEX: index, MOVIES_ONLY: 'movies' };
     const file = join(mkdtempSync(join(tmpdir(), 'movies-term-')), 'f.json');
     for (const args of [['generate', '--films', '30', '--seed', '5', '--out', file], ['loaddata', file]]) {
       const r = await runCli(args, env);
