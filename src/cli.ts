@@ -1,8 +1,9 @@
 import { Command, Option } from 'commander';
-import { defaults, parsePositiveInt } from './config.js';
+import { defaults, positiveInt } from './config.js';
 import { Context, type GlobalFlags } from './context.js';
 import { exitWith } from './exit.js';
-import { ConnectionError, InterruptedError } from './errors.js';
+import { ConnectionError } from './errors.js';
+import { stopSignal } from './stop.js';
 import { wrapPgErrors } from './db/errors.js';
 import { wrapEngineErrors } from './engine/errors.js';
 import { migrate } from './commands/migrate.js';
@@ -18,196 +19,177 @@ import { mappingNames } from './indexes/mapping.js';
 import { filmsIndex } from './indexes/films/index.js';
 import { INDEX_NAMES, indexByName } from './indexes/all.js';
 
-const program = new Command('movies')
-  .description('Keep an Elasticsearch/OpenSearch movie index exactly in step with a PostgreSQL catalogue')
-  .version('0.1.0')
-  .option('--database-url <url>', 'PostgreSQL URL (env DATABASE_URL)')
-  .option('--es-url <url>', `search engine URL (env ELASTICSEARCH_URL, default ${defaults.esUrl})`)
-  .addOption(new Option('--engine <kind>', 'engine client (env MOVIES_ENGINE)').choices(['auto', 'elasticsearch', 'opensearch']))
-  .option('--only <names>', `the indexes to work on, comma-separated (env MOVIES_ONLY, default ${INDEX_NAMES.join(',')})`)
-  .option('--index-prefix <p>', 'prefix of every index name (env MOVIES_INDEX_PREFIX)')
-  .option('--index <name>', 'the film index\'s name (env MOVIES_INDEX, default: the prefix + movies)')
-  .option('--max-retry-time <seconds>', `retry budget for outages (env MOVIES_MAX_RETRY_TIME, default ${defaults.maxRetryTime})`)
-  .option(
-    '--statement-timeout <seconds>',
-    'bound on one SQL statement and one lock wait (env MOVIES_STATEMENT_TIMEOUT, default: --max-retry-time, within 10..120)',
-  )
-  .option('--json', 'print the result as JSON on stdout')
-  .option('--quiet', 'no progress or log lines on stderr')
-  .option('--debug', 'show stack traces')
-  .showHelpAfterError()
-  .configureOutput(commanderOutput())
-  .exitOverride();
+/** The whole command line: `bin/movies` runs main(); tests and tools may build it without running it. */
+export function buildProgram(): Command {
+  const program = new Command('movies')
+    .description('Keep an Elasticsearch/OpenSearch movie index exactly in step with a PostgreSQL catalogue')
+    .version('0.1.0')
+    .option('--database-url <url>', 'PostgreSQL URL (env DATABASE_URL)')
+    .option('--es-url <url>', `search engine URL (env ELASTICSEARCH_URL, default ${defaults.esUrl})`)
+    .addOption(new Option('--engine <kind>', 'engine client (env MOVIES_ENGINE)').choices(['auto', 'elasticsearch', 'opensearch']))
+    .option('--only <names>', `the indexes to work on, comma-separated (env MOVIES_ONLY, default ${INDEX_NAMES.join(',')})`)
+    .option('--index-prefix <p>', 'prefix of every index name (env MOVIES_INDEX_PREFIX)')
+    .option('--index <name>', 'the film index\'s name (env MOVIES_INDEX, default: the prefix + movies)')
+    .option('--max-retry-time <seconds>', `retry budget for outages (env MOVIES_MAX_RETRY_TIME, default ${defaults.maxRetryTime})`)
+    .option(
+      '--statement-timeout <seconds>',
+      'bound on one SQL statement and one lock wait (env MOVIES_STATEMENT_TIMEOUT, default: --max-retry-time, within 10..120)',
+    )
+    .option('--json', 'print the result as JSON on stdout')
+    .option('--quiet', 'no progress or log lines on stderr')
+    .option('--debug', 'show stack traces')
+    .showHelpAfterError()
+    .configureOutput(commanderOutput())
+    .exitOverride();
 
-/*
- * The first SIGINT/SIGTERM aborts the command's signal: retries stop, no new page is taken, and
- * pages already sent get a few seconds to be marked. If the command has not ended within
- * STOP_BOUND_MS (a frozen server it cannot abort), or on a second signal, it exits 130 at once.
- * The same handlers serve a terminal's Ctrl-C and a service manager's SIGTERM.
- */
-const STOP_BOUND_MS = 10_000;
-
-function stopSignal(debug: () => boolean): AbortSignal {
-  const controller = new AbortController();
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (controller.signal.aborted) {
-      exitWith(new InterruptedError(`${sig} again: stopped at once; unmarked films stay pending`), debug());
-    }
-    controller.abort(sig);
-    setTimeout(
-      () => exitWith(new InterruptedError(`did not stop within ${STOP_BOUND_MS / 1000} s of ${sig}; unmarked films stay pending`), debug()),
-      STOP_BOUND_MS,
-    ).unref();
+  /** Runs a command with a fresh Context and always closes its clients. */
+  const action = <A extends unknown[]>(fn: (ctx: Context, ...args: A) => Promise<void>) => {
+    return async (...args: A) => {
+      const flags = program.opts<GlobalFlags>();
+      const ctx = new Context(flags, stopSignal(() => flags.debug ?? false));
+      try {
+        await wrapPgErrors(() => wrapEngineErrors(() => fn(ctx, ...args)));
+      } finally {
+        await ctx.close();
+      }
+    };
   };
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, onSignal);
-  return controller.signal;
+
+  program
+    .command('migrate')
+    .description('create or upgrade the content schema and its change-capture triggers')
+    .action(
+      action(async (ctx) => {
+        const r = await migrate({ db: ctx.db() });
+        ctx.out.result(r, render.migrate(r));
+      }),
+    );
+
+  program
+    .command('loaddata')
+    .description('load Django fixture files (JSON arrays of {model, pk, fields}) in one transaction')
+    .argument('<files...>', 'fixture files')
+    .action(
+      action(async (ctx, files: string[]) => {
+        const r = await loaddata({
+          db: ctx.db(),
+          files,
+          progress: (n) => ctx.out.progress(`loaded ${n.toLocaleString('en')} objects`),
+        });
+        ctx.out.result(r, render.loaddata(r));
+      }),
+    );
+
+  program
+    .command('init-es')
+    .description('recreate each index from its mapping and make all its documents pending')
+    .option('--mapping <name|file>', `a shipped mapping (${mappingNames(filmsIndex).join(', ')}) or, with one index, a settings + mappings JSON file (default: default)`)
+    .option('--wait', 'wait for a running start-etl instead of exiting')
+    .action(
+      action(async (ctx, opts: { mapping?: string; wait?: boolean }) => {
+        const r = await initEs({
+          db: ctx.db(),
+          engine: await ctx.engine(),
+          databaseUrl: ctx.config.databaseUrl,
+          timeouts: ctx.config.timeouts,
+          targets: ctx.config.targets,
+          mapping: opts.mapping,
+          wait: opts.wait,
+          retry: ctx.retry,
+        });
+        ctx.out.result(r, render.initEs(r));
+      }),
+    );
+
+  program
+    .command('start-etl')
+    .description('index every pending document (changed, added or deleted) of each index until none is left')
+    .option('--batch <n>', 'documents per page and per bulk request', positiveInt('--batch'), defaults.batch)
+    .option('--concurrency <n>', 'bulk requests in flight', positiveInt('--concurrency'), defaults.concurrency)
+    .option('--wait', 'wait for a running start-etl instead of exiting')
+    .option('--skip-invalid', 'leave out and record films whose document is invalid or refused; index the rest')
+    .action(
+      action(async (ctx, opts: { batch: number; concurrency: number; wait?: boolean; skipInvalid?: boolean }) => {
+        const r = await startEtl({
+          db: ctx.db(),
+          engine: await ctx.engine(),
+          databaseUrl: ctx.config.databaseUrl,
+          timeouts: ctx.config.timeouts,
+          targets: ctx.config.targets,
+          batchSize: opts.batch,
+          concurrency: opts.concurrency,
+          retry: ctx.retry,
+          wait: opts.wait,
+          skipInvalid: opts.skipInvalid,
+          progress: (index, r) =>
+            ctx.out.progress(`${index}: indexed ${(r.indexed + r.deleted).toLocaleString('en')} / ${r.pending.toLocaleString('en')}`),
+        });
+        ctx.out.result(r, render.startEtl(r));
+      }),
+    );
+
+  program
+    .command('status')
+    .description('pending films, rejected films, the last run, and documents next to films; the exit code is for monitoring')
+    .action(
+      action(async (ctx) => {
+        let engineError: string | undefined;
+        // An unreachable engine is reported with the database side; a wrong URL is a usage error (2).
+        const engine = await ctx.engine().catch((err: Error) => {
+          if (!(err instanceof ConnectionError)) throw err;
+          engineError = err.message;
+          return null;
+        });
+        const results = [];
+        for (const t of ctx.config.targets) results.push(await status({ db: ctx.db(), engine, engineError, spec: t.spec, index: t.index }));
+        ctx.out.result(combineStatus(results), results.map(render.status).join('\n\n'));
+        // Printed first, so monitoring gets the whole report; the exit code says what is wrong.
+        const problem = combinedProblem(results);
+        if (problem) throw problem;
+      }),
+    );
+
+  program
+    .command('search')
+    .description('run one full-text search over films (titles, descriptions, people), genres or persons')
+    .argument('<query>', 'words to search for')
+    .option('--size <n>', 'hits to show', positiveInt('--size'), defaults.searchSize)
+    .addOption(new Option('--in <index>', 'the index to search').choices(INDEX_NAMES).default(filmsIndex.name))
+    .action(
+      action(async (ctx, query: string, opts: { size: number; in: string }) => {
+        const spec = indexByName(opts.in)!;
+        const index = spec === filmsIndex ? ctx.config.index : `${ctx.config.indexPrefix}${spec.name}`;
+        const r = await search({ engine: await ctx.engine(), spec, index, query, size: opts.size });
+        ctx.out.result(r, render.search(r));
+      }),
+    );
+
+  program
+    .command('generate')
+    .description('write a deterministic synthetic fixture in Django format (for demos and benchmarks)')
+    .requiredOption('--films <n>', 'number of films', positiveInt('--films'))
+    .option('--seed <n>', 'random seed', positiveInt('--seed'), defaults.seed)
+    .option('--out <file>', 'output file (default stdout)')
+    .action(
+      action(async (ctx, opts: { films: number; seed: number; out?: string }) => {
+        const r = await generate({
+          films: opts.films,
+          seed: opts.seed,
+          out: opts.out,
+        });
+        if (opts.out) ctx.out.result(r, render.generate(r));
+      }),
+    );
+
+  return program;
 }
 
-/** Runs a command with a fresh Context and always closes its clients. */
-function action<A extends unknown[]>(fn: (ctx: Context, ...args: A) => Promise<void>) {
-  return async (...args: A) => {
-    const flags = program.opts<GlobalFlags>();
-    const ctx = new Context(flags, stopSignal(() => flags.debug ?? false));
-    try {
-      await wrapPgErrors(() => wrapEngineErrors(() => fn(ctx, ...args)));
-    } finally {
-      await ctx.close();
-    }
-  };
-}
-
-program
-  .command('migrate')
-  .description('create or upgrade the content schema and its change-capture triggers')
-  .action(
-    action(async (ctx) => {
-      const r = await migrate({ db: ctx.db() });
-      ctx.out.result(r, render.migrate(r));
-    }),
-  );
-
-program
-  .command('loaddata')
-  .description('load Django fixture files (JSON arrays of {model, pk, fields}) in one transaction')
-  .argument('<files...>', 'fixture files')
-  .action(
-    action(async (ctx, files: string[]) => {
-      const r = await loaddata({
-        db: ctx.db(),
-        files,
-        progress: (n) => ctx.out.progress(`loaded ${n.toLocaleString('en')} objects`),
-      });
-      ctx.out.result(r, render.loaddata(r));
-    }),
-  );
-
-program
-  .command('init-es')
-  .description('recreate each index from its mapping and make all its documents pending')
-  .option('--mapping <name|file>', `a shipped mapping (${mappingNames(filmsIndex).join(', ')}) or, with one index, a settings + mappings JSON file (default: default)`)
-  .option('--wait', 'wait for a running start-etl instead of exiting')
-  .action(
-    action(async (ctx, opts: { mapping?: string; wait?: boolean }) => {
-      const r = await initEs({
-        db: ctx.db(),
-        engine: await ctx.engine(),
-        databaseUrl: ctx.config.databaseUrl,
-        timeouts: ctx.config.timeouts,
-        targets: ctx.config.targets,
-        mapping: opts.mapping,
-        wait: opts.wait,
-        retry: ctx.retry,
-      });
-      ctx.out.result(r, render.initEs(r));
-    }),
-  );
-
-program
-  .command('start-etl')
-  .description('index every pending document (changed, added or deleted) of each index until none is left')
-  .option('--batch <n>', 'films per page and per bulk request', '500')
-  .option('--concurrency <n>', 'bulk requests in flight', '2')
-  .option('--wait', 'wait for a running start-etl instead of exiting')
-  .option('--skip-invalid', 'leave out and record films whose document is invalid or refused; index the rest')
-  .action(
-    action(async (ctx, opts: { batch: string; concurrency: string; wait?: boolean; skipInvalid?: boolean }) => {
-      const r = await startEtl({
-        db: ctx.db(),
-        engine: await ctx.engine(),
-        databaseUrl: ctx.config.databaseUrl,
-        timeouts: ctx.config.timeouts,
-        targets: ctx.config.targets,
-        batchSize: parsePositiveInt('--batch', opts.batch, 500),
-        concurrency: parsePositiveInt('--concurrency', opts.concurrency, 2),
-        retry: ctx.retry,
-        wait: opts.wait,
-        skipInvalid: opts.skipInvalid,
-        progress: (index, r) =>
-          ctx.out.progress(`${index}: indexed ${(r.indexed + r.deleted).toLocaleString('en')} / ${r.pending.toLocaleString('en')}`),
-      });
-      ctx.out.result(r, render.startEtl(r));
-    }),
-  );
-
-program
-  .command('status')
-  .description('pending films, rejected films, the last run, and documents next to films; the exit code is for monitoring')
-  .action(
-    action(async (ctx) => {
-      let engineError: string | undefined;
-      // An unreachable engine is reported with the database side; a wrong URL is a usage error (2).
-      const engine = await ctx.engine().catch((err: Error) => {
-        if (!(err instanceof ConnectionError)) throw err;
-        engineError = err.message;
-        return null;
-      });
-      const results = [];
-      for (const t of ctx.config.targets) results.push(await status({ db: ctx.db(), engine, engineError, spec: t.spec, index: t.index }));
-      ctx.out.result(combineStatus(results), results.map(render.status).join('\n\n'));
-      // Printed first, so monitoring gets the whole report; the exit code says what is wrong.
-      const problem = combinedProblem(results);
-      if (problem) throw problem;
-    }),
-  );
-
-program
-  .command('search')
-  .description('run one full-text search over films (titles, descriptions, people), genres or persons')
-  .argument('<query>', 'words to search for')
-  .option('--size <n>', 'hits to show', '5')
-  .addOption(new Option('--in <index>', 'the index to search').choices(INDEX_NAMES).default(filmsIndex.name))
-  .action(
-    action(async (ctx, query: string, opts: { size: string; in: string }) => {
-      const spec = indexByName(opts.in)!;
-      const index = spec === filmsIndex ? ctx.config.index : `${ctx.config.indexPrefix}${spec.name}`;
-      const r = await search({ engine: await ctx.engine(), spec, index, query, size: parsePositiveInt('--size', opts.size, 5) });
-      ctx.out.result(r, render.search(r));
-    }),
-  );
-
-program
-  .command('generate')
-  .description('write a deterministic synthetic fixture in Django format (for demos and benchmarks)')
-  .requiredOption('--films <n>', 'number of films')
-  .option('--seed <n>', 'random seed', '1')
-  .option('--out <file>', 'output file (default stdout)')
-  .action(
-    action(async (ctx, opts: { films: string; seed: string; out?: string }) => {
-      const r = await generate({
-        films: parsePositiveInt('--films', opts.films, 1),
-        seed: parsePositiveInt('--seed', opts.seed, 1),
-        out: opts.out,
-      });
-      if (opts.out) ctx.out.result(r, render.generate(r));
-    }),
-  );
-
+/** Parses argv, runs the command, and exits through the one exit point on failure. */
 export async function main(argv = process.argv): Promise<void> {
+  const program = buildProgram();
   try {
     await program.parseAsync(argv);
   } catch (err) {
     exitWith(err, program.opts<GlobalFlags>().debug ?? argv.includes('--debug'));
   }
 }
-
-await main();

@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from 'commander';
 import { UsageError } from './errors.js';
 import { registerSecret } from './redact.js';
 import { INDEX_NAMES, INDEXES, indexByName } from './indexes/all.js';
@@ -64,6 +65,11 @@ export const defaults = {
   esUrl: 'http://127.0.0.1:9200',
   indexPrefix: '',
   maxRetryTime: '60',
+  /** start-etl: documents per page and bulk request (throughput stops growing there, BENCHMARKS.md). */
+  batch: 500,
+  concurrency: 2,
+  searchSize: 5,
+  seed: 1,
 } as const;
 
 const clamp = (x: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, x));
@@ -233,9 +239,11 @@ export function resolveConfig(flags: CommonFlags, env: NodeJS.ProcessEnv = proce
   };
 }
 
-export function parsePositiveInt(name: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${name} must be a positive integer (got "${value}")`);
-  return n;
+/** A commander parser for a positive integer flag; commander reports its error as a usage error (2). */
+export function positiveInt(name: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive integer (got "${value}")`);
+    return n;
+  };
 }

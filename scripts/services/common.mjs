@@ -1,4 +1,5 @@
 // Shared helpers for scripts/services.mjs (node builtins only).
+import { parseEnvFile } from '../env-file.mjs';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -581,16 +582,11 @@ export async function searchStatus(name, url, portEnv, defaultPort) {
 
 /** The variables in .services/env ({} when it does not exist yet). */
 export async function readEnvFile() {
-  const out = {};
   let text = '';
   try {
     text = await fsp.readFile(ENV_FILE, 'utf8');
   } catch {
-    return out;
+    return {};
   }
-  for (const line of text.split('\n')) {
-    const m = /^\s*(?:export\s+)?([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line);
-    if (m) out[m[1]] = m[2].replace(/^'(.*)'$/, '$1').replace(/^"(.*)"$/, '$1');
-  }
-  return out;
+  return parseEnvFile(text);
 }

@@ -1,18 +1,12 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readEnvFileSync } from '../../scripts/env-file.mjs';
 import { fileURLToPath } from 'node:url';
 
 export const root = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Service URLs from .services/env (written by `npm run services:up`), overridden by the environment. */
 export function serviceEnv(): { DATABASE_URL: string; ELASTICSEARCH_URL: string; OPENSEARCH_URL: string } {
-  const file = `${root}.services/env`;
-  const vars: Record<string, string> = {};
-  if (existsSync(file)) {
-    for (const line of readFileSync(file, 'utf8').split('\n')) {
-      const m = /^(?:export\s+)?([A-Z_]+)=['"]?([^'"]*)['"]?$/.exec(line.trim());
-      if (m) vars[m[1]!] = m[2]!;
-    }
-  }
+  const vars = readEnvFileSync(`${root}.services/env`);
   const get = (k: string) => {
     const v = process.env[k] || vars[k];
     if (!v) throw new Error(`${k} is not set and .services/env does not define it: run \`npm run services:up\` first`);

@@ -1,0 +1,26 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { CommanderError } from 'commander';
+import { buildProgram } from '../../src/cli.js';
+import { defaults } from '../../src/config.js';
+
+describe('cli: the program is built without running anything', () => {
+  it('has every command, and typed flags with each default written once', () => {
+    const program = buildProgram();
+    assert.deepEqual(program.commands.map((c) => c.name()).sort(), ['generate', 'init-es', 'loaddata', 'migrate', 'search', 'start-etl', 'status']);
+    const etl = program.commands.find((c) => c.name() === 'start-etl')!;
+    etl.action(() => undefined);
+    program.exitOverride();
+    program.parse(['node', 'movies', 'start-etl', '--batch', '250'], { from: 'node' });
+    assert.deepEqual({ batch: etl.opts().batch, concurrency: etl.opts().concurrency }, { batch: 250, concurrency: defaults.concurrency });
+  });
+
+  it('a bad number is a commander usage error naming the flag', () => {
+    const program = buildProgram();
+    for (const c of program.commands) c.exitOverride().configureOutput({ writeErr: () => undefined });
+    assert.throws(
+      () => program.parse(['node', 'movies', 'start-etl', '--batch', 'ten'], { from: 'node' }),
+      (e: unknown) => e instanceof CommanderError && /--batch must be a positive integer/.test(e.message),
+    );
+  });
+});
