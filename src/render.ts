@@ -47,7 +47,7 @@ export function status(r: StatusResult): string {
     : 'never';
   return [
     `index            ${r.index} on ${r.engine.kind} ${r.engine.version}`,
-    `films            ${n(r.films)}`,
+    `${plural(r.name).padEnd(17)}${n(r.films)}`,
     `documents        ${r.engine.documents === null ? `unknown (${r.engine.error ?? ''})` : n(r.engine.documents)}`,
     `pending          ${n(r.pending)} (of which deletes: ${n(r.pendingDeletes)})`,
     `rejected         ${n(r.rejected)}${r.rejected ? ' (not indexed until they change; start-etl --skip-invalid)' : ''}`,
