@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCli } from '../helpers/cli.js';
-import { root, serviceEnv } from '../helpers/env.js';
+import { serviceEnv } from '../helpers/env.js';
+import { ENGINES } from '../helpers/engines.js';
+import { deleteIndex } from '../helpers/engine.js';
 import { Proxy } from '../helpers/proxy.js';
 import {
   assertIndexMatchesDatabase,
@@ -18,116 +20,121 @@ import { ExitCode } from '../../src/errors.js';
 const services = serviceEnv();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe('outages: retries within --max-retry-time, then a clear failure with nothing lost', () => {
-  let c: Catalogue;
-  let engineProxy: Proxy;
-  let pgProxy: Proxy;
-  before(async () => {
-    c = await indexedCatalogue({
-      databaseUrl: services.DATABASE_URL,
-      engineUrl: services.OPENSEARCH_URL,
-      films: 800,
-      seed: 21,
-      index: `movies_outage_${process.pid}`,
+for (const engine of ENGINES) {
+  describe(`outages: retries within --max-retry-time, then a clear failure with nothing lost (${engine.name})`, () => {
+    let c: Catalogue;
+    let engineProxy: Proxy;
+    let pgProxy: Proxy;
+    before(async () => {
+      c = await indexedCatalogue({
+        databaseUrl: services.DATABASE_URL,
+        engineUrl: engine.url,
+        mapping: engine.mapping,
+        films: 800,
+        seed: 21,
+        index: `movies_outage_${engine.name}_${process.pid}`,
+      });
+      engineProxy = Proxy.forUrl(engine.url);
+      pgProxy = Proxy.forUrl(c.url);
+      await engineProxy.start();
+      await pgProxy.start();
     });
-    engineProxy = Proxy.forUrl(services.OPENSEARCH_URL);
-    pgProxy = Proxy.forUrl(c.url);
-    await engineProxy.start();
-    await pgProxy.start();
-  });
-  after(async () => {
-    await engineProxy?.stop();
-    await pgProxy?.stop();
-    await c?.cleanup();
-  });
+    after(async () => {
+      await engineProxy?.stop();
+      await pgProxy?.stop();
+      await c?.cleanup();
+    });
 
-  const pendingCount = () => pendingOf(c);
-  const touchAll = () => c.db('content.film_work').update({ description: c.db.raw("description || '!'") });
-  async function waitForProgress(total: number) {
-    for (let i = 0; i < 500 && (await pendingCount()) >= total; i++) await sleep(10);
-  }
+    const pendingCount = () => pendingOf(c);
+    const touchAll = () => c.db('content.film_work').update({ description: c.db.raw("description || '!'") });
+    async function waitForProgress(total: number) {
+      for (let i = 0; i < 500 && (await pendingCount()) >= total; i++) await sleep(10);
+    }
 
-  const assertNothingMarkedUnacknowledged = () => assertNothingFalselyMarked(c);
+    const assertNothingMarkedUnacknowledged = () => assertNothingFalselyMarked(c);
 
-  it('engine cut mid-run and restored within the budget: the run succeeds', async () => {
-    await touchAll();
-    const env = { ...c.env, ELASTICSEARCH_URL: engineProxy.url(services.OPENSEARCH_URL) };
-    const run = runCli(['--json', 'start-etl', '--batch', '10', '--concurrency', '1', '--max-retry-time', '60'], env);
-    await waitForProgress(800);
-    await engineProxy.cut();
-    await sleep(2500);
-    await engineProxy.restore();
-    const r = await run;
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /retry/);
-    await assertIndexMatchesDatabase(c);
+    it('engine cut mid-run and restored within the budget: the run succeeds', async () => {
+      await touchAll();
+      const env = { ...c.env, ELASTICSEARCH_URL: engineProxy.url(engine.url) };
+      const run = runCli(['--json', 'start-etl', '--batch', '10', '--concurrency', '1', '--max-retry-time', '60'], env);
+      await waitForProgress(800);
+      await engineProxy.cut();
+      await sleep(2500);
+      await engineProxy.restore();
+      const r = await run;
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /retry/);
+      await assertIndexMatchesDatabase(c);
+    });
+
+    it('engine down past the budget: exit code 3, acknowledged work kept, the rest still pending', async () => {
+      await touchAll();
+      const env = { ...c.env, ELASTICSEARCH_URL: engineProxy.url(engine.url) };
+      const run = runCli(['start-etl', '--batch', '10', '--concurrency', '1', '--max-retry-time', '2'], env);
+      await waitForProgress(800);
+      await engineProxy.cut();
+      const r = await run;
+      await engineProxy.restore();
+      assert.equal(r.code, ExitCode.connection, r.stderr);
+      assert.match(r.stderr, /unreachable/);
+      assert.doesNotMatch(r.stderr, /\n\s+at /);
+      const left = await assertNothingMarkedUnacknowledged();
+      assert.ok(left > 0 && left < 800, `some but not all films still pending (${left})`);
+      const s = JSON.parse((await runCli(['--json', 'status'], c.env)).stdout);
+      assert.equal(s.lastRun.outcome, 'failed');
+      assert.equal(s.lastRun.indexed, 800 - left, 'the failed run records what it did index');
+      const again = await runCli(['start-etl'], c.env);
+      assert.equal(again.code, 0, again.stderr);
+      await assertIndexMatchesDatabase(c);
+    });
+
+    it('PostgreSQL cut mid-run and restored within the budget: the run succeeds', async () => {
+      await touchAll();
+      const env = { ...c.env, DATABASE_URL: pgProxy.url(c.url) };
+      const run = runCli(['--json', 'start-etl', '--batch', '10', '--concurrency', '1', '--max-retry-time', '60'], env);
+      await waitForProgress(800);
+      await pgProxy.cut();
+      await sleep(2500);
+      await pgProxy.restore();
+      const r = await run;
+      assert.equal(r.code, 0, r.stderr);
+      await assertIndexMatchesDatabase(c);
+    });
+
+    it('PostgreSQL down past the budget: exit code 3 and a clear message', async () => {
+      await touchAll();
+      const env = { ...c.env, DATABASE_URL: pgProxy.url(c.url) };
+      const run = runCli(['--json', 'start-etl', '--batch', '10', '--concurrency', '1', '--max-retry-time', '2'], env);
+      await waitForProgress(800);
+      await pgProxy.cut();
+      const r = await run;
+      await pgProxy.restore();
+      assert.equal(r.code, ExitCode.connection, r.stderr);
+      assert.match(r.stderr, /PostgreSQL unavailable/);
+      // knex reports lost pooled connections itself ("Connection Error: …"); never on stdout.
+      assert.equal(r.stdout, '', 'nothing but results on stdout');
+      await assertNothingMarkedUnacknowledged();
+      const again = await runCli(['start-etl'], c.env);
+      assert.equal(again.code, 0, again.stderr);
+      await assertIndexMatchesDatabase(c);
+    });
+
+    it('a document the engine rejects aborts the run and names the film', async () => {
+      // The engine's own film mapping (stemmer-free on Elasticsearch), with one field made to conflict.
+      const mapping = JSON.parse(readFileSync(engine.mappingFile, 'utf8'));
+      mapping.mappings.properties.title = { type: 'integer' };
+      const file = join(mkdtempSync(join(tmpdir(), 'movies-')), 'conflict.json');
+      writeFileSync(file, JSON.stringify(mapping));
+      const env = { ...c.env, MOVIES_INDEX: `${c.index}_conflict` };
+      const init = await runCli(['init-es', '--mapping', file], env);
+      assert.equal(init.code, 0, init.stderr);
+      const r = await runCli(['start-etl'], env);
+      assert.equal(r.code, ExitCode.engineRejected, r.stderr);
+      assert.match(r.stderr, /rejected film [0-9a-f-]{36}/);
+      assert.match(r.stderr, /mapper_parsing_exception|document_parsing_exception/);
+      assert.equal(await pendingCount(), 800, 'nothing was marked indexed');
+      await deleteIndex(engine.url, `${c.index}_conflict`);
+      assert.equal((await runCli(['start-etl'], c.env)).code, 0);
+    });
   });
-
-  it('engine down past the budget: exit code 3, acknowledged work kept, the rest still pending', async () => {
-    await touchAll();
-    const env = { ...c.env, ELASTICSEARCH_URL: engineProxy.url(services.OPENSEARCH_URL) };
-    const run = runCli(['start-etl', '--batch', '10', '--concurrency', '1', '--max-retry-time', '2'], env);
-    await waitForProgress(800);
-    await engineProxy.cut();
-    const r = await run;
-    await engineProxy.restore();
-    assert.equal(r.code, ExitCode.connection, r.stderr);
-    assert.match(r.stderr, /unreachable/);
-    assert.doesNotMatch(r.stderr, /\n\s+at /);
-    const left = await assertNothingMarkedUnacknowledged();
-    assert.ok(left > 0 && left < 800, `some but not all films still pending (${left})`);
-    const s = JSON.parse((await runCli(['--json', 'status'], c.env)).stdout);
-    assert.equal(s.lastRun.outcome, 'failed');
-    assert.equal(s.lastRun.indexed, 800 - left, 'the failed run records what it did index');
-    const again = await runCli(['start-etl'], c.env);
-    assert.equal(again.code, 0, again.stderr);
-    await assertIndexMatchesDatabase(c);
-  });
-
-  it('PostgreSQL cut mid-run and restored within the budget: the run succeeds', async () => {
-    await touchAll();
-    const env = { ...c.env, DATABASE_URL: pgProxy.url(c.url) };
-    const run = runCli(['--json', 'start-etl', '--batch', '10', '--concurrency', '1', '--max-retry-time', '60'], env);
-    await waitForProgress(800);
-    await pgProxy.cut();
-    await sleep(2500);
-    await pgProxy.restore();
-    const r = await run;
-    assert.equal(r.code, 0, r.stderr);
-    await assertIndexMatchesDatabase(c);
-  });
-
-  it('PostgreSQL down past the budget: exit code 3 and a clear message', async () => {
-    await touchAll();
-    const env = { ...c.env, DATABASE_URL: pgProxy.url(c.url) };
-    const run = runCli(['--json', 'start-etl', '--batch', '10', '--concurrency', '1', '--max-retry-time', '2'], env);
-    await waitForProgress(800);
-    await pgProxy.cut();
-    const r = await run;
-    await pgProxy.restore();
-    assert.equal(r.code, ExitCode.connection, r.stderr);
-    assert.match(r.stderr, /PostgreSQL unavailable/);
-    // knex reports lost pooled connections itself ("Connection Error: …"); never on stdout.
-    assert.equal(r.stdout, '', 'nothing but results on stdout');
-    await assertNothingMarkedUnacknowledged();
-    const again = await runCli(['start-etl'], c.env);
-    assert.equal(again.code, 0, again.stderr);
-    await assertIndexMatchesDatabase(c);
-  });
-
-  it('a document the engine rejects aborts the run and names the film', async () => {
-    const mapping = JSON.parse(readFileSync(`${root}mappings/movies.json`, 'utf8'));
-    mapping.mappings.properties.title = { type: 'integer' };
-    const file = join(mkdtempSync(join(tmpdir(), 'movies-')), 'conflict.json');
-    writeFileSync(file, JSON.stringify(mapping));
-    const env = { ...c.env, MOVIES_INDEX: `${c.index}_conflict` };
-    assert.equal((await runCli(['init-es', '--mapping', file], env)).code, 0);
-    const r = await runCli(['start-etl'], env);
-    assert.equal(r.code, ExitCode.engineRejected, r.stderr);
-    assert.match(r.stderr, /rejected film [0-9a-f-]{36}/);
-    assert.match(r.stderr, /mapper_parsing_exception|document_parsing_exception/);
-    assert.equal(await pendingCount(), 800, 'nothing was marked indexed');
-    await fetch(`${services.OPENSEARCH_URL}/${c.index}_conflict`, { method: 'DELETE' });
-    assert.equal((await runCli(['start-etl'], c.env)).code, 0);
-  });
-});
+}
