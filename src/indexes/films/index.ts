@@ -1,9 +1,7 @@
-import { fileURLToPath } from 'node:url';
+import { shipped } from '../shipped.js';
 import type { IndexSpec } from '../spec.js';
 import { toDocument, type MovieDocument } from './document.js';
 import { FILMS_PAGE_SQL, type FilmRow } from './query.js';
-
-const shipped = (file: string) => fileURLToPath(new URL(`../../../mappings/${file}`, import.meta.url));
 
 /** The film index: one document per film work, with its genres and people. */
 export const filmsIndex: IndexSpec<FilmRow, MovieDocument> = {

@@ -1,10 +1,7 @@
-import { fileURLToPath } from 'node:url';
+import { shipped } from '../shipped.js';
 import type { IndexSpec } from '../spec.js';
 import { toDocument, type PersonDocument } from './document.js';
 import { PERSON_PAGE_SQL, type PersonRow } from './query.js';
-
-// src/indexes/persons/ and dist/indexes/persons/ are both three levels below the package root.
-const mapping = (file: string) => fileURLToPath(new URL(`../../../mappings/${file}`, import.meta.url));
 
 /**
  * One document per person, also those without films: {id, full_name, films: [{id, roles}]}.
@@ -15,8 +12,8 @@ export const personsIndex: IndexSpec<PersonRow, PersonDocument> = {
   queue: { table: 'person_change', idColumn: 'person_id', rejectedTable: 'person_rejected' },
   pageSql: PERSON_PAGE_SQL,
   toDocument,
-  schemaPath: mapping('persons.schema.json'),
-  mappings: { default: mapping('persons.json'), nostem: mapping('persons.nostem.json') },
+  schemaPath: shipped('persons.schema.json'),
+  mappings: { default: shipped('persons.json'), nostem: shipped('persons.nostem.json') },
   searchFields: ['full_name'],
   allIdsSql: 'SELECT id FROM content.person',
 };
