@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { runCli } from '../helpers/cli.js';
 import { root, serviceEnv } from '../helpers/env.js';
+import { ENGINES } from '../helpers/engines.js';
 import { assertIndexMatchesDatabase, indexedCatalogue, type Catalogue } from '../helpers/catalogue.js';
 import { Random } from '../../src/django/random.js';
 
@@ -11,48 +12,51 @@ const services = serviceEnv();
 const seconds = Number(process.env.MOVIES_SOAK_SECONDS ?? 20);
 const seed = Number(process.env.MOVIES_SEED ?? Date.now() % 100_000);
 
-describe(`randomized convergence (seed ${seed}, ${seconds} s)`, () => {
-  let c: Catalogue;
-  before(async () => {
-    c = await indexedCatalogue({
-      databaseUrl: services.DATABASE_URL,
-      engineUrl: services.OPENSEARCH_URL,
-      films: 500,
-      seed,
-      index: `movies_conv_${process.pid}`,
+for (const engine of ENGINES) {
+  describe(`randomized convergence (seed ${seed}, ${seconds} s, ${engine.name})`, () => {
+    let c: Catalogue;
+    before(async () => {
+      c = await indexedCatalogue({
+        databaseUrl: services.DATABASE_URL,
+        engineUrl: engine.url,
+        mapping: engine.mapping,
+        films: 500,
+        seed,
+        index: `movies_conv_${engine.name}_${process.pid}`,
+      });
     });
-  });
-  after(async () => c?.cleanup());
+    after(async () => c?.cleanup());
 
-  it('index equals the database after concurrent writers, repeated runs and SIGKILLs', async () => {
-    const rnd = new Random(seed);
-    const writer = spawn(process.execPath, ['--import', 'tsx', `${root}test/helpers/writer.ts`, c.url, String(seed), String(seconds), '2'], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let commits = '';
-    writer.stdout.on('data', (d) => (commits += d));
-    const writerDone = new Promise<number | null>((resolve) => writer.on('close', resolve));
-    let runs = 0;
-    let kills = 0;
-    let writing = true;
-    void writerDone.then(() => (writing = false));
-    while (writing) {
-      const run = runCli(['start-etl', '--batch', String(rnd.int(5, 60)), '--concurrency', String(rnd.int(1, 3))], c.env);
-      if (rnd.next() < 0.4) {
-        await new Promise((r) => setTimeout(r, rnd.int(50, 600)));
-        run.kill('SIGKILL');
-        kills++;
+    it('index equals the database after concurrent writers, repeated runs and SIGKILLs', async () => {
+      const rnd = new Random(seed);
+      const writer = spawn(process.execPath, ['--import', 'tsx', `${root}test/helpers/writer.ts`, c.url, String(seed), String(seconds), '2'], {
+        cwd: root,
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      let commits = '';
+      writer.stdout.on('data', (d) => (commits += d));
+      const writerDone = new Promise<number | null>((resolve) => writer.on('close', resolve));
+      let runs = 0;
+      let kills = 0;
+      let writing = true;
+      void writerDone.then(() => (writing = false));
+      while (writing) {
+        const run = runCli(['start-etl', '--batch', String(rnd.int(5, 60)), '--concurrency', String(rnd.int(1, 3))], c.env);
+        if (rnd.next() < 0.4) {
+          await new Promise((r) => setTimeout(r, rnd.int(50, 600)));
+          run.kill('SIGKILL');
+          kills++;
+        }
+        const r = await run;
+        runs++;
+        assert.ok(r.signal === 'SIGKILL' || r.code === 0, `seed ${seed}: run failed: ${r.stderr}`);
       }
-      const r = await run;
-      runs++;
-      assert.ok(r.signal === 'SIGKILL' || r.code === 0, `seed ${seed}: run failed: ${r.stderr}`);
-    }
-    assert.equal(await writerDone, 0, `seed ${seed}: writer failed`);
-    const final = await runCli(['--json', 'start-etl'], c.env);
-    assert.equal(final.code, 0, `seed ${seed}: ${final.stderr}`);
-    console.log(`convergence seed=${seed}: ${commits.trim()} writer commits, ${runs} runs, ${kills} killed`);
-    assert.ok(Number(commits) > 10, 'the writer did write');
-    await assertIndexMatchesDatabase(c, `seed ${seed}:`);
+      assert.equal(await writerDone, 0, `seed ${seed}: writer failed`);
+      const final = await runCli(['--json', 'start-etl'], c.env);
+      assert.equal(final.code, 0, `seed ${seed}: ${final.stderr}`);
+      console.log(`convergence ${engine.name} seed=${seed}: ${commits.trim()} writer commits, ${runs} runs, ${kills} killed`);
+      assert.ok(Number(commits) > 10, 'the writer did write');
+      await assertIndexMatchesDatabase(c, `seed ${seed}:`);
+    });
   });
-});
+}
