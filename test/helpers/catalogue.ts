@@ -19,14 +19,21 @@ export async function indexedCatalogue(o: { databaseUrl: string; engineUrl: stri
   const h = await freshDatabase(o.databaseUrl);
   const env = { DATABASE_URL: h.url, ELASTICSEARCH_URL: o.engineUrl, MOVIES_INDEX: o.index, MOVIES_ONLY: 'movies' };
   const file = join(mkdtempSync(join(tmpdir(), 'movies-')), 'catalogue.json');
-  for (const args of [
-    ['generate', '--films', String(o.films), '--seed', String(o.seed), '--out', file],
-    ['loaddata', file],
-    ['init-es', ...(o.mapping ? ['--mapping', o.mapping] : [])],
-    ['start-etl', '--batch', '100'],
-  ]) {
-    const r = await runCli(args, env);
-    assert.equal(r.code, 0, `${args[0]}: ${r.stderr}`);
+  try {
+    for (const args of [
+      ['generate', '--films', String(o.films), '--seed', String(o.seed), '--out', file],
+      ['loaddata', file],
+      ['init-es', ...(o.mapping ? ['--mapping', o.mapping] : [])],
+      ['start-etl', '--batch', '100'],
+    ]) {
+      const r = await runCli(args, env);
+      assert.equal(r.code, 0, `${args[0]}: ${r.stderr}`);
+    }
+  } catch (err) {
+    // A failed setup must not leave its database behind: nobody would get a cleanup() to call.
+    await deleteIndex(o.engineUrl, o.index);
+    await h.drop();
+    throw err;
   }
   return {
     ...h,
