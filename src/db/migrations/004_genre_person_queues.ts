@@ -99,20 +99,22 @@ export async function up(knex: Knex): Promise<void> {
     -- person's list and the new one's; an edit of created/modified changes neither.
     -- Missing sides are tested by o.id/n.id, not the whole row (o IS NULL): building a row
     -- value per link cost ~0.15 s more on loaddata's upsert of 130k unchanged links.
+    -- Links name each person ~16 times: DISTINCT before the array (a hash, no sort) made
+    -- enqueueing 130k links' persons 70 ms instead of 190 ms.
     CREATE FUNCTION content.capture_person_link() RETURNS trigger
     LANGUAGE plpgsql AS $$
     BEGIN
       IF TG_OP = 'INSERT' THEN
-        PERFORM content.enqueue_persons(ARRAY(SELECT person_id FROM new_rows));
+        PERFORM content.enqueue_persons(ARRAY(SELECT DISTINCT person_id FROM new_rows));
       ELSIF TG_OP = 'UPDATE' THEN
         PERFORM content.enqueue_persons(ARRAY(
-          SELECT x.person_id
+          SELECT DISTINCT x.person_id
           FROM new_rows n FULL JOIN old_rows o ON o.id = n.id
           CROSS JOIN LATERAL (VALUES (n.person_id), (o.person_id)) AS x(person_id)
           WHERE o.id IS NULL OR n.id IS NULL
              OR (o.film_work_id, o.person_id, o.job) IS DISTINCT FROM (n.film_work_id, n.person_id, n.job)));
       ELSIF TG_OP = 'DELETE' THEN
-        PERFORM content.enqueue_persons(ARRAY(SELECT person_id FROM old_rows));
+        PERFORM content.enqueue_persons(ARRAY(SELECT DISTINCT person_id FROM old_rows));
       ELSE
         PERFORM content.enqueue_persons(ARRAY(SELECT DISTINCT person_id FROM content.film_work_person));
       END IF;
