@@ -41,6 +41,9 @@ async function loadedDatabase(o: { films?: number; seed?: number; file?: string 
     }
     const r = await runCli(['loaddata', file], env);
     assert.equal(r.code, 0, r.stderr);
+  } catch (err) {
+    await h.drop(); // nobody else holds it yet
+    throw err;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
