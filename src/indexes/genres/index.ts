@@ -6,6 +6,7 @@ import { GENRE_PAGE_SQL, type GenreRow } from './query.js';
 /** One document per genre: {id, name, description}; capture triggers in migration 004. */
 export const genresIndex: IndexSpec<GenreRow, GenreDocument> = {
   name: 'genres',
+  noun: 'genre',
   queue: { table: 'genre_change', idColumn: 'genre_id', rejectedTable: 'genre_rejected' },
   pageSql: GENRE_PAGE_SQL,
   toDocument,

@@ -9,6 +9,7 @@ import { PERSON_PAGE_SQL, type PersonRow } from './query.js';
  */
 export const personsIndex: IndexSpec<PersonRow, PersonDocument> = {
   name: 'persons',
+  noun: 'person',
   queue: { table: 'person_change', idColumn: 'person_id', rejectedTable: 'person_rejected' },
   pageSql: PERSON_PAGE_SQL,
   toDocument,
