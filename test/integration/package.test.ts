@@ -45,7 +45,7 @@ describe('the packed package', () => {
   });
 
   it('holds the compiled CLI, the launcher and the mappings, and no sources or tests', () => {
-    for (const f of ['bin/movies', 'dist/cli.js', 'dist/mappings.js', 'mappings/movies.json', 'mappings/movies.nostem.json', 'mappings/movies.schema.json']) {
+    for (const f of ['bin/movies', 'dist/cli.js', 'dist/indexes/mapping.js', 'mappings/movies.json', 'mappings/movies.nostem.json', 'mappings/movies.schema.json', 'mappings/persons.json', 'mappings/genres.schema.json']) {
       assert.ok(files.includes(f), `${f} is in the package`);
     }
     assert.deepEqual(files.filter((f) => /^(src|test|scripts|bench|services|fixtures)\//.test(f)), []);
@@ -63,8 +63,11 @@ describe('the packed package', () => {
   });
 
   it('installed, it finds its shipped mappings by name from another directory', () => {
-    const lib = join(movies, '..', '..', 'lib', 'node_modules', pkg.name, 'dist', 'mappings.js');
-    const script = `const m = await import(${JSON.stringify(lib)}); console.log(m.resolveMappingPath('nostem'));`;
+    const dist = join(movies, '..', '..', 'lib', 'node_modules', pkg.name, 'dist');
+    const script =
+      `const m = await import(${JSON.stringify(join(dist, 'indexes', 'mapping.js'))}); ` +
+      `const { personsIndex } = await import(${JSON.stringify(join(dist, 'indexes', 'persons', 'index.js'))}); ` +
+      `console.log(m.resolveMappingPath(personsIndex, 'nostem'));`;
     const r = run(process.execPath, ['--input-type=module', '-e', script], { cwd: elsewhere });
     assert.equal(r.code, 0, r.stderr);
     const path = r.stdout.trim();
