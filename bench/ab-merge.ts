@@ -53,12 +53,15 @@ for (const side of ['before', 'after']) {
     m.median = Object.fromEntries(keys.map((k) => [k, median(m.runs.map((r) => r[k] as number))]));
     delete m.met;
     delete m.target;
+    // Notes are one invocation's (e.g. the rename's share of that invocation's full index).
+    delete m.note;
   }
   const first = files.find((f) => f.side === side)!.file;
   const out: ResultFile = {
     name: `${prefix}-${side}`,
     started: first.started,
-    options: { ...first.options, invocations: files.filter((f) => f.side === side).length },
+    // "4×3": invocations × runs each, which the generated section prints as "4×3 runs".
+    options: { ...first.options, runs: `${files.filter((f) => f.side === side).length}×${String(first.options.runs)}` },
     machine: first.machine,
     results: IDS.map((id) => merged[side]!.get(id)).filter((m): m is Measurement => m !== undefined),
   };

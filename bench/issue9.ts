@@ -125,11 +125,18 @@ function summarize(id: string, title: string, samples: Sample[], extra: Partial<
   const base = roundBase(id);
   const all: Sample[] = [...(old >= 0 ? results[old]!.runs : []), ...samples.map((r) => ({ ...r, round: base + Number(r.round) }))];
   if (old >= 0) results.splice(old, 1);
-  const keys = Object.keys(all[0] ?? {}).filter((k) => k !== 'round' && k !== 'slot' && all.every((r) => typeof r[k] === 'number'));
+  const keys = Object.keys(all[0] ?? {}).filter((k) => !['round', 'slot', 'load1After'].includes(k) && all.every((r) => typeof r[k] === 'number'));
   const med = Object.fromEntries(keys.map((k) => [k, median(all.map((r) => r[k] as number))]));
   results.push({ id, title, runs: all, median: med, films, ...extra });
   log(`${id}: ${JSON.stringify(med)}`);
   save();
+}
+
+function runsLabel(): number | string {
+  const n = results.map((r) => r.runs.length);
+  const lo = Math.min(...n, runs);
+  const hi = Math.max(...n, runs);
+  return lo === hi ? lo : `${lo}–${hi}`;
 }
 
 function save(): void {
@@ -139,7 +146,8 @@ function save(): void {
       {
         name: 'issue9-100k',
         started: started.toISOString(),
-        options: { small: films, large: 0, runs, seed: 1, etlArgs: [], scenarios: ['loaddata', 'full'] },
+        // Appended invocations may differ in --runs: say the range of runs per measurement.
+        options: { small: films, large: 0, runs: runsLabel(), seed: 1, etlArgs: [], scenarios: results.map((r) => r.id) },
         machine: info,
         checkouts: { before, after },
         results,
