@@ -3,7 +3,7 @@ import { createDb, type Db } from './db/knex.js';
 import { connectEngine } from './engine/connect.js';
 import type { SearchEngine } from './engine/types.js';
 import { createReporter, type Reporter } from './output.js';
-import type { RetryPolicy } from './retry.js';
+import { settlesWithin, type RetryPolicy } from './retry.js';
 
 export interface GlobalFlags extends CommonFlags {
   json?: boolean;
@@ -41,9 +41,6 @@ export class Context {
 
   async close(): Promise<void> {
     this.out.done();
-    const closing = Promise.allSettled([this.dbClient?.destroy(), this.engineClient?.close()]);
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([closing, new Promise((r) => (timer = setTimeout(r, CLOSE_BOUND_MS)))]);
-    clearTimeout(timer);
+    await settlesWithin(CLOSE_BOUND_MS, Promise.allSettled([this.dbClient?.destroy(), this.engineClient?.close()]));
   }
 }

@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { Timeouts } from '../config.js';
 import { LockedError } from '../errors.js';
 import { pgConnectionOptions, type Db } from './knex.js';
+import { settlesWithin } from '../retry.js';
 
 const RELEASE_BOUND_MS = 2_000;
 
@@ -76,13 +77,9 @@ export class RunLock {
    * it notices the closed connection.
    */
   async release(): Promise<void> {
-    const ended = this.client.end().catch(() => undefined);
-    let timer: NodeJS.Timeout | undefined;
-    const bounded = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), RELEASE_BOUND_MS)));
-    if ((await Promise.race([ended, bounded])) === 'late') {
+    if (!(await settlesWithin(RELEASE_BOUND_MS, this.client.end()))) {
       (this.client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
     }
-    clearTimeout(timer);
   }
 }
 
