@@ -92,7 +92,7 @@ export function buildProgram(): Command {
           engine: await ctx.engine(),
           databaseUrl: ctx.config.databaseUrl,
           timeouts: ctx.config.timeouts,
-          targets: ctx.config.targets,
+          indexes: ctx.config.indexes,
           mapping: opts.mapping,
           wait: opts.wait,
           retry: ctx.retry,
@@ -115,7 +115,7 @@ export function buildProgram(): Command {
           engine: await ctx.engine(),
           databaseUrl: ctx.config.databaseUrl,
           timeouts: ctx.config.timeouts,
-          targets: ctx.config.targets,
+          indexes: ctx.config.indexes,
           batchSize: opts.batch,
           concurrency: opts.concurrency,
           retry: ctx.retry,
@@ -141,7 +141,7 @@ export function buildProgram(): Command {
           return null;
         });
         const results = [];
-        for (const t of ctx.config.targets) results.push(await status({ db: ctx.db(), engine, engineError, spec: t.spec, index: t.index }));
+        for (const t of ctx.config.indexes) results.push(await status({ db: ctx.db(), engine, engineError, spec: t.spec, index: t.index }));
         ctx.out.result(combineStatus(results), results.map(render.status).join('\n\n'));
         // Printed first, so monitoring gets the whole report; the exit code says what is wrong.
         const problem = combinedProblem(results);

@@ -29,8 +29,8 @@ export interface Timeouts {
   statementMs: number;
 }
 
-/** An index a command works on: its spec and the engine's name for it. */
-export interface Target {
+/** An index a command works on: its spec and the name users query it by (an alias, since migration 005). */
+export interface IndexChoice {
   spec: IndexSpec;
   index: string;
 }
@@ -41,7 +41,7 @@ export interface Config {
   /** The film index's name (--index, or the prefix + "movies"). */
   index: string;
   /** The indexes this command works on (--only), with their names (--index-prefix). */
-  targets: Target[];
+  indexes: IndexChoice[];
   indexPrefix: string;
   /** Bound on retrying unreachable servers and 429/503 answers. */
   maxRetryTimeMs: number;
@@ -194,7 +194,7 @@ export function resolveConfig(flags: CommonFlags, env: NodeJS.ProcessEnv = proce
     throw new UsageError(`--only takes index names from ${INDEX_NAMES.join(', ')} (got "${unknown.join(',') || only.join(',')}")`);
   }
   // In the registry's order, each once.
-  const targets = INDEXES.filter((s) => only.includes(s.name)).map((spec) => ({
+  const indexes = INDEXES.filter((s) => only.includes(s.name)).map((spec) => ({
     spec,
     index: spec === filmsIndex ? index : checkIndexName(`${prefix}${spec.name}`),
   }));
@@ -232,7 +232,7 @@ export function resolveConfig(flags: CommonFlags, env: NodeJS.ProcessEnv = proce
       requestTimeoutMs: derived.requestTimeoutMs,
     },
     index,
-    targets,
+    indexes,
     indexPrefix: prefix,
     maxRetryTimeMs: retrySeconds * 1000,
     timeouts: derived.timeouts,

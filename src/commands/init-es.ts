@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Target, Timeouts } from '../config.js';
+import type { IndexChoice, Timeouts } from '../config.js';
 import type { Db } from '../db/knex.js';
 import type { RetryPolicy } from '../retry.js';
 import { withPgRetry } from '../db/retry.js';
@@ -17,7 +17,7 @@ export interface InitEsOptions {
   engine: SearchEngine;
   databaseUrl: string;
   /** The indexes to recreate, in order, under one run lock. */
-  targets: Target[];
+  indexes: IndexChoice[];
   /** A shipped mapping's name (default, nostem) or, with one target, a file. */
   mapping?: string;
   timeouts: Timeouts;
@@ -62,11 +62,11 @@ const MISSING_ANALYSIS = /(stemmer|unknown (filter|tokenizer|analyzer) type|fail
  */
 export async function initEs(o: InitEsOptions): Promise<InitEsResult> {
   // Every mapping is read and checked before anything is changed.
-  const plans = o.targets.map((t) => {
+  const plans = o.indexes.map((t) => {
     const mappingPath = resolveMappingPath(t.spec, o.mapping);
     return { ...t, mappingPath, body: readMapping(mappingPath) };
   });
-  if (o.targets.length > 1 && o.mapping && !plans.every((p) => Object.values(p.spec.mappings).includes(p.mappingPath))) {
+  if (o.indexes.length > 1 && o.mapping && !plans.every((p) => Object.values(p.spec.mappings).includes(p.mappingPath))) {
     throw new UsageError('--mapping <file> fits one index: add --only <index>, or pass a shipped mapping name (default, nostem)');
   }
   const lock = await withPgRetry(() => RunLock.acquire(o.databaseUrl, o.timeouts, o.wait ?? false), o.retry);

@@ -1,4 +1,4 @@
-import type { Target, Timeouts } from '../config.js';
+import type { IndexChoice, Timeouts } from '../config.js';
 import type { Db } from '../db/knex.js';
 import { toMoviesError } from '../db/errors.js';
 import { withPgRetry } from '../db/retry.js';
@@ -17,7 +17,7 @@ export interface StartEtlOptions {
   databaseUrl: string;
   timeouts: Timeouts;
   /** The indexes to bring up to date, in order, under one run lock. */
-  targets: Target[];
+  indexes: IndexChoice[];
   batchSize: number;
   concurrency: number;
   retry: RetryPolicy;
@@ -39,14 +39,14 @@ export async function startEtl(o: StartEtlOptions): Promise<StartEtlResult> {
   const pg = <T>(fn: () => Promise<T>) => withPgRetry(fn, o.retry);
   const lock = await pg(() => RunLock.acquire(o.databaseUrl, o.timeouts, o.wait ?? false));
   try {
-    for (const t of o.targets) {
+    for (const t of o.indexes) {
       if (!(await withEngineRetry('checking the index', () => o.engine.indexExists(t.index), o.retry))) {
         throw new UsageError(`index "${t.index}" does not exist on the ${o.engine.kind} server; run \`movies init-es\` first`);
       }
     }
     const indexes: Record<string, IndexRun> = {};
-    for (const t of o.targets) indexes[t.spec.name] = { ...(await runOne(o, t, lock, pg)), index: t.index };
-    return { ...sum(Object.values(indexes)), index: o.targets.map((t) => t.index).join(','), engine: o.engine.kind, indexes };
+    for (const t of o.indexes) indexes[t.spec.name] = { ...(await runOne(o, t, lock, pg)), index: t.index };
+    return { ...sum(Object.values(indexes)), index: o.indexes.map((t) => t.index).join(','), engine: o.engine.kind, indexes };
   } finally {
     await lock.release();
   }
@@ -55,7 +55,7 @@ export async function startEtl(o: StartEtlOptions): Promise<StartEtlResult> {
 /** One index's run, recorded in the run history under its index name, success or not. */
 async function runOne(
   o: StartEtlOptions,
-  t: Target,
+  t: IndexChoice,
   lock: RunLock,
   pg: <T>(fn: () => Promise<T>) => Promise<T>,
 ): Promise<EtlResult> {
