@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { defaults, positiveInt } from './config.js';
+import { defaults, nonNegativeInt, positiveInt } from './config.js';
 import { Context, type GlobalFlags } from './context.js';
 import { exitWith } from './exit.js';
 import { ConnectionError } from './errors.js';
@@ -10,6 +10,8 @@ import { migrate } from './commands/migrate.js';
 import { loaddata } from './commands/loaddata.js';
 import { initEs } from './commands/init-es.js';
 import { startEtl } from './commands/start-etl.js';
+import { rollback } from './commands/rollback.js';
+import { dropTargetById, listTargets } from './commands/targets.js';
 import { combinedProblem, combineStatus, status } from './commands/status.js';
 import { generate } from './commands/generate.js';
 import { search } from './commands/search.js';
@@ -18,6 +20,12 @@ import { commanderOutput } from './output.js';
 import { mappingNames } from './indexes/mapping.js';
 import { filmsIndex } from './indexes/films/index.js';
 import { INDEX_NAMES, indexByName } from './indexes/all.js';
+
+// init-es fills the new index with the same pipeline as start-etl, with the same knobs.
+const batchOption = () =>
+  new Option('--batch <n>', 'documents per page and per bulk request').argParser(positiveInt('--batch')).default(defaults.batch);
+const concurrencyOption = () =>
+  new Option('--concurrency <n>', 'bulk requests in flight').argParser(positiveInt('--concurrency')).default(defaults.concurrency);
 
 /** The whole command line: `bin/movies` runs main(); tests and tools may build it without running it. */
 export function buildProgram(): Command {
@@ -82,30 +90,80 @@ export function buildProgram(): Command {
 
   program
     .command('init-es')
-    .description('recreate each index from its mapping and make all its documents pending')
+    .description('build each index aside from its mapping, then move its alias to it in one atomic step (searches never stop)')
     .option('--mapping <name|file>', `a shipped mapping (${mappingNames(filmsIndex).join(', ')}) or, with one index, a settings + mappings JSON file (default: default)`)
-    .option('--wait', 'wait for a running start-etl instead of exiting')
+    .option('--keep <n>', 'previous indexes to keep per alias for `movies rollback`', nonNegativeInt('--keep'), defaults.keep)
+    .addOption(batchOption())
+    .addOption(concurrencyOption())
+    .option('--skip-invalid', 'leave out and record documents that are invalid or refused; index the rest')
+    .option('--wait', 'wait for another init-es, or a start-etl writing to the alias, instead of exiting')
     .action(
-      action(async (ctx, opts: { mapping?: string; wait?: boolean }) => {
+      action(async (ctx, opts: { mapping?: string; keep: number; batch: number; concurrency: number; skipInvalid?: boolean; wait?: boolean }) => {
         const r = await initEs({
           db: ctx.db(),
           engine: await ctx.engine(),
           databaseUrl: ctx.config.databaseUrl,
+          engineUrl: ctx.config.engine.url,
           timeouts: ctx.config.timeouts,
           indexes: ctx.config.indexes,
           mapping: opts.mapping,
+          keep: opts.keep,
+          batchSize: opts.batch,
+          concurrency: opts.concurrency,
+          skipInvalid: opts.skipInvalid,
           wait: opts.wait,
           retry: ctx.retry,
+          progress: (index, r) => ctx.out.progress(`${index}: building, indexed ${(r.indexed + r.deleted).toLocaleString('en')}`),
         });
         ctx.out.result(r, render.initEs(r));
       }),
     );
 
   program
+    .command('rollback')
+    .description("move each alias back to its previous index (kept by init-es); the next start-etl brings that index in step")
+    .option('--wait', 'wait for a start-etl writing to the alias instead of exiting')
+    .action(
+      action(async (ctx, opts: { wait?: boolean }) => {
+        const r = await rollback({
+          db: ctx.db(),
+          engine: await ctx.engine(),
+          databaseUrl: ctx.config.databaseUrl,
+          engineUrl: ctx.config.engine.url,
+          timeouts: ctx.config.timeouts,
+          indexes: ctx.config.indexes,
+          wait: opts.wait,
+          retry: ctx.retry,
+        });
+        ctx.out.result(r, render.rollback(r));
+      }),
+    );
+
+  const targets = program
+    .command('targets')
+    .description('list the targets this database keeps in step (engine cluster + index), with their pending documents')
+    .action(
+      action(async (ctx) => {
+        const r = await listTargets(ctx.db());
+        ctx.out.result(r, render.targets(r));
+      }),
+    );
+  targets
+    .command('drop')
+    .description('forget a target and its pending documents (its index on the engine is left as it is)')
+    .argument('<id>', 'the target id, from `movies targets`', positiveInt('<id>'))
+    .action(
+      action(async (ctx, id: number) => {
+        const r = await dropTargetById(ctx.db(), id);
+        ctx.out.result(r, render.dropped(r));
+      }),
+    );
+
+  program
     .command('start-etl')
     .description('index every pending document (changed, added or deleted) of each index until none is left')
-    .option('--batch <n>', 'documents per page and per bulk request', positiveInt('--batch'), defaults.batch)
-    .option('--concurrency <n>', 'bulk requests in flight', positiveInt('--concurrency'), defaults.concurrency)
+    .addOption(batchOption())
+    .addOption(concurrencyOption())
     .option('--wait', 'wait for a running start-etl instead of exiting')
     .option('--skip-invalid', 'leave out and record films whose document is invalid or refused; index the rest')
     .action(
@@ -114,6 +172,7 @@ export function buildProgram(): Command {
           db: ctx.db(),
           engine: await ctx.engine(),
           databaseUrl: ctx.config.databaseUrl,
+          engineUrl: ctx.config.engine.url,
           timeouts: ctx.config.timeouts,
           indexes: ctx.config.indexes,
           batchSize: opts.batch,

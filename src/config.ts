@@ -68,6 +68,8 @@ export const defaults = {
   /** start-etl: documents per page and bulk request (throughput stops growing there, BENCHMARKS.md). */
   batch: 500,
   concurrency: 2,
+  /** init-es: previous indexes kept per alias for `movies rollback`. */
+  keep: 1,
   searchSize: 5,
   seed: 1,
 } as const;
@@ -239,11 +241,14 @@ export function resolveConfig(flags: CommonFlags, env: NodeJS.ProcessEnv = proce
   };
 }
 
-/** A commander parser for a positive integer flag; commander reports its error as a usage error (2). */
-export function positiveInt(name: string): (value: string) => number {
+/** A commander parser for an integer flag of at least `min`; commander reports its error as a usage error (2). */
+function integerAtLeast(name: string, min: number, what: string): (value: string) => number {
   return (value) => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive integer (got "${value}")`);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be a ${what} integer (got "${value}")`);
     return n;
   };
 }
+
+export const positiveInt = (name: string) => integerAtLeast(name, 1, 'positive');
+export const nonNegativeInt = (name: string) => integerAtLeast(name, 0, 'non-negative');

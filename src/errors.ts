@@ -62,7 +62,7 @@ export class InterruptedError extends MoviesError {
   override readonly exitCode = ExitCode.interrupted;
 }
 
-/** `status`: the index does not exist (never created, or deleted under us). */
+/** The index does not exist (never created, or deleted under us), or its alias was moved outside movies. */
 export class IndexMissingError extends MoviesError {
   override readonly exitCode = ExitCode.indexMissing;
 }

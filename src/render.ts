@@ -5,6 +5,8 @@ import type { SearchResult } from './commands/search.js';
 import type { LoadResult } from './django/load.js';
 import type { EtlResult } from './etl/run.js';
 import type { StartEtlResult } from './commands/start-etl.js';
+import type { RollbackCommandResult } from './commands/rollback.js';
+import type { TargetListing } from './commands/targets.js';
 import type { GenerateCounts } from './django/generate.js';
 
 /** Human-readable results for stdout; --json prints the objects themselves. */
@@ -24,7 +26,14 @@ const plural = (name: string) => (name === 'movies' ? 'films' : name);
 
 export const initEs = (r: InitEsResult) =>
   r.indexes
-    .map((i) => `created index "${i.index}" on ${i.engine} ${i.version} from ${i.mapping}; ${n(i.pending)} ${plural(i.name)} pending`)
+    .map(
+      (i) =>
+        `"${i.index}" now points to ${i.physical} (was: ${i.previous ?? 'none'}), built on ${i.engine} ${i.version} from ${i.mapping}: ` +
+        `indexed ${n(i.indexed)} ${plural(i.name)} in ${i.seconds.toFixed(2)} s, ${i.passes} catch-up passes` +
+        (i.rejected ? `; ${n(i.rejected)} rejected and recorded (see status)` : '') +
+        (i.pending ? `; ${n(i.pending)} changed since and are pending for start-etl` : '') +
+        (i.dropped.length ? `; deleted ${i.dropped.join(', ')}` : ''),
+    )
     .join('\n');
 
 const oneRun = (name: string, r: EtlResult) =>
@@ -46,7 +55,7 @@ export function status(r: StatusResult): string {
       `${r.lastRun.error ? `\n  error: ${r.lastRun.error}` : ''}`
     : 'never';
   return [
-    `index            ${r.index} on ${r.engine.kind} ${r.engine.version}`,
+    `index            ${r.index} on ${r.engine.kind} ${r.engine.version}, alias of ${r.physical ?? '(no target on this cluster)'}`,
     `${plural(r.name).padEnd(17)}${n(r.films)}`,
     `documents        ${r.engine.documents === null ? `unknown (${r.engine.error ?? ''})` : n(r.engine.documents)}`,
     `pending          ${n(r.pending)} (of which deletes: ${n(r.pendingDeletes)})`,
@@ -55,6 +64,16 @@ export function status(r: StatusResult): string {
     `running now      ${r.running ? 'yes' : 'no'}`,
     `last run         ${last}`,
     `health           ${r.health}`,
+    ...(r.targets.length > 1
+      ? [
+          'targets          every index this database keeps in step for it:',
+          ...r.targets.map(
+            (t) =>
+              `  ${t.id}: ${t.alias ?? '(unclaimed)'} -> ${t.physical ?? '-'} (${t.state}) on ${t.engine ?? '?'} ${t.url ?? ''}: ` +
+              `${n(t.pending)} pending, last run ${t.lastRun ? `${t.lastRun.outcome} ${t.lastRun.finishedAt ?? ''}`.trim() : 'never'}`,
+          ),
+        ]
+      : []),
   ].join('\n');
 }
 
@@ -71,3 +90,25 @@ export const search = (r: SearchResult) =>
 export const generate = (r: GenerateCounts & { out: string }) =>
   `wrote ${n(r.objects)} objects to ${r.out}: ${n(r.films)} films, ${n(r.genres)} genres, ${n(r.persons)} persons, ` +
   `${n(r.genreLinks)} genre links, ${n(r.personLinks)} person links`;
+
+export const rollback = (r: RollbackCommandResult) =>
+  r.indexes
+    .map(
+      (i) =>
+        `"${i.alias}" points to ${i.physical} again (was: ${i.previous ?? 'none'}, now kept) in ${i.seconds.toFixed(2)} s; ` +
+        `${n(i.pending)} changes since are pending for start-etl`,
+    )
+    .join('\n');
+
+const targetLine = (t: TargetListing) =>
+  `${String(t.id).padStart(4)}  ${t.indexName.padEnd(8)} ${(t.alias ?? '(unclaimed)').padEnd(20)} ${t.state.padEnd(9)} ` +
+  `${(t.physical ?? '-').padEnd(34)} ${n(t.pending).padStart(9)} pending  ${t.engine ?? ''} ${t.url ?? ''} cluster ${t.cluster ?? '-'}`;
+
+export const targets = (ts: TargetListing[]) =>
+  ts.length === 0
+    ? 'no targets yet: `movies init-es` registers one per index on the cluster it builds'
+    : [`  id  index    alias                state     index behind the alias               pending`, ...ts.map(targetLine)].join('\n');
+
+export const dropped = (t: TargetListing) =>
+  `dropped target ${t.id} (${t.alias ?? t.indexName} on ${t.url ?? 'an unclaimed cluster'}) and its ${n(t.pending)} pending documents; ` +
+  `its index ${t.physical ?? ''} was left on the engine`;

@@ -2,38 +2,43 @@ import { readFileSync } from 'node:fs';
 import type { IndexChoice, Timeouts } from '../config.js';
 import type { Db } from '../db/knex.js';
 import type { RetryPolicy } from '../retry.js';
-import { withPgRetry } from '../db/retry.js';
 import type { IndexBody, SearchEngine } from '../engine/types.js';
-import { EngineHttpError } from '../engine/types.js';
-import { engineFailure } from '../engine/errors.js';
-import { UnsupportedError, UsageError } from '../errors.js';
-import { RunLock } from '../db/lock.js';
-import { enqueue } from '../db/queue.js';
+import { UsageError } from '../errors.js';
+import type { EtlResult } from '../etl/run.js';
 import { resolveMappingPath } from '../indexes/mapping.js';
-import type { IndexSpec } from '../indexes/spec.js';
+import { rebuild, type RebuildResult } from '../lifecycle/rebuild.js';
+import { aliasKey } from '../lifecycle/resolve.js';
 
 export interface InitEsOptions {
   db: Db;
   engine: SearchEngine;
   databaseUrl: string;
-  /** The indexes to recreate, in order, under one run lock. */
+  /** The engine URL, recorded (redacted) with each target for status. */
+  engineUrl: string;
+  /** The indexes to rebuild, in order. */
   indexes: IndexChoice[];
-  /** A shipped mapping's name (default, nostem) or, with one target, a file. */
+  /** A shipped mapping's name (default, nostem) or, with one index, a file. */
   mapping?: string;
+  /** Previous indexes kept per alias for `movies rollback`. */
+  keep: number;
+  batchSize: number;
+  concurrency: number;
+  skipInvalid?: boolean;
   timeouts: Timeouts;
   wait?: boolean;
   retry: RetryPolicy;
+  progress?(index: string, sofar: Readonly<EtlResult>): void;
 }
 
-export interface InitEsIndex {
+export type InitEsIndex = RebuildResult & {
+  /** The alias users query (kept as `index` for scripts written against earlier versions). */
   index: string;
   /** The index's logical name (movies, genres, persons). */
   name: string;
   engine: string;
   version: string;
   mapping: string;
-  pending: number;
-}
+};
 
 /** The first index's fields (the film index by default) and every index's. */
 export type InitEsResult = InitEsIndex & { indexes: InitEsIndex[] };
@@ -54,11 +59,9 @@ export function readMapping(path: string): IndexBody {
   }
 }
 
-const MISSING_ANALYSIS = /(stemmer|unknown (filter|tokenizer|analyzer) type|failed to find (filter|tokenizer|analyzer))/i;
-
 /**
- * Recreates each index and makes all its documents pending. Documents are enqueued first, so a
- * crash between the two steps leaves more work pending, never less.
+ * Rebuilds each index aside and moves its alias to the new index (src/lifecycle/rebuild.ts):
+ * searches keep being answered by the old index until the swap, and a failure leaves it in place.
  */
 export async function initEs(o: InitEsOptions): Promise<InitEsResult> {
   // Every mapping is read and checked before anything is changed.
@@ -69,39 +72,17 @@ export async function initEs(o: InitEsOptions): Promise<InitEsResult> {
   if (o.indexes.length > 1 && o.mapping && !plans.every((p) => Object.values(p.spec.mappings).includes(p.mappingPath))) {
     throw new UsageError('--mapping <file> fits one index: add --only <index>, or pass a shipped mapping name (default, nostem)');
   }
-  const lock = await withPgRetry(() => RunLock.acquire(o.databaseUrl, o.timeouts, o.wait ?? false), o.retry);
-  try {
-    const indexes: InitEsIndex[] = [];
-    for (const p of plans) indexes.push(await recreate(o, p.spec, p.index, p.mappingPath, p.body));
-    const first = indexes[0]!;
-    return { ...first, pending: indexes.reduce((n, i) => n + i.pending, 0), indexes };
-  } finally {
-    await lock.release();
+  const indexes: InitEsIndex[] = [];
+  for (const p of plans) {
+    const r = await rebuild({
+      ...o,
+      key: aliasKey(o.engine, p, o.engineUrl),
+      spec: p.spec,
+      body: p.body,
+      mappingPath: p.mappingPath,
+      progress: (sofar) => o.progress?.(p.index, sofar),
+    });
+    indexes.push({ ...r, index: p.index, name: p.spec.name, engine: o.engine.kind, version: o.engine.version, mapping: p.mappingPath });
   }
-}
-
-async function recreate(o: InitEsOptions, spec: IndexSpec, index: string, mappingPath: string, body: IndexBody): Promise<InitEsIndex> {
-  const pending = await withPgRetry(
-    () =>
-      o.db.transaction(async (trx) => {
-        await trx('content.etl_saved_settings').where({ index_name: index }).delete();
-        return enqueue(trx, spec.queue, spec.allIdsSql);
-      }),
-    o.retry,
-  );
-  try {
-    await o.engine.deleteIndex(index);
-    await o.engine.createIndex(index, body);
-  } catch (err) {
-    if (!(err instanceof EngineHttpError)) throw err;
-    if (err.statusCode !== undefined && MISSING_ANALYSIS.test(err.message)) {
-      throw new UnsupportedError(
-        `the ${o.engine.kind} server at version ${o.engine.version} lacks the analysis module the mapping ` +
-          `${mappingPath} needs (${err.message}). Install analysis-common/stemmer support, or pass a mapping ` +
-          `without stemmers: --mapping nostem`,
-      );
-    }
-    throw engineFailure(err, `creating index "${index}"`);
-  }
-  return { index, name: spec.name, engine: o.engine.kind, version: o.engine.version, mapping: mappingPath, pending };
+  return { ...indexes[0]!, indexes };
 }

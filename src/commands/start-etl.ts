@@ -4,10 +4,11 @@ import { toMoviesError } from '../db/errors.js';
 import { withPgRetry } from '../db/retry.js';
 import type { SearchEngine } from '../engine/types.js';
 import { withEngineRetry } from '../engine/errors.js';
-import { InterruptedError, UsageError } from '../errors.js';
+import { InterruptedError } from '../errors.js';
 import type { RetryPolicy } from '../retry.js';
 import { runEtl, type EtlResult } from '../etl/run.js';
-import { RunLock } from '../db/lock.js';
+import { aliasLock, RunLock } from '../db/lock.js';
+import { aliasKey, destinationFor } from '../lifecycle/resolve.js';
 import { finishRun, startRun, type RunCounts } from '../db/runs.js';
 import { settlesWithin } from '../retry.js';
 
@@ -15,8 +16,10 @@ export interface StartEtlOptions {
   db: Db;
   engine: SearchEngine;
   databaseUrl: string;
+  /** The engine URL, recorded (redacted) with a target claimed from an earlier version. */
+  engineUrl: string;
   timeouts: Timeouts;
-  /** The indexes to bring up to date, in order, under one run lock. */
+  /** The indexes to bring up to date, in order, each under its alias's run lock. */
   indexes: IndexChoice[];
   batchSize: number;
   concurrency: number;
@@ -37,50 +40,50 @@ const RECORD_BOUND_MS = 3_000;
 
 export async function startEtl(o: StartEtlOptions): Promise<StartEtlResult> {
   const pg = <T>(fn: () => Promise<T>) => withPgRetry(fn, o.retry);
-  const lock = await pg(() => RunLock.acquire(o.databaseUrl, o.timeouts, o.wait ?? false));
-  try {
-    for (const t of o.indexes) {
-      if (!(await withEngineRetry('checking the index', () => o.engine.indexExists(t.index), o.retry))) {
-        throw new UsageError(`index "${t.index}" does not exist on the ${o.engine.kind} server; run \`movies init-es\` first`);
-      }
-    }
-    const indexes: Record<string, IndexRun> = {};
-    for (const t of o.indexes) indexes[t.spec.name] = { ...(await runOne(o, t, lock, pg)), index: t.index };
-    return { ...sum(Object.values(indexes)), index: o.indexes.map((t) => t.index).join(','), engine: o.engine.kind, indexes };
-  } finally {
-    await lock.release();
-  }
+  const indexes: Record<string, IndexRun> = {};
+  for (const t of o.indexes) indexes[t.spec.name] = { ...(await runOne(o, t, pg)), index: t.index };
+  return { ...sum(Object.values(indexes)), index: o.indexes.map((t) => t.index).join(','), engine: o.engine.kind, indexes };
 }
 
-/** One index's run, recorded in the run history under its index name, success or not. */
-async function runOne(
-  o: StartEtlOptions,
-  t: IndexChoice,
-  lock: RunLock,
-  pg: <T>(fn: () => Promise<T>) => Promise<T>,
-): Promise<EtlResult> {
-  const runId = await pg(() => startRun(o.db, t.index));
-  // What was marked before a failure is recorded with the failed run.
-  let sofar: RunCounts = { indexed: 0, deleted: 0, rejected: 0, batches: 0 };
+/**
+ * One index's run on this cluster's target for its alias, under the alias's run lock, recorded
+ * in the run history, success or not.
+ */
+async function runOne(o: StartEtlOptions, t: IndexChoice, pg: <T>(fn: () => Promise<T>) => Promise<T>): Promise<EtlResult> {
+  const key = aliasKey(o.engine, t, o.engineUrl);
+  const lock = await pg(() => RunLock.acquire(o.databaseUrl, o.timeouts, o.wait ?? false, aliasLock('run', key.cluster, key.alias)));
   try {
-    const result = await runEtl({
-      ...o,
-      spec: t.spec,
-      index: t.index,
-      bulkSettingsThreshold: o.bulkSettingsThreshold ?? 10_000,
-      ensureLock: () => lock.ensureHeld(),
-      progress: (r) => {
-        sofar = { indexed: r.indexed, deleted: r.deleted, rejected: r.rejected, batches: r.batches };
-        o.progress?.(t.index, r);
-      },
-    });
-    await pg(() => finishRun(o.db, runId, 'success', result));
-    return result;
-  } catch (err) {
-    const shown = toMoviesError(err) as Error;
-    const outcome = shown instanceof InterruptedError ? 'interrupted' : 'failed';
-    await settlesWithin(RECORD_BOUND_MS, finishRun(o.db, runId, outcome, sofar, shown.message));
-    throw shown;
+    const { target, dest } = await withEngineRetry('reading the alias', () => pg(() => destinationFor(o.db, o.engine, key)), o.retry);
+    if (!dest.viaAlias) {
+      o.retry.log?.(
+        `"${t.index}" is a concrete index created by an earlier version; run \`movies init-es\` once to turn it into an alias (without downtime)`,
+      );
+    }
+    const runId = await pg(() => startRun(o.db, t.index, target.id));
+    // What was marked before a failure is recorded with the failed run.
+    let sofar: RunCounts = { indexed: 0, deleted: 0, rejected: 0, batches: 0 };
+    try {
+      const result = await runEtl({
+        ...o,
+        spec: t.spec,
+        dest,
+        bulkSettingsThreshold: o.bulkSettingsThreshold ?? 10_000,
+        ensureLock: () => lock.ensureHeld(),
+        progress: (r) => {
+          sofar = { indexed: r.indexed, deleted: r.deleted, rejected: r.rejected, batches: r.batches };
+          o.progress?.(t.index, r);
+        },
+      });
+      await pg(() => finishRun(o.db, runId, 'success', result));
+      return result;
+    } catch (err) {
+      const shown = toMoviesError(err) as Error;
+      const outcome = shown instanceof InterruptedError ? 'interrupted' : 'failed';
+      await settlesWithin(RECORD_BOUND_MS, finishRun(o.db, runId, outcome, sofar, shown.message));
+      throw shown;
+    }
+  } finally {
+    await lock.release();
   }
 }
 

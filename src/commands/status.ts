@@ -7,7 +7,8 @@ import {
   LastRunFailedError,
   type MoviesError,
 } from '../errors.js';
-import { isLockHeld } from '../db/lock.js';
+import { aliasLock, isLockHeld } from '../db/lock.js';
+import { allTargets, pendingByTarget, type TargetRow } from '../db/targets.js';
 import type { IndexSpec } from '../indexes/spec.js';
 
 export interface RejectedFilm {
@@ -19,10 +20,25 @@ export interface RejectedFilm {
   rejectedAt: string;
 }
 
+/** One target of the index (any cluster, any state) with its own pending documents and last run. */
+export interface TargetStatus {
+  id: number;
+  cluster: string | null;
+  alias: string | null;
+  physical: string | null;
+  state: TargetRow['state'];
+  engine: string | null;
+  url: string | null;
+  pending: number;
+  lastRun: null | { outcome: string; finishedAt: string | null };
+}
+
 export interface StatusResult {
-  /** The index's logical name (movies, genres, persons) and the engine's name for it. */
+  /** The index's logical name (movies, genres, persons) and the engine's name for it (the alias). */
   name: string;
   index: string;
+  /** The concrete index the alias points to, as this database records it (null: no target here). */
+  physical: string | null;
   films: number;
   pending: number;
   /** Films deleted from the catalogue whose documents are still to be removed. */
@@ -42,6 +58,8 @@ export interface StatusResult {
     error: string | null;
   };
   engine: { kind: string; version: string; documents: number | null; error?: string };
+  /** Every target of this index in the database: this cluster's and any other's. */
+  targets: TargetStatus[];
   /** What monitoring should know, in one word; the exit code says the same. */
   health: 'ok' | 'unreachable' | 'index-missing' | 'last-run-failed' | 'films-rejected';
 }
@@ -57,17 +75,40 @@ export interface StatusOptions {
 
 export const REJECTED_SHOWN = 20;
 
+interface RunRow {
+  target_id: number | null;
+  started_at: Date;
+  finished_at: Date | null;
+  outcome: string;
+  indexed: string;
+  deleted: string;
+  rejected: string;
+  error: string | null;
+}
+
+/** The target this status is about: the alias's live target on the connected cluster (any cluster when unreachable). */
+function targetHere(targets: TargetRow[], alias: string, cluster: string | undefined): TargetRow | undefined {
+  const live = targets.filter((t) => t.state === 'live' && t.alias === alias);
+  return cluster ? live.find((t) => t.cluster === cluster) : live.length === 1 ? live[0] : undefined;
+}
+
 export async function status(o: StatusOptions): Promise<StatusResult> {
   const q = o.spec.queue;
-  const counts = await o.db.raw<{ rows: Array<{ films: number; pending: number; pending_deletes: number; rejected: number }> }>(`
+  const targets = (await allTargets(o.db)).filter((t) => t.indexName === o.spec.name);
+  const here = targetHere(targets, o.index, o.engine?.cluster);
+  const pendingOf = await pendingByTarget(o.db, q.table);
+  const counts = await o.db.raw<{ rows: Array<{ films: number; pending_deletes: number; rejected: number }> }>(
+    `
     SELECT (SELECT count(*)::int FROM (${o.spec.allIdsSql}) s) AS films,
-           (SELECT count(*)::int FROM content.${q.table}) AS pending,
-           (SELECT count(*)::int FROM content.${q.table} c
-             WHERE NOT EXISTS (SELECT 1 FROM (${o.spec.allIdsSql}) s(id) WHERE s.id = c.${q.idColumn})) AS pending_deletes,
-           (SELECT count(*)::int FROM content.${q.rejectedTable}) AS rejected`);
+           (SELECT count(*)::int FROM content.${q.table} c WHERE c.target_id = :target
+             AND NOT EXISTS (SELECT 1 FROM (${o.spec.allIdsSql}) s(id) WHERE s.id = c.${q.idColumn})) AS pending_deletes,
+           (SELECT count(*)::int FROM content.${q.rejectedTable}) AS rejected`,
+    { target: here?.id ?? -1 },
+  );
   const rejectedRows = await o.db(`content.${q.rejectedTable}`).orderBy('rejected_at', 'desc').limit(REJECTED_SHOWN);
-  const last = await o.db('content.etl_run').where({ index_name: o.index }).orderBy('id', 'desc').first();
-  const running = await isLockHeld(o.db);
+  const lastRuns = await lastRunByTarget(o.db, targets.map((t) => t.id));
+  const last = here ? lastRuns.get(here.id) : undefined;
+  const running = here?.cluster ? await isLockHeld(o.db, aliasLock('run', here.cluster, o.index)) : false;
   let documents: number | null = null;
   let missing = false;
   let error = o.engineError;
@@ -79,6 +120,10 @@ export async function status(o: StatusOptions): Promise<StatusResult> {
     }
   } catch (err) {
     error = (err as Error).message;
+  }
+  if (!here && !missing && !error) {
+    missing = true;
+    error = `"${o.index}" on this cluster is not a target of this database; run \`movies init-es\``;
   }
   const c = counts.rows[0]!;
   // A 'running' row with no lock holder is a run that was killed.
@@ -96,8 +141,9 @@ export async function status(o: StatusOptions): Promise<StatusResult> {
   return {
     name: o.spec.name,
     index: o.index,
+    physical: here?.physical ?? null,
     films: c.films,
-    pending: c.pending,
+    pending: here ? (pendingOf.get(here.id) ?? 0) : 0,
     pendingDeletes: c.pending_deletes,
     rejected: c.rejected,
     rejectedFilms: rejectedRows.map((r) => ({
@@ -121,8 +167,31 @@ export async function status(o: StatusOptions): Promise<StatusResult> {
         }
       : null,
     engine: { kind: o.engine?.kind ?? 'unknown', version: o.engine?.version ?? 'unknown', documents, ...(error ? { error } : {}) },
+    targets: targets.map((t) => {
+      const run = lastRuns.get(t.id);
+      return {
+        id: t.id,
+        cluster: t.cluster,
+        alias: t.alias,
+        physical: t.physical,
+        state: t.state,
+        engine: t.engine,
+        url: t.url,
+        pending: pendingOf.get(t.id) ?? 0,
+        lastRun: run ? { outcome: run.outcome, finishedAt: run.finished_at ? new Date(run.finished_at).toISOString() : null } : null,
+      };
+    }),
     health,
   };
+}
+
+/** The most recent run of each target. */
+async function lastRunByTarget(db: Db, ids: number[]): Promise<Map<number, RunRow>> {
+  const rows = (await db.raw<{ rows: RunRow[] }>(
+    `SELECT DISTINCT ON (target_id) * FROM content.etl_run WHERE target_id = ANY(?::int[]) ORDER BY target_id, id DESC`,
+    [ids],
+  )).rows;
+  return new Map(rows.map((r) => [Number(r.target_id), r]));
 }
 
 /** The error whose exit code tells monitoring what `status` found; undefined when all is well. */

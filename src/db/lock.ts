@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { Timeouts } from '../config.js';
 import { LockedError } from '../errors.js';
@@ -6,8 +7,28 @@ import { settlesWithin } from '../retry.js';
 
 const RELEASE_BOUND_MS = 2_000;
 
-// An arbitrary, fixed key: "movies" in ASCII. All start-etl and init-es runs on a database share it.
-export const LOCK_KEY = 0x6d6f76696573;
+/** An advisory lock: its 64-bit key, and what holding it means, for the message to whoever finds it taken. */
+export interface LockName {
+  key: string;
+  held: string;
+}
+
+const NAMESPACE = { run: 0x6d6f76n, build: 0x6d6f62n } as const;
+
+/*
+ * One lock per alias on a cluster and per purpose: `run` is held by a start-etl writing
+ * through the alias and by init-es or rollback while they move it; `build` by an init-es
+ * building a new index for it. Runs on other aliases or clusters do not wait for each other.
+ * The key is a namespace in the high bits and 32 bits of a hash of cluster and alias.
+ */
+export function aliasLock(purpose: keyof typeof NAMESPACE, cluster: string, alias: string): LockName {
+  const h = BigInt(createHash('sha1').update(`${cluster}/${alias}`).digest().readUInt32BE(0));
+  const held =
+    purpose === 'run'
+      ? `another movies run (start-etl, or init-es or rollback moving the alias) is writing to "${alias}" on this cluster`
+      : `another init-es is rebuilding "${alias}" on this cluster`;
+  return { key: String((NAMESPACE[purpose] << 32n) | h), held };
+}
 
 /**
  * Holds the run lock on its own connection, so that it lives exactly as long as the
@@ -20,6 +41,7 @@ export class RunLock {
     private client: pg.Client,
     private readonly databaseUrl: string,
     private readonly timeouts: Timeouts,
+    private readonly name: LockName,
   ) {
     this.watch(client);
   }
@@ -30,7 +52,7 @@ export class RunLock {
     client.on('end', () => (this.lost = true));
   }
 
-  private static async take(databaseUrl: string, timeouts: Timeouts, wait: boolean): Promise<pg.Client> {
+  private static async take(databaseUrl: string, timeouts: Timeouts, wait: boolean, name: LockName): Promise<pg.Client> {
     const options = pgConnectionOptions(databaseUrl, timeouts, 'movies-lock');
     // --wait waits for the other run to finish, however long it takes (SIGINT stops it): no statement bound.
     const client = new pg.Client(wait ? { ...options, statement_timeout: 0, lock_timeout: 0, query_timeout: 0 } : options);
@@ -38,14 +60,10 @@ export class RunLock {
     await client.connect();
     try {
       if (wait) {
-        await client.query('SELECT pg_advisory_lock($1)', [LOCK_KEY]);
+        await client.query('SELECT pg_advisory_lock($1::bigint)', [name.key]);
       } else {
-        const r = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [LOCK_KEY]);
-        if (!r.rows[0]?.ok) {
-          throw new LockedError(
-            'another movies run (start-etl or init-es) is in progress on this database; exiting. Use --wait to wait for it.',
-          );
-        }
+        const r = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS ok', [name.key]);
+        if (!r.rows[0]?.ok) throw new LockedError(`${name.held}; exiting. Use --wait to wait for it.`);
       }
     } catch (err) {
       await client.end().catch(() => undefined);
@@ -54,8 +72,8 @@ export class RunLock {
     return client;
   }
 
-  static async acquire(databaseUrl: string, timeouts: Timeouts, wait: boolean): Promise<RunLock> {
-    return new RunLock(await RunLock.take(databaseUrl, timeouts, wait), databaseUrl, timeouts);
+  static async acquire(databaseUrl: string, timeouts: Timeouts, wait: boolean, name: LockName): Promise<RunLock> {
+    return new RunLock(await RunLock.take(databaseUrl, timeouts, wait, name), databaseUrl, timeouts, name);
   }
 
   /**
@@ -66,7 +84,7 @@ export class RunLock {
   async ensureHeld(): Promise<void> {
     if (!this.lost) return;
     await this.client.end().catch(() => undefined);
-    this.client = await RunLock.take(this.databaseUrl, this.timeouts, false);
+    this.client = await RunLock.take(this.databaseUrl, this.timeouts, false, this.name);
     this.lost = false;
     this.watch(this.client);
   }
@@ -83,13 +101,13 @@ export class RunLock {
   }
 }
 
-export async function isLockHeld(db: Db): Promise<boolean> {
+export async function isLockHeld(db: Db, name: LockName): Promise<boolean> {
   const r = await db.raw<{ rows: Array<{ held: boolean }> }>(
     // Advisory locks are per database, but pg_locks lists the whole server's.
     `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted
        AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
-       AND ((classid::bigint << 32) | objid::bigint) = ?) AS held`,
-    [LOCK_KEY],
+       AND ((classid::bigint << 32) | objid::bigint) = ?::bigint) AS held`,
+    [name.key],
   );
   return r.rows[0]?.held ?? false;
 }

@@ -11,6 +11,9 @@ export interface Rejection {
 }
 
 /*
+ * Every statement here works on one target's rows (content.etl_target, migration 005): what
+ * one index has acknowledged says nothing about another.
+ *
  * Marking a document indexed deletes its change row, but only if the row still holds the version
  * the extractor read. A writer that committed since has bumped the version; a writer still in
  * flight holds the row lock and is skipped. Either way the document stays pending for the next
@@ -21,9 +24,10 @@ WITH acked AS (
   SELECT c.${q.idColumn} FROM content.${q.table} c
   JOIN unnest(:ids::uuid[], :versions::bigint[]) AS a(id, version)
     ON c.${q.idColumn} = a.id AND c.version = a.version
+  WHERE c.target_id = :target
   FOR UPDATE OF c SKIP LOCKED
 ), gone AS (
-  DELETE FROM content.${q.table} c USING acked WHERE c.${q.idColumn} = acked.${q.idColumn}
+  DELETE FROM content.${q.table} c USING acked WHERE c.target_id = :target AND c.${q.idColumn} = acked.${q.idColumn}
   RETURNING c.${q.idColumn}
 ), cleared AS (
   DELETE FROM content.${q.rejectedTable} r USING gone WHERE r.${q.idColumn} = gone.${q.idColumn}
@@ -38,9 +42,10 @@ WITH r AS (
 ), hit AS (
   SELECT c.${q.idColumn} FROM content.${q.table} c
   JOIN r ON c.${q.idColumn} = r.id AND c.version = r.version
+  WHERE c.target_id = :target
   FOR UPDATE OF c SKIP LOCKED
 ), gone AS (
-  DELETE FROM content.${q.table} c USING hit WHERE c.${q.idColumn} = hit.${q.idColumn}
+  DELETE FROM content.${q.table} c USING hit WHERE c.target_id = :target AND c.${q.idColumn} = hit.${q.idColumn}
   RETURNING c.${q.idColumn}
 )
 INSERT INTO content.${q.rejectedTable} AS x (${q.idColumn}, version, field, rule, reason)
@@ -56,8 +61,9 @@ export interface Marked {
   rejected: number;
 }
 
-async function markAcknowledged(db: Db, q: ChangeQueue, acked: Array<{ id: string; version: number }>): Promise<number> {
+async function markAcknowledged(db: Db, q: ChangeQueue, target: number, acked: Array<{ id: string; version: number }>): Promise<number> {
   const m = await db.raw<{ rows: Array<{ marked: number }> }>(markSql(q), {
+    target,
     ids: acked.map((a) => a.id),
     versions: acked.map((a) => a.version),
   });
@@ -71,13 +77,15 @@ async function markAcknowledged(db: Db, q: ChangeQueue, acked: Array<{ id: strin
 export async function markPage(
   db: Db,
   q: ChangeQueue,
+  target: number,
   acked: Array<{ id: string; version: number }>,
   rejected: Rejection[],
 ): Promise<Marked> {
-  if (rejected.length === 0) return { marked: await markAcknowledged(db, q, acked), rejected: 0 };
+  if (rejected.length === 0) return { marked: await markAcknowledged(db, q, target, acked), rejected: 0 };
   return db.transaction(async (trx) => {
-    const marked = await markAcknowledged(trx, q, acked);
+    const marked = await markAcknowledged(trx, q, target, acked);
     const r = await trx.raw<{ rowCount: number }>(rejectSql(q), {
+      target,
       ids: rejected.map((x) => x.id),
       versions: rejected.map((x) => x.version),
       fields: rejected.map((x) => x.field),
@@ -88,14 +96,22 @@ export async function markPage(
   });
 }
 
+/** Whose pending documents: one target, or every target of an index (as the capture triggers do). */
+export type EnqueueFor = { target: number } | { index: string };
+
 /**
  * Makes the documents that `idsSql` selects (one column, distinct ids) pending, in one
- * statement, as the capture triggers do. Returns how many it enqueued.
+ * statement. Returns how many (document, target) pairs it enqueued.
  */
-export async function enqueue(db: Db, q: ChangeQueue, idsSql: string): Promise<number> {
-  const r = await db.raw<{ rowCount: number }>(`
-    INSERT INTO content.${q.table} AS c (${q.idColumn})
-    SELECT id FROM (${idsSql}) AS ids(id) ORDER BY id
-    ON CONFLICT (${q.idColumn}) DO UPDATE SET version = excluded.version, changed_at = excluded.changed_at`);
+export async function enqueue(db: Db, q: ChangeQueue, idsSql: string, to: EnqueueFor): Promise<number> {
+  const r = await db.raw<{ rowCount: number }>(
+    `
+    INSERT INTO content.${q.table} AS c (target_id, ${q.idColumn})
+    SELECT t.id, ids.id FROM content.etl_target t CROSS JOIN (${idsSql}) AS ids(id)
+    WHERE ${'target' in to ? 't.id = ?' : 't.index_name = ?'}
+    ORDER BY 1, 2
+    ON CONFLICT (target_id, ${q.idColumn}) DO UPDATE SET version = excluded.version, changed_at = excluded.changed_at`,
+    ['target' in to ? to.target : to.index],
+  );
   return r.rowCount;
 }

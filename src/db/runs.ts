@@ -12,8 +12,8 @@ export type RunOutcome = 'success' | 'failed' | 'interrupted';
 /** Run history kept per database; cron every minute for years must not grow it forever. */
 export const KEEP_RUNS = 1000;
 
-export async function startRun(db: Db, index: string): Promise<number> {
-  const [row] = await db('content.etl_run').insert({ index_name: index }).returning('id');
+export async function startRun(db: Db, index: string, target: number): Promise<number> {
+  const [row] = await db('content.etl_run').insert({ index_name: index, target_id: target }).returning('id');
   const id = Number((row as { id: number }).id);
   await db('content.etl_run').where('id', '<=', id - KEEP_RUNS).delete();
   return id;

@@ -8,6 +8,7 @@ import type { SearchEngine } from './types.js';
 import { engineAuth } from './auth.js';
 
 interface RootInfo {
+  cluster_uuid?: string;
   version?: { number?: string; distribution?: string };
   tagline?: string;
 }
@@ -174,7 +175,9 @@ export async function connectEngine(cfg: EngineConfig, policy: RetryPolicy): Pro
   }
   const kind = cfg.engine === 'auto' ? detectKind(root.info, root.product) : cfg.engine;
   const version = root.info.version?.number ?? 'unknown';
+  // A cluster that has not elected a master yet says "_na_"; it names no cluster.
+  const cluster = root.info.cluster_uuid && root.info.cluster_uuid !== '_na_' ? root.info.cluster_uuid : 'unknown';
   // Only the client in use is loaded: the other costs ~30 MB of RSS and ~0.25 s of startup.
-  if (kind === 'opensearch') return (await import('./opensearch.js')).createOpenSearch(cfg, version);
-  return (await import('./elasticsearch.js')).createElasticsearch(cfg, version);
+  if (kind === 'opensearch') return (await import('./opensearch.js')).createOpenSearch(cfg, version, cluster);
+  return (await import('./elasticsearch.js')).createElasticsearch(cfg, version, cluster);
 }

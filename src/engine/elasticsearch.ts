@@ -2,10 +2,10 @@ import { readFileSync } from 'node:fs';
 import { Client } from '@elastic/elasticsearch';
 import type { EngineConfig } from '../config.js';
 import { engineAuth } from './auth.js';
-import { BULK_FILTER_PATH, bulkItems, normalized, searchHits } from './normalize.js';
+import { BULK_FILTER_PATH, bulkItems, nameStateOf, normalized, searchHits } from './normalize.js';
 import type { IndexBody, SearchEngine } from './types.js';
 
-export function createElasticsearch(cfg: EngineConfig, version: string): SearchEngine {
+export function createElasticsearch(cfg: EngineConfig, version: string, cluster: string): SearchEngine {
   const auth = engineAuth(cfg);
   const client = new Client({
     node: cfg.url,
@@ -19,9 +19,21 @@ export function createElasticsearch(cfg: EngineConfig, version: string): SearchE
   return {
     kind: 'elasticsearch',
     version,
-    bulk: (ndjson) =>
-      call(async () => bulkItems(await client.bulk({ body: ndjson, filter_path: BULK_FILTER_PATH } as never))),
+    cluster,
+    bulk: (ndjson, options) =>
+      call(async () => bulkItems(await client.bulk({ body: ndjson, filter_path: BULK_FILTER_PATH, require_alias: options.requireAlias } as never))),
     indexExists: (index) => call(() => client.indices.exists({ index })),
+    nameState: (name) =>
+      call(() =>
+        nameStateOf(
+          () => client.indices.getAlias({ name }),
+          () => client.indices.exists({ index: name }),
+        ),
+      ),
+    updateAliases: (actions) =>
+      call(async () => {
+        await client.indices.updateAliases({ actions } as never);
+      }),
     createIndex: (index, body: IndexBody) =>
       call(async () => {
         await client.indices.create({ index, ...body } as never);

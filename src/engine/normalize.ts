@@ -1,4 +1,4 @@
-import { EngineHttpError, type BulkItemResult, type SearchHits } from './types.js';
+import { EngineHttpError, type BulkItemResult, type NameState, type SearchHits } from './types.js';
 
 interface ClientErrorShape {
   name?: string;
@@ -34,7 +34,7 @@ export function normalizeError(err: unknown): EngineHttpError {
 
 interface RawBulkResponse {
   errors?: boolean;
-  items?: Array<Record<string, { _id?: string; status?: number; error?: { type?: string; reason?: string } }>>;
+  items?: Array<Record<string, { _id?: string; _index?: string; status?: number; error?: { type?: string; reason?: string } }>>;
 }
 
 /**
@@ -50,6 +50,7 @@ export function bulkItems(body: unknown): BulkItemResult[] {
     const ok = r && typeof r === 'object';
     const result: BulkItemResult = {
       id: ok && typeof r._id === 'string' ? r._id : '',
+      index: ok && typeof r._index === 'string' ? r._index : '',
       action,
       status: ok && typeof r.status === 'number' ? r.status : 0,
     };
@@ -59,7 +60,26 @@ export function bulkItems(body: unknown): BulkItemResult[] {
 }
 
 // Only what the loader reads, so that large bulk responses stay cheap to parse.
-export const BULK_FILTER_PATH = 'errors,items.*._id,items.*.status,items.*.error.type,items.*.error.reason';
+export const BULK_FILTER_PATH = 'errors,items.*._id,items.*._index,items.*.status,items.*.error.type,items.*.error.reason';
+
+/** The answer of GET /_alias/<name>: the indexes the alias points to. */
+export function aliasIndices(body: unknown): string[] {
+  return body && typeof body === 'object' ? Object.keys(body) : [];
+}
+
+/**
+ * What a name is: GET /_alias/<name> answers 404 when no alias has it, and then the index
+ * itself may exist. Shared by both adapters, which differ only in how they make the calls.
+ */
+export async function nameStateOf(getAlias: () => Promise<unknown>, indexExists: () => Promise<boolean>): Promise<NameState> {
+  try {
+    const indices = aliasIndices(await getAlias());
+    if (indices.length > 0) return { kind: 'alias', indices };
+  } catch (err) {
+    if (normalizeError(err).statusCode !== 404) throw err;
+  }
+  return (await indexExists()) ? { kind: 'index' } : { kind: 'missing' };
+}
 
 interface RawSearchResponse {
   hits?: { total?: number | { value?: number }; hits?: Array<{ _score?: number | null; _source?: Record<string, unknown> }> };

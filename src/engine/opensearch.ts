@@ -2,10 +2,10 @@ import { readFileSync } from 'node:fs';
 import { Client } from '@opensearch-project/opensearch';
 import type { EngineConfig } from '../config.js';
 import { engineAuth } from './auth.js';
-import { BULK_FILTER_PATH, bulkItems, normalized, searchHits } from './normalize.js';
+import { BULK_FILTER_PATH, bulkItems, nameStateOf, normalized, searchHits } from './normalize.js';
 import type { IndexBody, SearchEngine } from './types.js';
 
-export function createOpenSearch(cfg: EngineConfig, version: string): SearchEngine {
+export function createOpenSearch(cfg: EngineConfig, version: string, cluster: string): SearchEngine {
   const auth = engineAuth(cfg);
   const client = new Client({
     node: cfg.url,
@@ -19,9 +19,21 @@ export function createOpenSearch(cfg: EngineConfig, version: string): SearchEngi
   return {
     kind: 'opensearch',
     version,
-    bulk: (ndjson) =>
-      call(async () => bulkItems((await client.bulk({ body: ndjson, filter_path: BULK_FILTER_PATH } as never)).body)),
+    cluster,
+    bulk: (ndjson, options) =>
+      call(async () => bulkItems((await client.bulk({ body: ndjson, filter_path: BULK_FILTER_PATH, require_alias: options.requireAlias } as never)).body)),
     indexExists: (index) => call(async () => (await client.indices.exists({ index })).body === true),
+    nameState: (name) =>
+      call(() =>
+        nameStateOf(
+          async () => (await client.indices.getAlias({ name })).body,
+          async () => (await client.indices.exists({ index: name })).body === true,
+        ),
+      ),
+    updateAliases: (actions) =>
+      call(async () => {
+        await client.indices.updateAliases({ body: { actions } } as never);
+      }),
     createIndex: (index, body: IndexBody) =>
       call(async () => {
         await client.indices.create({ index, body } as never);

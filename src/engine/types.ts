@@ -2,6 +2,8 @@ import type { EngineKind } from '../config.js';
 
 export interface BulkItemResult {
   id: string;
+  /** The concrete index the engine says the item went to ('' when it does not say). */
+  index: string;
   /** 'index' or 'delete'. */
   action: string;
   status: number;
@@ -16,6 +18,21 @@ export interface SearchHits {
 export interface IndexBody {
   settings?: Record<string, unknown>;
   mappings?: Record<string, unknown>;
+  aliases?: Record<string, Record<string, never>>;
+}
+
+/** What a name is on the engine: an alias (and the indexes it points to), a concrete index, or nothing. */
+export type NameState = { kind: 'alias'; indices: string[] } | { kind: 'index' } | { kind: 'missing' };
+
+/** One action of an atomic `_aliases` call. */
+export type AliasAction =
+  | { add: { index: string; alias: string } }
+  | { remove: { index: string; alias: string; must_exist: true } }
+  | { remove_index: { index: string } };
+
+export interface BulkOptions {
+  /** Refuse actions whose _index is not an alias, instead of creating an index (require_alias). */
+  requireAlias: boolean;
 }
 
 /**
@@ -26,8 +43,14 @@ export interface IndexBody {
 export interface SearchEngine {
   readonly kind: EngineKind;
   readonly version: string;
+  /** The cluster's uuid (GET /): with an alias, it names a target. */
+  readonly cluster: string;
   /** Sends one pre-serialized NDJSON bulk body; returns one result per action, in order. */
-  bulk(ndjson: string): Promise<BulkItemResult[]>;
+  bulk(ndjson: string, options: BulkOptions): Promise<BulkItemResult[]>;
+  /** What `name` is: an alias, a concrete index, or missing. */
+  nameState(name: string): Promise<NameState>;
+  /** Applies all actions at once, or none (the engine's `_aliases` API). */
+  updateAliases(actions: AliasAction[]): Promise<void>;
   indexExists(index: string): Promise<boolean>;
   createIndex(index: string, body: IndexBody): Promise<void>;
   deleteIndex(index: string): Promise<void>;

@@ -21,22 +21,30 @@ export interface Batch<Row extends PendingRow = PendingRow> {
 const endSql = (q: ChangeQueue) => `
 SELECT max(version) AS last FROM (
   SELECT version FROM content.${q.table}
-  WHERE version > :after AND version <= :upTo
+  WHERE target_id = :target AND version > :after AND version <= :upTo
   ORDER BY version
   LIMIT :limit
 ) s`;
 
-/** The run's watermark (highest pending version, 0 when none) and how many films it covers. */
-export async function pendingWatermark(db: Db, q: ChangeQueue): Promise<{ upTo: number; pending: number }> {
+/** The run's watermark (highest pending version, 0 when none) and how many documents it covers, for one target. */
+export async function pendingWatermark(db: Db, q: ChangeQueue, target: number): Promise<{ upTo: number; pending: number }> {
   const r = await db.raw<{ rows: Array<{ up_to: number; pending: number }> }>(
-    `SELECT coalesce(max(version), 0) AS up_to, count(*)::int AS pending FROM content.${q.table}`,
+    `SELECT coalesce(max(version), 0) AS up_to, count(*)::int AS pending FROM content.${q.table} WHERE target_id = ?`,
+    [target],
   );
   return { upTo: r.rows[0]?.up_to ?? 0, pending: r.rows[0]?.pending ?? 0 };
 }
 
 /** The last version of the page after `after` (at most `limit` rows), or undefined when none is left. */
-export async function pageEnd(db: Db, q: ChangeQueue, after: number, upTo: number, limit: number): Promise<number | undefined> {
-  const r = await db.raw<{ rows: Array<{ last: number | null }> }>(endSql(q), { after, upTo, limit });
+export async function pageEnd(
+  db: Db,
+  q: ChangeQueue,
+  target: number,
+  after: number,
+  upTo: number,
+  limit: number,
+): Promise<number | undefined> {
+  const r = await db.raw<{ rows: Array<{ last: number | null }> }>(endSql(q), { target, after, upTo, limit });
   return r.rows[0]?.last ?? undefined;
 }
 
@@ -45,11 +53,17 @@ export async function pageEnd(db: Db, q: ChangeQueue, after: number, upTo: numbe
  * thousand index lookups: JIT compilation took longer than the query itself (measured
  * 40–550 ms per page against ~200 ms without). It is switched off for this statement only.
  */
-export async function readRange<Row extends PendingRow>(db: Db, spec: IndexSpec<Row>, after: number, last: number): Promise<Row[]> {
+export async function readRange<Row extends PendingRow>(
+  db: Db,
+  spec: IndexSpec<Row>,
+  target: number,
+  after: number,
+  last: number,
+): Promise<Row[]> {
   return db.transaction(
     async (trx) => {
       await trx.raw('SET LOCAL jit = off');
-      const r = await trx.raw<{ rows: Row[] }>(spec.pageSql, { after, last });
+      const r = await trx.raw<{ rows: Row[] }>(spec.pageSql, { target, after, last });
       return r.rows;
     },
     { readOnly: true },
@@ -60,12 +74,13 @@ export async function readRange<Row extends PendingRow>(db: Db, spec: IndexSpec<
 export async function readPage<Row extends PendingRow>(
   db: Db,
   spec: IndexSpec<Row>,
+  target: number,
   after: number,
   upTo: number,
   limit: number,
 ): Promise<Row[]> {
-  const last = await pageEnd(db, spec.queue, after, upTo, limit);
-  return last === undefined ? [] : readRange(db, spec, after, last);
+  const last = await pageEnd(db, spec.queue, target, after, upTo, limit);
+  return last === undefined ? [] : readRange(db, spec, target, after, last);
 }
 
 export interface PageSource<Row extends PendingRow = PendingRow> {

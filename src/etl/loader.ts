@@ -1,9 +1,10 @@
-import { ConnectionError, EngineRejectedError } from '../errors.js';
+import { ConnectionError, EngineRejectedError, IndexMissingError } from '../errors.js';
 import { engineFailure, isRetryableEngineError } from '../engine/errors.js';
 import { EngineHttpError, type BulkItemResult, type SearchEngine } from '../engine/types.js';
 import { withRetry, type RetryPolicy } from '../retry.js';
 import type { Rejection } from '../db/queue.js';
 import type { BulkAction, BulkPage } from './transformer.js';
+import type { Destination } from './destination.js';
 
 export interface LoaderOptions {
   retry: RetryPolicy;
@@ -40,6 +41,28 @@ const isDocumentProblem = (item: BulkItemResult) => item.status === 400 || item.
 const describeItem = (i: BulkItemResult) => `HTTP ${i.status}: ${i.error?.type ?? 'error'}: ${i.error?.reason ?? ''}`.trim();
 
 /**
+ * The index behind the alias is gone (require_alias refused the write), or the alias now leads
+ * to another index than the one whose pending documents the run takes: nothing of the answer
+ * may be marked, and asking again will not help.
+ */
+function checkDestination(items: BulkItemResult[], dest: Destination): void {
+  if (items.some((i) => i.status === 404 && i.error?.type === 'index_not_found_exception')) {
+    throw new IndexMissingError(
+      `"${dest.write}" no longer leads to an index (${dest.physical} was deleted during the run?); nothing more was ` +
+        `marked, and the documents stay pending. Run \`movies init-es\` to rebuild it.`,
+    );
+  }
+  const elsewhere = items.find((i) => ((i.status >= 200 && i.status < 300) || (i.status === 404 && !i.error)) && i.index !== dest.physical);
+  if (elsewhere) {
+    throw new IndexMissingError(
+      `"${dest.write}" now leads to index "${elsewhere.index || '(unnamed)'}", not to ${dest.physical}, whose pending ` +
+        `documents this run takes: the alias was moved outside movies. Nothing of that answer was marked; ` +
+        `run \`movies init-es\` to rebuild under movies' control.`,
+    );
+  }
+}
+
+/**
  * Sends one page's actions and resolves only when each one was acknowledged by its own item
  * in the engine's answer (or, with skipInvalid, refused for what the document is). An answer
  * that is not one item per action, in order, with the action's _id is a failed request.
@@ -47,13 +70,13 @@ const describeItem = (i: BulkItemResult) => `HTTP ${i.status}: ${i.error?.type ?
  * budget, resending only what is not acknowledged (sliced from the kept body); a request too large for the engine (413) is
  * split in halves. Anything else fails the page, naming the film.
  */
-export async function sendBulk(engine: SearchEngine, page: BulkPage, opts: LoaderOptions): Promise<BulkOutcome> {
+export async function sendBulk(engine: SearchEngine, page: BulkPage, dest: Destination, opts: LoaderOptions): Promise<BulkOutcome> {
   const outcome: BulkOutcome = { acknowledged: [], rejected: [] };
   const groups: BulkAction[][] = [page.actions];
   while (groups.length > 0) {
     const group = groups.shift()!;
     try {
-      await sendGroup(engine, page.body, group, opts, outcome);
+      await sendGroup(engine, page.body, group, dest, opts, outcome);
     } catch (err) {
       if (!(err instanceof EngineHttpError && err.statusCode === 413)) throw err;
       if (group.length > 1) {
@@ -82,6 +105,7 @@ async function sendGroup(
   engine: SearchEngine,
   body: string,
   group: BulkAction[],
+  dest: Destination,
   opts: LoaderOptions,
   outcome: BulkOutcome,
 ): Promise<void> {
@@ -89,7 +113,8 @@ async function sendGroup(
   try {
     await withRetry(
       async () => {
-        const items = await engine.bulk(bodyOf(body, todo));
+        const items = await engine.bulk(bodyOf(body, todo), { requireAlias: dest.viaAlias });
+        checkDestination(items, dest);
         if (items.length !== todo.length || items.some((item, i) => item.id !== todo[i]!.id)) {
           throw new MalformedAnswer(
             `the engine answered the bulk request of ${todo.length} actions with ${items.length} matching items`,

@@ -11,14 +11,15 @@ import { pageEnd, pages, pendingWatermark, readRange } from './extractor.js';
 import { Inflight } from './inflight.js';
 import { sendBulk } from './loader.js';
 import { toBulk } from './transformer.js';
+import type { Destination } from './destination.js';
 
 export interface EtlOptions<Row extends PendingRow = PendingRow, Doc = unknown> {
   db: Db;
   engine: SearchEngine;
   /** What is indexed: the index's queue, page query, documents and schema. */
   spec: IndexSpec<Row, Doc>;
-  /** The engine's name for it (a prefix or --index may rename it). */
-  index: string;
+  /** The target: its queue, the alias written to and the index behind it. */
+  dest: Destination;
   batchSize: number;
   /** Bulk requests in flight at once. */
   concurrency: number;
@@ -104,10 +105,10 @@ async function run<Row extends PendingRow, Doc>(o: EtlOptions<Row, Doc>, started
   const pgMark = <T>(fn: () => Promise<T>) => withPgRetry(fn, { ...o.retry, signal: undefined });
   const validate = loadValidator<Doc>(o.spec.schemaPath);
 
-  await pg(() => restoreSavedSettings(o.db, o.engine, o.index)).then(
+  await pg(() => restoreSavedSettings(o.db, o.engine, o.dest.physical)).then(
     (restored) => restored && o.retry.log?.(`restored index settings left by an interrupted run`),
   );
-  const { upTo, pending } = await pg(() => pendingWatermark(o.db, o.spec.queue));
+  const { upTo, pending } = await pg(() => pendingWatermark(o.db, o.spec.queue, o.dest.target));
   const result: EtlResult = {
     pending,
     indexed: 0,
@@ -126,23 +127,23 @@ async function run<Row extends PendingRow, Doc>(o: EtlOptions<Row, Doc>, started
   // Set when the run stops waiting for its pages: a page acknowledged later is not marked.
   let abandoned = false;
   try {
-    if (bulkMode) await applyBulkSettings(o.db, o.engine, o.index);
+    if (bulkMode) await applyBulkSettings(o.db, o.engine, o.dest.physical);
     const source = {
-      end: (after: number) => pg(() => pageEnd(o.db, o.spec.queue, after, upTo, o.batchSize)),
-      read: (after: number, last: number) => pg(() => readRange(o.db, o.spec, after, last)),
+      end: (after: number) => pg(() => pageEnd(o.db, o.spec.queue, o.dest.target, after, upTo, o.batchSize)),
+      read: (after: number, last: number) => pg(() => readRange(o.db, o.spec, o.dest.target, after, last)),
     };
     for await (const batch of pages(source, o.readAhead ?? 2)) {
       if (signal?.aborted) throw interrupted(signal);
-      const payload = toBulk(batch.rows, o.index, o.spec, validate, o.skipInvalid);
+      const payload = toBulk(batch.rows, o.dest.write, o.spec, validate, o.skipInvalid);
       if (!(await inflight.slot())) break;
       if (signal?.aborted) throw interrupted(signal);
       inflight.start(async () => {
-        const sent = await sendBulk(o.engine, payload, { retry: o.retry, skipInvalid: o.skipInvalid });
+        const sent = await sendBulk(o.engine, payload, o.dest, { retry: o.retry, skipInvalid: o.skipInvalid });
         if (abandoned) return;
         const rejected = [...payload.invalid, ...sent.rejected];
         const marked = await pgMark(async () => {
           await o.ensureLock?.();
-          return markPage(o.db, o.spec.queue, sent.acknowledged, rejected);
+          return markPage(o.db, o.spec.queue, o.dest.target, sent.acknowledged, rejected);
         });
         for (const a of sent.acknowledged) result[a.op === 'delete' ? 'deleted' : 'indexed']++;
         result.rejected += marked.rejected;
@@ -163,9 +164,9 @@ async function run<Row extends PendingRow, Doc>(o: EtlOptions<Row, Doc>, started
     if (bulkMode) await restoreAfterFailure(o as EtlOptions<PendingRow, unknown>);
     throw inflight.failure;
   }
-  if (bulkMode) await pg(() => restoreSavedSettings(o.db, o.engine, o.index));
+  if (bulkMode) await pg(() => restoreSavedSettings(o.db, o.engine, o.dest.physical));
   // A successful run ends with its changes searchable, so that status and searches agree at once.
-  await withEngineRetry('refresh', () => o.engine.refresh(o.index), o.retry);
+  await withEngineRetry('refresh', () => o.engine.refresh(o.dest.physical), o.retry);
   if (bulkMode) await vacuumChanges(o.db, o.spec.queue.table, o.retry.log);
   return finish(result, started, queryMs);
 }
@@ -176,7 +177,7 @@ async function run<Row extends PendingRow, Doc>(o: EtlOptions<Row, Doc>, started
  * PostgreSQL and the next run restores them.
  */
 async function restoreAfterFailure(o: EtlOptions<PendingRow, unknown>): Promise<void> {
-  const restoring = restoreSavedSettings(o.db, o.engine, o.index).then(
+  const restoring = restoreSavedSettings(o.db, o.engine, o.dest.physical).then(
     () => o.retry.log?.('restored the index settings of the bulk load'),
     (err: Error) => o.retry.log?.(`could not restore the index settings now (${err.message}); the next run will`),
   );

@@ -11,8 +11,8 @@ export interface IndexSpec<Row extends PendingRow = PendingRow, Doc = unknown> {
   /** Where capture triggers queue this index's pending documents: (id, version) per document. */
   readonly queue: ChangeQueue;
   /**
-   * One statement that reads the pending range (version > :after AND version <= :last) of the
-   * queue and builds each document from the same snapshot. Every row has `id`, `version` and
+   * One statement that reads one target's pending range (target_id = :target AND version > :after
+   * AND version <= :last) of the queue and builds each document from the same snapshot. Every row has `id`, `version` and
    * `present` (false: the source row is gone, the document is deleted), plus what toDocument needs.
    */
   readonly pageSql: string;

@@ -3,6 +3,7 @@ import * as schema from './001_schema.js';
 import * as changeCapture from './002_change_capture.js';
 import * as rejections from './003_rejections.js';
 import * as genrePersonQueues from './004_genre_person_queues.js';
+import * as targets from './005_targets.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -15,6 +16,7 @@ const migrations: Record<string, Migration> = {
   '002_change_capture': changeCapture,
   '003_rejections': rejections,
   '004_genre_person_queues': genrePersonQueues,
+  '005_targets': targets,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

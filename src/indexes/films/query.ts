@@ -19,7 +19,7 @@ export interface FilmRow extends PendingRow {
 export const FILMS_PAGE_SQL = `
 WITH page AS (
   SELECT film_work_id, version FROM content.film_work_change
-  WHERE version > :after AND version <= :last
+  WHERE target_id = :target AND version > :after AND version <= :last
 )
 SELECT page.film_work_id AS id, page.version, fw.id IS NOT NULL AS present,
        fw.title, fw.description, fw.imdb_rating,

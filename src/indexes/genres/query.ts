@@ -14,7 +14,7 @@ export interface GenreRow extends PendingRow {
 export const GENRE_PAGE_SQL = `
 WITH page AS (
   SELECT genre_id, version FROM content.genre_change
-  WHERE version > :after AND version <= :last
+  WHERE target_id = :target AND version > :after AND version <= :last
 )
 SELECT page.genre_id AS id, page.version, g.id IS NOT NULL AS present,
        g.genre AS name, g.description

@@ -27,7 +27,7 @@ export interface PersonRow extends PendingRow {
 export const PERSON_PAGE_SQL = `
 WITH page AS (
   SELECT person_id, version FROM content.person_change
-  WHERE version > :after AND version <= :last
+  WHERE target_id = :target AND version > :after AND version <= :last
 )
 SELECT page.person_id AS id, page.version, p.id IS NOT NULL AS present,
        p.name AS full_name,

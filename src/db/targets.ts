@@ -1,0 +1,129 @@
+import type { Db } from './knex.js';
+
+/**
+ * A target: one concrete index on one engine cluster, with its own pending documents in its
+ * index's queue (migration 005). `alias` is the name users query; `state` says whether the
+ * alias points to it (live), init-es is filling it aside (building), or it is the previous
+ * live index, kept for rollback (kept).
+ */
+export interface TargetRow {
+  id: number;
+  /** The logical index: movies, genres or persons. */
+  indexName: string;
+  /** The engine cluster's uuid; null for an earlier version's index not yet claimed. */
+  cluster: string | null;
+  alias: string | null;
+  physical: string | null;
+  state: 'live' | 'building' | 'kept';
+  /** "opensearch 3.8.0" and the redacted URL, as last seen, for status. */
+  engine: string | null;
+  url: string | null;
+  createdAt: string;
+}
+
+interface RawRow {
+  id: number;
+  index_name: string;
+  cluster: string | null;
+  alias: string | null;
+  physical: string | null;
+  state: TargetRow['state'];
+  engine: string | null;
+  url: string | null;
+  created_at: Date;
+}
+
+const fromRow = (r: RawRow): TargetRow => ({
+  id: Number(r.id),
+  indexName: r.index_name,
+  cluster: r.cluster,
+  alias: r.alias,
+  physical: r.physical,
+  state: r.state,
+  engine: r.engine,
+  url: r.url,
+  createdAt: new Date(r.created_at).toISOString(),
+});
+
+const TABLE = 'content.etl_target';
+
+/** One alias on one cluster, and how the engine was reached (for status). */
+export interface AliasKey {
+  indexName: string;
+  cluster: string;
+  alias: string;
+  engine: string;
+  url: string;
+}
+
+/** Every target of an alias on a cluster, newest first. */
+export async function targetsOf(db: Db, key: Pick<AliasKey, 'cluster' | 'alias'>): Promise<TargetRow[]> {
+  const rows = await db(TABLE).where({ cluster: key.cluster, alias: key.alias }).orderBy('id', 'desc');
+  return (rows as RawRow[]).map(fromRow);
+}
+
+export async function liveTarget(db: Db, key: Pick<AliasKey, 'cluster' | 'alias'>): Promise<TargetRow | undefined> {
+  return (await targetsOf(db, key)).find((t) => t.state === 'live');
+}
+
+export async function allTargets(db: Db): Promise<TargetRow[]> {
+  return ((await db(TABLE).orderBy('id')) as RawRow[]).map(fromRow);
+}
+
+export async function getTarget(db: Db, id: number): Promise<TargetRow | undefined> {
+  const row = (await db(TABLE).where({ id }).first()) as RawRow | undefined;
+  return row ? fromRow(row) : undefined;
+}
+
+/**
+ * An earlier version's queue for this index becomes the target of `key`, whose alias name is
+ * still the concrete index that version created. Only one run can claim it.
+ */
+export async function claimUnclaimed(db: Db, key: AliasKey): Promise<TargetRow | undefined> {
+  const rows = (await db(TABLE)
+    .whereNull('cluster')
+    .where({ index_name: key.indexName })
+    .update({ cluster: key.cluster, alias: key.alias, physical: key.alias, engine: key.engine, url: key.url })
+    .returning('*')) as RawRow[];
+  return rows[0] ? fromRow(rows[0]) : undefined;
+}
+
+/** A new target that init-es fills aside; from its commit on, every change is queued for it too. */
+export async function registerBuild(db: Db, key: AliasKey, physical: string): Promise<TargetRow> {
+  const [row] = (await db(TABLE)
+    .insert({ index_name: key.indexName, cluster: key.cluster, alias: key.alias, physical, state: 'building', engine: key.engine, url: key.url })
+    .returning('*')) as RawRow[];
+  return fromRow(row!);
+}
+
+/**
+ * Records that the alias now points to `live`: it becomes live and the previous live target
+ * (if any) is kept. The engine is moved first; when this fails, reconcile() records it later.
+ */
+export async function recordSwap(db: Db, live: number): Promise<void> {
+  await db.transaction(async (trx) => {
+    const t = (await trx(TABLE).where({ id: live }).forUpdate().first()) as RawRow | undefined;
+    if (!t) return;
+    await trx(TABLE).where({ cluster: t.cluster, alias: t.alias, state: 'live' }).whereNot({ id: live }).update({ state: 'kept' });
+    await trx(TABLE).where({ id: live }).update({ state: 'live' });
+  });
+}
+
+/** Forgets a target and every pending row it had (the foreign keys cascade). */
+export async function dropTarget(db: Db, id: number): Promise<void> {
+  await db(TABLE).where({ id }).delete();
+}
+
+/** Pending documents and deletes per target of one queue table. */
+export async function pendingByTarget(db: Db, table: string): Promise<Map<number, number>> {
+  const rows = (await db.raw<{ rows: Array<{ target_id: number; n: number }> }>(
+    `SELECT target_id, count(*)::int AS n FROM content.${table} GROUP BY target_id`,
+  )).rows;
+  return new Map(rows.map((r) => [Number(r.target_id), r.n]));
+}
+
+/** Pending documents and deletes of one target. */
+export async function pendingFor(db: Db, table: string, target: number): Promise<number> {
+  const r = await db.raw<{ rows: Array<{ n: number }> }>(`SELECT count(*)::int AS n FROM content.${table} WHERE target_id = ?`, [target]);
+  return r.rows[0]?.n ?? 0;
+}

@@ -1,0 +1,35 @@
+import type { Db } from '../db/knex.js';
+import { withPgRetry } from '../db/retry.js';
+import { dropTarget, targetsOf, type AliasKey, type TargetRow } from '../db/targets.js';
+import { withEngineRetry } from '../engine/errors.js';
+import type { SearchEngine } from '../engine/types.js';
+import type { RetryPolicy } from '../retry.js';
+
+interface PruneOptions {
+  db: Db;
+  engine: SearchEngine;
+  key: AliasKey;
+  retry: RetryPolicy;
+}
+
+/**
+ * Deletes a target's index and forgets the target with its pending rows. The index goes
+ * first: a target whose index is gone can always be forgotten later, while an index whose
+ * target was forgotten would be left behind unseen.
+ */
+export async function discardTarget(o: PruneOptions, t: TargetRow, retry: RetryPolicy): Promise<string[]> {
+  if (t.physical) await withEngineRetry(`deleting index "${t.physical}"`, () => o.engine.deleteIndex(t.physical!), retry);
+  await withPgRetry(async () => {
+    if (t.physical) await o.db('content.etl_saved_settings').where({ index_name: t.physical }).delete();
+    await dropTarget(o.db, t.id);
+  }, retry);
+  return t.physical ? [t.physical] : [];
+}
+
+/** Keeps the `keep` most recent previous indexes of the alias for rollback and deletes the older ones. */
+export async function prune(o: PruneOptions, keep: number): Promise<string[]> {
+  const kept = (await withPgRetry(() => targetsOf(o.db, o.key), o.retry)).filter((t) => t.state === 'kept');
+  const dropped: string[] = [];
+  for (const t of kept.slice(keep)) dropped.push(...(await discardTarget(o, t, o.retry)));
+  return dropped;
+}
