@@ -7,6 +7,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '@opensearch-project/opensearch';
 import { createDb } from '../../src/db/knex.js';
+import { enqueue } from '../../src/db/queue.js';
+import { dropTarget, registerBuild } from '../../src/db/targets.js';
 import { pendingWatermark, readPage } from '../../src/etl/extractor.js';
 import { loadValidator } from '../../src/schema.js';
 import { filmsIndex } from '../../src/indexes/films/index.js';
@@ -17,16 +19,28 @@ export interface Prebuilt {
   json: string;
 }
 
-/** Reads every pending film through the ETL's extractor (keyset pages) and serializes its document. */
+/**
+ * Reads every film through the ETL's extractor (keyset pages) and serializes its document.
+ * Pending state is per target (migration 005), so the films are made pending for a throwaway
+ * target of their own, which is deleted at the end with its queue rows (the foreign key
+ * cascades): no index's pending state is touched.
+ */
 export async function buildDocuments(databaseUrl: string): Promise<Prebuilt[]> {
   const db = createDb(databaseUrl, { timeouts: { connectMs: 10_000, statementMs: 600_000 } });
   const validate = loadValidator(filmsIndex.schemaPath);
   const out: Prebuilt[] = [];
+  const stamp = Date.now();
+  const target = await registerBuild(
+    db,
+    { indexName: filmsIndex.name, cluster: `bench-ceiling-${stamp}`, alias: 'bench_ceiling_documents', engine: 'none', url: '' },
+    `bench_ceiling_documents_${stamp}`,
+  );
   try {
-    const { upTo } = await pendingWatermark(db, filmsIndex.queue);
+    await enqueue(db, filmsIndex.queue, filmsIndex.allIdsSql, { target: target.id });
+    const { upTo } = await pendingWatermark(db, filmsIndex.queue, target.id);
     let after = 0;
     for (;;) {
-      const rows = await readPage(db, filmsIndex, after, upTo, 2000);
+      const rows = await readPage(db, filmsIndex, target.id, after, upTo, 2000);
       if (rows.length === 0) break;
       for (const row of rows) {
         const doc = filmsIndex.toDocument(row);
@@ -36,7 +50,7 @@ export async function buildDocuments(databaseUrl: string): Promise<Prebuilt[]> {
       after = rows[rows.length - 1]!.version;
     }
   } finally {
-    await db.destroy();
+    await dropTarget(db, target.id).finally(() => db.destroy());
   }
   return out;
 }
