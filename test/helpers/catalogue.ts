@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from './cli.js';
 import { freshDatabase } from './db.js';
-import { allDocs, deleteIndex } from './engine.js';
+import { allDocs, clusterOf, deleteIndex } from './engine.js';
+import { aliasLock, type LockName } from '../../src/db/lock.js';
 import { canonical, truth } from './truth.js';
 
 export type Catalogue = Awaited<ReturnType<typeof freshDatabase>> & {
@@ -75,4 +76,9 @@ export async function assertNothingFalselyMarked(c: Catalogue): Promise<number> 
     assert.equal(canonical(docs.get(id)?.source ?? {}), canonical(want), `film ${id} is marked indexed but its document is stale`);
   }
   return pending.size;
+}
+
+/** The run lock a start-etl on this catalogue's index takes (another run holding it makes start-etl exit 6). */
+export async function runLockOf(c: Catalogue): Promise<LockName> {
+  return aliasLock('run', await clusterOf(c.engineUrl), c.index);
 }

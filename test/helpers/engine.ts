@@ -32,8 +32,27 @@ export async function allDocs(base: string, index: string): Promise<Map<string, 
   }
 }
 
+/**
+ * Deletes what a test made under a name: the concrete index of that name (an earlier version's
+ * layout), or the indexes its alias points to and every index built for it (`<name>_<time>`).
+ */
 export async function deleteIndex(base: string, index: string): Promise<void> {
-  await fetch(`${base}/${index}`, { method: 'DELETE' });
+  const names = new Set(await physicalIndexes(base, index));
+  const built = await fetch(`${base}/_cat/indices/${index}_*?format=json&h=index`);
+  if (built.ok) for (const r of (await built.json()) as Array<{ index: string }>) names.add(r.index);
+  names.add(index);
+  for (const name of names) await fetch(`${base}/${name}`, { method: 'DELETE' });
+}
+
+/** The concrete indexes an alias points to ([] when it is not an alias). */
+export async function physicalIndexes(base: string, alias: string): Promise<string[]> {
+  const res = await fetch(`${base}/_alias/${alias}`);
+  return res.ok ? Object.keys((await res.json()) as Record<string, unknown>) : [];
+}
+
+/** The cluster uuid GET / reports: with an alias, it names a target (and its lock key). */
+export async function clusterOf(base: string): Promise<string> {
+  return ((await call(`${base}/`)) as { cluster_uuid: string }).cluster_uuid;
 }
 
 /** Ids whose _version moved between two reads: the documents a run rewrote or deleted. */

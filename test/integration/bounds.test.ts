@@ -5,9 +5,8 @@ import { runCli } from '../helpers/cli.js';
 import { serviceEnv } from '../helpers/env.js';
 import { HttpFaultProxy } from '../helpers/http-proxy.js';
 import { Proxy } from '../helpers/proxy.js';
-import { assertIndexMatchesDatabase, assertNothingFalselyMarked, indexedCatalogue, pendingCount, type Catalogue } from '../helpers/catalogue.js';
+import { assertIndexMatchesDatabase, assertNothingFalselyMarked, indexedCatalogue, pendingCount, runLockOf, type Catalogue } from '../helpers/catalogue.js';
 import { ExitCode } from '../../src/errors.js';
-import { LOCK_KEY } from '../../src/db/lock.js';
 
 const services = serviceEnv();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -171,7 +170,7 @@ describe('bounds: every wait ends, signals stop runs promptly, status tells the 
     other.pathname = '/postgres';
     const elsewhere = new pg.Client({ connectionString: other.toString() });
     await elsewhere.connect();
-    await elsewhere.query('SELECT pg_advisory_lock($1)', [LOCK_KEY]);
+    await elsewhere.query('SELECT pg_advisory_lock($1::bigint)', [(await runLockOf(c)).key]);
     try {
       assert.equal(JSON.parse((await runCli(['--json', 'status'], c.env)).stdout).running, false);
     } finally {
@@ -179,7 +178,7 @@ describe('bounds: every wait ends, signals stop runs promptly, status tells the 
     }
     const here = new pg.Client({ connectionString: c.url });
     await here.connect();
-    await here.query('SELECT pg_advisory_lock($1)', [LOCK_KEY]);
+    await here.query('SELECT pg_advisory_lock($1::bigint)', [(await runLockOf(c)).key]);
     try {
       assert.equal(JSON.parse((await runCli(['--json', 'status'], c.env)).stdout).running, true);
     } finally {

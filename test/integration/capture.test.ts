@@ -6,9 +6,8 @@ import { runCli } from '../helpers/cli.js';
 import { allDocs, changedIds } from '../helpers/engine.js';
 import { serviceEnv } from '../helpers/env.js';
 import { ENGINES } from '../helpers/engines.js';
-import { assertIndexMatchesDatabase, indexedCatalogue, type Catalogue } from '../helpers/catalogue.js';
+import { assertIndexMatchesDatabase, indexedCatalogue, runLockOf, type Catalogue } from '../helpers/catalogue.js';
 import { ExitCode } from '../../src/errors.js';
-import { LOCK_KEY } from '../../src/db/lock.js';
 
 const services = serviceEnv();
 
@@ -172,15 +171,15 @@ for (const engine of ENGINES) {
       const holder = new pg.Client({ connectionString: c.url });
       await holder.connect();
       try {
-        await holder.query('SELECT pg_advisory_lock($1)', [LOCK_KEY]);
+        await holder.query('SELECT pg_advisory_lock($1::bigint)', [(await runLockOf(c)).key]);
         const started = Date.now();
         const r = await runCli(['start-etl'], c.env);
         assert.equal(r.code, ExitCode.locked, r.stderr);
-        assert.match(r.stderr, /another movies run .* in progress/);
+        assert.match(r.stderr, /another movies run .* is writing to/);
         assert.ok(Date.now() - started < 10_000);
         const waiting = runCli(['--json', 'start-etl', '--wait'], c.env);
         await new Promise((res) => setTimeout(res, 1500));
-        await holder.query('SELECT pg_advisory_unlock($1)', [LOCK_KEY]);
+        await holder.query('SELECT pg_advisory_unlock($1::bigint)', [(await runLockOf(c)).key]);
         const w = await waiting;
         assert.equal(w.code, 0, w.stderr);
       } finally {

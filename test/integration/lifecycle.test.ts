@@ -1,0 +1,245 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { runCli } from '../helpers/cli.js';
+import { physicalIndexes } from '../helpers/engine.js';
+import { serviceEnv } from '../helpers/env.js';
+import { ENGINES, type Engine } from '../helpers/engines.js';
+import { assertIndexMatchesDatabase, indexedCatalogue, pendingCount, runLockOf, type Catalogue } from '../helpers/catalogue.js';
+import { ExitCode } from '../../src/errors.js';
+
+const services = serviceEnv();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A reader that counts the alias's documents every 50 ms, as a search front end would query it. */
+function reader(base: string, alias: string) {
+  const seen = { searches: 0, failed: 0, min: Number.POSITIVE_INFINITY, errors: [] as string[] };
+  let on = true;
+  const loop = (async () => {
+    while (on) {
+      seen.searches++;
+      try {
+        const res = await fetch(`${base}/${alias}/_count`, { signal: AbortSignal.timeout(5_000) });
+        const body = (await res.json()) as { count?: number };
+        if (!res.ok || typeof body.count !== 'number') throw new Error(`HTTP ${res.status} ${JSON.stringify(body).slice(0, 200)}`);
+        seen.min = Math.min(seen.min, body.count);
+      } catch (err) {
+        seen.failed++;
+        if (seen.errors.length < 3) seen.errors.push((err as Error).message);
+      }
+      await sleep(50);
+    }
+  })();
+  return { seen, stop: async () => ((on = false), await loop, seen) };
+}
+
+/** Edits film titles at about `perSecond`, one committed statement each, until stopped. */
+function editor(url: string, perSecond: number) {
+  const client = new pg.Client({ connectionString: url });
+  let on = true;
+  let edits = 0;
+  const loop = (async () => {
+    await client.connect();
+    while (on) {
+      await client.query(`UPDATE content.film_work SET title = 'edit ' || $1::text WHERE id = (SELECT id FROM content.film_work ORDER BY random() LIMIT 1)`, [edits]);
+      edits++;
+      await sleep(1000 / perSecond);
+    }
+    await client.end();
+  })();
+  return { stop: async () => ((on = false), await loop, edits) };
+}
+
+const documentCount = async (base: string, name: string) =>
+  ((await (await fetch(`${base}/${name}/_count`)).json()) as { count: number }).count;
+
+async function json(args: string[], env: Record<string, string>) {
+  const r = await runCli(['--json', ...args], env);
+  assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+const mappingArgs = (engine: Engine) => (engine.mapping ? ['--mapping', engine.mapping] : []);
+
+for (const engine of ENGINES) {
+  describe(`index lifecycle: aliases, rebuilds aside, rollback (${engine.name})`, () => {
+    let c: Catalogue;
+    before(async () => {
+      c = await indexedCatalogue({
+        databaseUrl: services.DATABASE_URL,
+        engineUrl: engine.url,
+        mapping: engine.mapping,
+        films: 1500,
+        seed: 10,
+        index: `movies_life_${engine.name}_${process.pid}`,
+      });
+    });
+    after(async () => c?.cleanup());
+
+    it('the index name is an alias onto a concrete index that init-es created', async () => {
+      const [physical] = await physicalIndexes(c.engineUrl, c.index);
+      assert.match(physical ?? '', new RegExp(`^${c.index}_\\d{8}t\\d{9}z$`));
+    });
+
+    it('init-es rebuilds aside while films are edited and start-etl runs: no failed search, nothing lost, alias moved', async () => {
+      const films = Number((await c.db.raw('SELECT count(*)::int AS n FROM content.film_work')).rows[0].n);
+      const [before] = await physicalIndexes(c.engineUrl, c.index);
+      const read = reader(c.engineUrl, c.index);
+      const edit = editor(c.url, 20);
+      // A transaction open across the new target's registration: its edit must reach the new index too.
+      const old = new pg.Client({ connectionString: c.url });
+      await old.connect();
+      await old.query('BEGIN');
+      await old.query(`UPDATE content.film_work SET title = 'held open' WHERE id = (SELECT id FROM content.film_work ORDER BY id LIMIT 1)`);
+      const rebuild = runCli(['--json', 'init-es', '--batch', '50', '--concurrency', '1', ...mappingArgs(engine)], c.env);
+      let etlRuns = 0;
+      let rebuilding = true;
+      void rebuild.then(() => (rebuilding = false));
+      const cron = (async () => {
+        while (rebuilding) {
+          const r = await runCli(['start-etl', '--batch', '50'], c.env);
+          // While init-es moves the alias it holds the alias's run lock: cron's run exits 6 then.
+          if (r.code !== ExitCode.locked) assert.equal(r.code, 0, r.stderr);
+          etlRuns += r.code === 0 ? 1 : 0;
+          await sleep(300);
+        }
+      })();
+      await sleep(1_500);
+      await old.query('COMMIT');
+      await old.end();
+      const r = await rebuild;
+      await cron;
+      const edits = await edit.stop();
+      const seen = await read.stop();
+      assert.equal(r.code, 0, r.stderr);
+      const result = JSON.parse(r.stdout);
+      assert.deepEqual(await physicalIndexes(c.engineUrl, c.index), [result.physical], 'the alias points to the new index');
+      assert.equal(result.previous, before);
+      assert.equal(seen.failed, 0, `failed searches: ${seen.errors.join('; ')}`);
+      assert.ok(seen.min >= films, `never fewer documents than films (${seen.min} < ${films})`);
+      assert.ok(edits > 20 && etlRuns > 0, `${edits} edits, ${etlRuns} start-etl runs`);
+      const last = await runCli(['start-etl'], c.env);
+      assert.equal(last.code, 0, last.stderr);
+      await assertIndexMatchesDatabase(c, 'after the swap:');
+      console.log(`${engine.name}: rebuild ${result.seconds.toFixed(1)} s, ${seen.searches} searches, 0 failed, min ${seen.min}/${films}, ${edits} edits, ${etlRuns} start-etl runs`);
+    });
+
+    it('a mapping the engine rejects leaves the alias, its index and its documents as they were', async () => {
+      const [physical] = await physicalIndexes(c.engineUrl, c.index);
+      const count = await documentCount(c.engineUrl, c.index);
+      const file = join(mkdtempSync(join(tmpdir(), 'movies-')), 'bad.json');
+      writeFileSync(file, JSON.stringify({ mappings: { properties: { title: { type: 'no_such_type' } } } }));
+      const r = await runCli(['init-es', '--mapping', file], c.env);
+      assert.equal(r.code, ExitCode.engineRejected, r.stderr);
+      assert.match(r.stderr, /no_such_type/);
+      assert.deepEqual(await physicalIndexes(c.engineUrl, c.index), [physical]);
+      assert.equal(await documentCount(c.engineUrl, c.index), count);
+      const targets = await json(['targets'], c.env);
+      assert.deepEqual(targets.filter((t: { state: string }) => t.state === 'building'), [], 'no target left building');
+    });
+
+    it('a rebuild killed with SIGKILL at three moments leaves the old index serving; the next one cleans up and succeeds', async () => {
+      const [physical] = await physicalIndexes(c.engineUrl, c.index);
+      const count = await documentCount(c.engineUrl, c.index);
+      const films = Number((await c.db.raw('SELECT count(*)::int AS n FROM content.film_work')).rows[0].n);
+      const building = async () =>
+        (await c.db('content.etl_target').where({ alias: c.index, state: 'building' }).orderBy('id', 'desc').first()) as { id: number } | undefined;
+      const pendingFor = async (id: number) =>
+        Number((await c.db.raw('SELECT count(*)::int AS n FROM content.film_work_change WHERE target_id = ?', [id])).rows[0].n);
+      const moments: Array<{ name: string; holdRunLock?: boolean; ready(): Promise<boolean> }> = [
+        { name: 'just registered', ready: async () => (await building()) !== undefined },
+        {
+          name: 'mid-fill',
+          ready: async () => {
+            const b = await building();
+            const left = b ? await pendingFor(b.id) : films;
+            return left > 0 && left < films;
+          },
+        },
+        {
+          // A start-etl holding the alias's run lock keeps the finished build waiting to swap.
+          name: 'built, waiting to move the alias',
+          holdRunLock: true,
+          ready: async () => {
+            const b = await building();
+            return b !== undefined && (await pendingFor(b.id)) === 0;
+          },
+        },
+      ];
+      for (const m of moments) {
+        const holder = new pg.Client({ connectionString: c.url });
+        await holder.connect();
+        if (m.holdRunLock) await holder.query('SELECT pg_advisory_lock($1::bigint)', [(await runLockOf(c)).key]);
+        const run = runCli(['init-es', '--batch', '5', '--concurrency', '1', ...mappingArgs(engine)], c.env);
+        let exited = false;
+        void run.then(() => (exited = true));
+        while (!exited && !(await m.ready())) await sleep(10);
+        if (m.holdRunLock) await sleep(300);
+        if (exited) assert.fail(`${m.name}: init-es ended before the moment: ${(await run).stderr}`);
+        run.kill('SIGKILL');
+        assert.equal((await run).signal, 'SIGKILL', `${m.name}: killed`);
+        await holder.end();
+        assert.deepEqual(await physicalIndexes(c.engineUrl, c.index), [physical], `killed ${m.name}: alias unchanged`);
+        assert.equal(await documentCount(c.engineUrl, c.index), count, `killed ${m.name}: searches see the same documents`);
+      }
+      // The old index still receives changes while a build lies dead.
+      await c.db('content.film_work').update({ title: c.db.raw("title || ' (after kills)'") }).whereIn('id', c.db('content.film_work').select('id').limit(5));
+      assert.equal((await runCli(['start-etl'], c.env)).code, 0);
+      await assertIndexMatchesDatabase(c, 'old index after the kills:');
+      const r = await json(['init-es', '--keep', '0', ...mappingArgs(engine)], c.env);
+      assert.equal(r.previous, physical);
+      const leftovers = (await (await fetch(`${c.engineUrl}/_cat/indices/${c.index}_*?format=json&h=index`)).json()) as Array<{ index: string }>;
+      assert.deepEqual(leftovers.map((x) => x.index), [r.physical], 'dead builds and the previous index (--keep 0) are gone');
+      assert.deepEqual((await json(['targets'], c.env)).map((t: { physical: string }) => t.physical), [r.physical]);
+      await assertIndexMatchesDatabase(c, 'after the next rebuild:');
+    });
+
+    it('the index deleted behind the alias during a run: exit 8, nothing auto-created, films stay pending; init-es converges', async () => {
+      await c.db('content.film_work').update({ description: c.db.raw("coalesce(description, '') || '.'") });
+      const [physical] = await physicalIndexes(c.engineUrl, c.index);
+      const touched = await pendingCount(c);
+      const run = runCli(['start-etl', '--batch', '10', '--concurrency', '1'], c.env);
+      // Mid-run: once the first pages are marked.
+      while ((await pendingCount(c)) >= touched) await sleep(20);
+      await fetch(`${c.engineUrl}/${physical}`, { method: 'DELETE' });
+      const r = await run;
+      assert.equal(r.code, ExitCode.indexMissing, r.stderr);
+      assert.match(r.stderr, /deleted during the run|does not exist|no longer leads/);
+      assert.equal((await fetch(`${c.engineUrl}/${c.index}`)).status, 404, 'no index was created by the writes');
+      assert.ok((await pendingCount(c)) > 0, 'films stay pending');
+      const again = await runCli(['start-etl'], c.env);
+      assert.equal(again.code, ExitCode.indexMissing, again.stderr);
+      await json(['init-es', ...mappingArgs(engine)], c.env);
+      await json(['start-etl'], c.env);
+      await assertIndexMatchesDatabase(c, 'after init-es:');
+    });
+
+    it('rollback after a rebuild with a changed mapping restores the previous index within a second; later runs keep it in step', async () => {
+      const [previous] = await physicalIndexes(c.engineUrl, c.index);
+      const changed = JSON.parse(readFileSync(engine.mappingFile, 'utf8'));
+      changed.mappings.properties.rebuild_marker = { type: 'keyword' };
+      const file = join(mkdtempSync(join(tmpdir(), 'movies-')), 'changed.json');
+      writeFileSync(file, JSON.stringify(changed));
+      const built = await json(['init-es', '--mapping', file], c.env);
+      const mappingOf = async (index: string) => JSON.stringify(await (await fetch(`${c.engineUrl}/${index}/_mapping`)).json());
+      assert.match(await mappingOf(built.physical), /rebuild_marker/);
+      await c.db('content.film_work').update({ title: c.db.raw("title || ' (after rebuild)'") }).whereIn('id', c.db('content.film_work').select('id').limit(10));
+      await json(['start-etl'], c.env);
+      const back = await json(['rollback'], c.env);
+      assert.ok(back.seconds < 1, `rollback took ${back.seconds} s`);
+      assert.equal(back.physical, previous);
+      assert.deepEqual(await physicalIndexes(c.engineUrl, c.index), [previous]);
+      assert.doesNotMatch(await mappingOf(c.index), /rebuild_marker/, "the previous mapping's index serves");
+      assert.equal(back.pending, 10, 'the 10 edits made since are pending for it');
+      await json(['start-etl'], c.env);
+      await assertIndexMatchesDatabase(c, 'after rollback and start-etl:');
+      const forward = await json(['rollback'], c.env);
+      assert.equal(forward.physical, built.physical, 'rolling back again returns to the rebuilt index');
+      await json(['start-etl'], c.env);
+      await assertIndexMatchesDatabase(c, 'after rolling forward:');
+    });
+  });
+}
