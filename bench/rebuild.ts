@@ -2,7 +2,7 @@
  * Issue 10's acceptance figure: a rebuild without downtime.
  *
  *   npm run bench:rebuild [-- --films 100000] [--runs 3] [--engines opensearch,elasticsearch]
- *                         [--rate 20] [--every 50] [--cron 3] [--name rebuild-100k]
+ *                         [--rate 20] [--every 50] [--cron 3] [--baseline 0] [--name rebuild-100k]
  *
  * Per engine, once: an initial `movies init-es` of alias bench_rebuild on a catalogue of --films
  * films (database movies_bench_rebuild_<size>, the bench's direct loader, reused by later runs).
@@ -18,6 +18,8 @@
  * an independent reading (plain SQL and plain HTTP, not the project's code) checks that every
  * edited film's document in the alias has the database's current title, that the alias points to
  * exactly the new concrete index init-es reported, and that it holds one document per film.
+ * --baseline S first runs the same reader, writer and cron for S seconds without a rebuild, for
+ * the latencies to compare with (baseline* fields).
  *
  * Env: DATABASE_URL (server only), OPENSEARCH_URL (default :9201), ELASTICSEARCH_URL (default
  * :9200). On Elasticsearch init-es gets --mapping nostem (the test archive lacks the stemmer
@@ -45,6 +47,7 @@ const { values: args } = parseArgs({
     cron: { type: 'string', default: '3' },
     seed: { type: 'string', default: '1' },
     name: { type: 'string' },
+    baseline: { type: 'string', default: '0' },
   },
 });
 const films = Number(args.films);
@@ -52,6 +55,7 @@ const runs = Number(args.runs);
 const rate = Number(args.rate);
 const everyMs = Number(args.every);
 const cronMs = Number(args.cron) * 1000;
+const baselineMs = Number(args.baseline) * 1000;
 const seed = Number(args.seed);
 const label = (n: number) => (n % 1_000_000 === 0 ? `${n / 1_000_000}m` : n % 1000 === 0 ? `${n / 1000}k` : String(n));
 const name = args.name ?? `rebuild-${label(films)}`;
@@ -163,15 +167,20 @@ interface WriterStats {
   /** The last title written per film. */
   written: Map<string, string>;
   maxMs: number;
+  /** Edits slower than SLOW_EDIT_MS: seconds after the writer started (≈ init-es's start) and duration. */
+  slow: Array<{ at: number; ms: number }>;
 }
+
+const SLOW_EDIT_MS = 250;
 
 /** `rate` single-film UPDATEs per second, each its own transaction, at fixed start times. */
 async function writer(cat: CatalogueInfo, ids: string[], tag: string, stop: { writer: boolean }): Promise<WriterStats> {
   const c = new pg.Client({ connectionString: cat.url });
   await c.connect();
-  const s: WriterStats = { edits: 0, failed: 0, written: new Map(), maxMs: 0 };
+  const s: WriterStats = { edits: 0, failed: 0, written: new Map(), maxMs: 0, slow: [] };
   const gap = 1000 / rate;
-  let next = performance.now();
+  const start = performance.now();
+  let next = start;
   try {
     while (!stop.writer) {
       const id = ids[Math.floor(Math.random() * ids.length)]!;
@@ -184,7 +193,9 @@ async function writer(cat: CatalogueInfo, ids: string[], tag: string, stop: { wr
       } catch {
         s.failed++;
       }
-      s.maxMs = Math.max(s.maxMs, performance.now() - t);
+      const ms = performance.now() - t;
+      s.maxMs = Math.max(s.maxMs, ms);
+      if (ms > SLOW_EDIT_MS) s.slow.push({ at: (t - start) / 1000, ms });
       next += gap;
       const wait = next - performance.now();
       if (wait > 0) await sleep(wait);
@@ -270,10 +281,35 @@ const pct = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
 };
 
+/** The same load for `ms` without a rebuild: what the latencies are anyway on this machine. */
+async function baseline(cat: CatalogueInfo, e: Engine, ids: string[], ms: number): Promise<Sample> {
+  const stop = { reader: false, writer: false, cron: false };
+  const readerP = reader(e, stop);
+  const writerP = writer(cat, ids, `${e.kind}-baseline-${Date.now()}`, stop);
+  const cronP = cron(cat, e, stop);
+  await sleep(ms);
+  stop.cron = true;
+  stop.writer = true;
+  const [w] = await Promise.all([writerP, cronP]);
+  stop.reader = true;
+  const rd = await readerP;
+  return {
+    baselineSearches: rd.searches,
+    baselineFailedSearches: rd.failed,
+    baselineSearchP99Ms: pct(rd.latencies, 99),
+    baselineSearchMaxMs: Math.max(...rd.latencies),
+    baselineEdits: w.edits,
+    baselineEditMaxMs: w.maxMs,
+    baselineEditsSlow: w.slow.length,
+  };
+}
+
 async function rebuildUnderLoad(cat: CatalogueInfo, e: Engine, ids: string[], round: number): Promise<Sample> {
   const env = cliEnv(cat, e);
   // Whatever the other engine's round left pending for this one (its targets get every edit too).
   await mustRun(['--quiet', 'start-etl'], env);
+  const base = baselineMs > 0 ? await baseline(cat, e, ids, baselineMs) : {};
+  if (baselineMs > 0) await mustRun(['--quiet', 'start-etl'], env);
   const before = await aliasIndexes(e);
   const stop = { reader: false, writer: false, cron: false };
   const l = load1();
@@ -316,6 +352,9 @@ async function rebuildUnderLoad(cat: CatalogueInfo, e: Engine, ids: string[], ro
     editsFailed: w.failed,
     editsPerSecond: w.edits / r.seconds,
     editMaxMs: w.maxMs,
+    editsSlow: w.slow.length,
+    // When the slow edits happened: seconds into the rebuild, and how long each took.
+    editsSlowAt: w.slow.map((x) => `${x.at.toFixed(1)}s:${Math.round(x.ms)}ms`).join(' '),
     editedFilms: k.editedFilms,
     editsMissing: k.missing,
     writerMismatch: k.writerMismatch,
@@ -331,6 +370,7 @@ async function rebuildUnderLoad(cat: CatalogueInfo, e: Engine, ids: string[], ro
     servedBy: rd.served.join(' → '),
     peakRssMb: r.peakRssMb,
     load1: l,
+    ...base,
   };
   if (rd.failures.length) log(`${e.kind} round ${round} failures: ${rd.failures.join(' | ')}`);
   if (k.examples.length) log(`${e.kind} round ${round} missing: ${k.examples.join(' | ')}`);
@@ -383,7 +423,7 @@ function summarize(): void {
       {
         name,
         started: started.toISOString(),
-        options: { small: films, large: 0, runs, seed, etlArgs: [], rate, everyMs, cronSeconds: cronMs / 1000, initial: Object.fromEntries(initial) },
+        options: { small: films, large: 0, runs, seed, etlArgs: [], rate, everyMs, cronSeconds: cronMs / 1000, baselineSeconds: baselineMs / 1000, initial: Object.fromEntries(initial) },
         machine: info,
         results,
       },

@@ -25,7 +25,7 @@ const fmt = (k: string, v: number): string => {
   if (!Number.isFinite(v)) return '–';
   if (k === 'ratio') return v.toFixed(3);
   if (k.endsWith('Mb')) return `${v.toFixed(0)} MB`;
-  if (k === 'queryMs') return `${v.toFixed(1)} ms`;
+  if (k.endsWith('Ms')) return `${v.toFixed(1)} ms`;
   if (/seconds/i.test(k)) return `${v.toFixed(v < 10 ? 2 : 1)} s`;
   if (k === 'load1') return v.toFixed(2);
   if (k.startsWith('cpu')) return v.toFixed(3);
