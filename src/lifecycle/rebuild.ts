@@ -2,7 +2,7 @@ import type { Timeouts } from '../config.js';
 import type { Db } from '../db/knex.js';
 import { aliasLock, RunLock, type LockName } from '../db/lock.js';
 import { waitForOlderTransactions } from '../db/older-transactions.js';
-import { enqueue } from '../db/queue.js';
+import { enqueueAllInChunks } from '../db/queue.js';
 import { withPgRetry } from '../db/retry.js';
 import { dropTarget, pendingFor, recordSwap, registerBuild, type AliasKey, type TargetRow } from '../db/targets.js';
 import { withEngineRetry } from '../engine/errors.js';
@@ -89,7 +89,7 @@ export async function rebuild(o: RebuildOptions): Promise<RebuildResult> {
     try {
       await waitForOlderTransactions(o.db, Math.max(o.retry.maxRetryTimeMs, 5_000), o.retry.signal);
       await createPhysical(o, physical, { ...o.body, aliases: { [buildAlias(physical)]: {} } });
-      await pg(() => enqueue(o.db, o.spec.queue, o.spec.allIdsSql, { target: target.id }));
+      await enqueueAllInChunks(o.db, o.spec.queue, o.spec.allIdsSql, target.id, pg);
       const dest: Destination = { target: target.id, write: buildAlias(physical), physical, viaAlias: true };
       const total = await fill(o, dest, () => buildLock.ensureHeld());
       const swap = await swapUnderRunLock(o, target, dest, total);

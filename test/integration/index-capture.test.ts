@@ -33,6 +33,10 @@ async function loadedDatabase(o: { films?: number; seed?: number; file?: string 
   const dir = mkdtempSync(join(tmpdir(), 'movies-icap-'));
   const env = { DATABASE_URL: h.url };
   try {
+    // One target per index (init-es would register it), so that the capture triggers queue for someone.
+    await h.db('content.etl_target').insert(
+      ['movies', 'genres', 'persons'].map((name) => ({ index_name: name, cluster: 'test', alias: name, physical: `${name}_test`, state: 'live' })),
+    );
     let file = o.file;
     if (!file) {
       file = join(dir, 'catalogue.json');
@@ -77,9 +81,14 @@ const column = (rows: Array<Record<string, unknown>>, name: string) => rows.map(
 async function enqueueAll(trx: Trx | Knex, spec: AnySpec) {
   const { table, idColumn } = spec.queue;
   await trx.raw(
-    `INSERT INTO content.${table} (${idColumn}) SELECT id FROM (${spec.allIdsSql}) a
-     ON CONFLICT (${idColumn}) DO UPDATE SET version = excluded.version`,
+    `INSERT INTO content.${table} (target_id, ${idColumn}) SELECT ?, id FROM (${spec.allIdsSql}) a
+     ON CONFLICT (target_id, ${idColumn}) DO UPDATE SET version = excluded.version`,
+    [await targetOf(trx, spec)],
   );
+}
+
+async function targetOf(trx: Trx | Knex, spec: AnySpec): Promise<number> {
+  return Number((await trx('content.etl_target').where({ index_name: spec.name }).first('id')).id);
 }
 
 /** The whole queue read through the spec's page SQL, in keyset pages of `pageSize` versions. */
@@ -94,7 +103,7 @@ async function readQueue(trx: Trx | Knex, spec: AnySpec, pageSize = 37): Promise
     );
     const last = end.rows[0].last as number | null;
     if (last === null) return rows;
-    const page = (await trx.raw(spec.pageSql, { after: afterVersion, last })).rows as PendingRow[];
+    const page = (await trx.raw(spec.pageSql, { target: await targetOf(trx, spec), after: afterVersion, last })).rows as PendingRow[];
     rows.push(...page);
     afterVersion = last;
   }

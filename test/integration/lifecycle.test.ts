@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { runCli } from '../helpers/cli.js';
-import { physicalIndexes } from '../helpers/engine.js';
+import { allDocs, deleteIndex, physicalIndexes } from '../helpers/engine.js';
+import { freshDatabase } from '../helpers/db.js';
+import { truth } from '../helpers/truth.js';
 import { serviceEnv } from '../helpers/env.js';
 import { ENGINES, type Engine } from '../helpers/engines.js';
 import { assertIndexMatchesDatabase, indexedCatalogue, pendingCount, runLockOf, type Catalogue } from '../helpers/catalogue.js';
@@ -243,3 +245,104 @@ for (const engine of ENGINES) {
     });
   });
 }
+
+for (const engine of ENGINES) {
+  describe(`upgrade from an earlier version's concrete index (${engine.name})`, () => {
+    it('migration 005 keeps its pending films, start-etl claims it, init-es turns it into an alias without a failed search', async () => {
+      const h = await freshDatabase(services.DATABASE_URL);
+      const index = `movies_legacy_${engine.name}_${process.pid}`;
+      const env = { DATABASE_URL: h.url, ELASTICSEARCH_URL: engine.url, MOVIES_INDEX: index };
+      try {
+        const file = join(mkdtempSync(join(tmpdir(), 'movies-')), 'catalogue.json');
+        for (const args of [['generate', '--films', '300', '--seed', '31', '--out', file], ['loaddata', file]]) {
+          assert.equal((await runCli(args, env)).code, 0);
+        }
+        // The earlier version: schema 004, a concrete index holding every document, runs recorded.
+        await h.db.migrate.down();
+        const mapping = readFileSync(engine.mappingFile, 'utf8');
+        assert.ok((await fetch(`${engine.url}/${index}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: mapping })).ok);
+        const docs = [...(await truth(h.db)).values()];
+        const body = docs.map((d) => `${JSON.stringify({ index: { _index: index, _id: d.id } })}\n${JSON.stringify(d)}\n`).join('');
+        const bulk = await fetch(`${engine.url}/_bulk?refresh=true`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body });
+        assert.equal(((await bulk.json()) as { errors: boolean }).errors, false);
+        await h.db('content.etl_run').insert({ index_name: index, outcome: 'success', finished_at: h.db.fn.now() });
+        await h.db('content.film_work').update({ title: h.db.raw("title || ' (before the upgrade)'") }).whereIn('id', h.db('content.film_work').select('id').orderBy('id').limit(10));
+        assert.equal(Number((await h.db('content.film_work_change').count('* as n'))[0]!.n), 10);
+
+        await json(['migrate'], env);
+        const status = await runCli(['--json', 'status'], env);
+        assert.equal(JSON.parse(status.stdout).pending, 10, `the 10 films stay pending across the migration: ${status.stdout}`);
+        const etl = await runCli(['--json', 'start-etl'], env);
+        assert.equal(etl.code, 0, etl.stderr);
+        assert.equal(JSON.parse(etl.stdout).indexed, 10);
+        assert.match(etl.stderr, /concrete index created by an earlier version/);
+        const c = { db: h.db, engineUrl: engine.url, index } as Catalogue;
+        await assertIndexMatchesDatabase(c, 'the claimed concrete index:');
+
+        const read = reader(engine.url, index);
+        const converted = await json(['init-es', ...mappingArgs(engine)], env);
+        const seen = await read.stop();
+        assert.equal(seen.failed, 0, `failed searches: ${seen.errors.join('; ')}`);
+        assert.ok(seen.min >= docs.length, `never fewer documents than films (${seen.min})`);
+        assert.equal(converted.previous, index);
+        assert.deepEqual(await physicalIndexes(engine.url, index), [converted.physical], 'the name is now an alias');
+        // The genre and person queues of that version stay unclaimed until their indexes are built (or dropped).
+        const targets = (await json(['targets'], env)).filter((t: { indexName: string }) => t.indexName === 'movies');
+        assert.deepEqual(targets.map((t: { physical: string; state: string }) => [t.physical, t.state]), [[converted.physical, 'live']]);
+        assert.equal((await allDocs(engine.url, index)).size, docs.length);
+        await assertIndexMatchesDatabase(c, 'after the conversion:');
+      } finally {
+        await deleteIndex(engine.url, index);
+        await h.drop();
+      }
+    });
+  });
+}
+
+describe('one database, two targets: OpenSearch and Elasticsearch kept in step independently', () => {
+  it('a run against one engine leaves the other its own pending films; status and targets show each; a dropped target is forgotten', async () => {
+    const h = await freshDatabase(services.DATABASE_URL);
+    const index = `movies_two_${process.pid}`;
+    const envOf = (e: Engine) => ({ DATABASE_URL: h.url, ELASTICSEARCH_URL: e.url, MOVIES_INDEX: index });
+    const catOf = (e: Engine) => ({ db: h.db, engineUrl: e.url, index }) as Catalogue;
+    const [os, es] = [ENGINES.find((e) => e.name === 'opensearch')!, ENGINES.find((e) => e.name === 'elasticsearch')!];
+    try {
+      const file = join(mkdtempSync(join(tmpdir(), 'movies-')), 'catalogue.json');
+      for (const args of [['generate', '--films', '200', '--seed', '41', '--out', file], ['loaddata', file]]) {
+        assert.equal((await runCli(args, envOf(os))).code, 0);
+      }
+      for (const e of [os, es]) await json(['init-es', ...mappingArgs(e)], envOf(e));
+      const edited = (await h.db('content.film_work').select('id').orderBy('id').limit(10)).map((r) => r.id as string);
+      const before = await allDocs(es.url, index);
+      await h.db('content.film_work').update({ title: h.db.raw("title || ' (edited)'") }).whereIn('id', edited);
+
+      assert.equal((await json(['start-etl'], envOf(os))).indexed, 10);
+      await assertIndexMatchesDatabase(catOf(os), 'OpenSearch after its run:');
+      const after = await allDocs(es.url, index);
+      for (const id of edited) assert.deepEqual(after.get(id)!.source, before.get(id)!.source, `Elasticsearch still has the old ${id}`);
+      const [osStatus, esStatus] = [await json(['status'], envOf(os)), await json(['status'], envOf(es))];
+      assert.deepEqual([osStatus.pending, esStatus.pending], [0, 10]);
+      assert.equal(esStatus.targets.length, 2, 'status lists both targets');
+      const listed = await json(['targets'], envOf(os));
+      assert.deepEqual(
+        listed.map((t: { engine: string; pending: number; state: string }) => [t.engine.split(' ')[0], t.state, t.pending]).sort(),
+        [['elasticsearch', 'live', 10], ['opensearch', 'live', 0]],
+      );
+
+      assert.equal((await json(['start-etl'], envOf(es))).indexed, 10);
+      await assertIndexMatchesDatabase(catOf(es), 'Elasticsearch after its run:');
+      await assertIndexMatchesDatabase(catOf(os), 'OpenSearch, untouched by it:');
+
+      const esTarget = listed.find((t: { engine: string }) => t.engine.startsWith('elasticsearch'));
+      await json(['targets', 'drop', String(esTarget.id)], envOf(os));
+      await h.db('content.film_work').update({ title: h.db.raw("title || '!'") }).whereIn('id', edited);
+      assert.deepEqual((await json(['targets'], envOf(os))).map((t: { pending: number }) => t.pending), [10], 'changes are queued for the remaining target only');
+      const gone = await runCli(['start-etl'], envOf(es));
+      assert.equal(gone.code, ExitCode.indexMissing, gone.stderr);
+      assert.match(gone.stderr, /not a target of this database/);
+    } finally {
+      for (const e of [os, es]) await deleteIndex(e.url, index);
+      await h.drop();
+    }
+  });
+});

@@ -110,7 +110,8 @@ describe('terminal output', () => {
   });
 
   it('on a terminal that reports 0 columns, start-etl ends (no spinner) with its result', async () => {
-    assert.equal((await runCli(['init-es'], env)).code, 0);
+    // Every film pending again (init-es would rebuild and leave nothing for start-etl to do).
+    await h.db('content.film_work').update({ modified: h.db.raw('clock_timestamp()') });
     const r = await inTerminal(`stty cols 0; ${movies('start-etl --batch 5')}`, env);
     assert.equal(r.timedOut, false, `start-etl hung on a 0-column terminal:\n${r.out.slice(0, 2000)}`);
     assert.equal(r.code, 0, `start-etl failed, or hung and was killed (137), on a 0-column terminal:\n${r.out.slice(0, 2000)}`);
@@ -127,7 +128,8 @@ describe('terminal output', () => {
     assert.match(plain.out, /error: cannot read fixture/);
     assert.doesNotMatch(plain.out, SGR);
 
-    assert.equal((await runCli(['init-es'], env)).code, 0);
+    // Every film pending again (init-es would rebuild and leave nothing for start-etl to do).
+    await h.db('content.film_work').update({ modified: h.db.raw('clock_timestamp()') });
     const spin = await inTerminal(`stty cols 100; ${movies('start-etl --batch 5')}`, { ...env, NO_COLOR: '1' });
     assert.equal(spin.code, 0, spin.out);
     assert.match(spin.out, /indexed \d+ \/ 30\b/, 'the spinner ran');
