@@ -100,19 +100,13 @@ export function buildProgram(): Command {
     .action(
       action(async (ctx, opts: { mapping?: string; keep: number; batch: number; concurrency: number; skipInvalid?: boolean; wait?: boolean }) => {
         const r = await initEs({
-          db: ctx.db(),
-          engine: await ctx.engine(),
-          databaseUrl: ctx.config.databaseUrl,
-          engineUrl: ctx.config.engine.url,
-          timeouts: ctx.config.timeouts,
-          indexes: ctx.config.indexes,
+          ...(await ctx.servers()),
           mapping: opts.mapping,
           keep: opts.keep,
           batchSize: opts.batch,
           concurrency: opts.concurrency,
           skipInvalid: opts.skipInvalid,
           wait: opts.wait,
-          retry: ctx.retry,
           progress: (index, r) => ctx.out.progress(`${index}: building, indexed ${(r.indexed + r.deleted).toLocaleString('en')}`),
         });
         ctx.out.result(r, render.initEs(r));
@@ -126,14 +120,8 @@ export function buildProgram(): Command {
     .action(
       action(async (ctx, opts: { wait?: boolean }) => {
         const r = await rollback({
-          db: ctx.db(),
-          engine: await ctx.engine(),
-          databaseUrl: ctx.config.databaseUrl,
-          engineUrl: ctx.config.engine.url,
-          timeouts: ctx.config.timeouts,
-          indexes: ctx.config.indexes,
+          ...(await ctx.servers()),
           wait: opts.wait,
-          retry: ctx.retry,
         });
         ctx.out.result(r, render.rollback(r));
       }),
@@ -169,15 +157,9 @@ export function buildProgram(): Command {
     .action(
       action(async (ctx, opts: { batch: number; concurrency: number; wait?: boolean; skipInvalid?: boolean }) => {
         const r = await startEtl({
-          db: ctx.db(),
-          engine: await ctx.engine(),
-          databaseUrl: ctx.config.databaseUrl,
-          engineUrl: ctx.config.engine.url,
-          timeouts: ctx.config.timeouts,
-          indexes: ctx.config.indexes,
+          ...(await ctx.servers()),
           batchSize: opts.batch,
           concurrency: opts.concurrency,
-          retry: ctx.retry,
           wait: opts.wait,
           skipInvalid: opts.skipInvalid,
           progress: (index, r) =>

@@ -39,6 +39,19 @@ export class Context {
     return this.engineClient;
   }
 
+  /** What every command that works on both servers takes: clients, URLs, bounds, indexes and the retry policy. */
+  async servers() {
+    return {
+      db: this.db(),
+      engine: await this.engine(),
+      databaseUrl: this.config.databaseUrl,
+      engineUrl: this.config.engine.url,
+      timeouts: this.config.timeouts,
+      indexes: this.config.indexes,
+      retry: this.retry,
+    };
+  }
+
   async close(): Promise<void> {
     this.out.done();
     await settlesWithin(CLOSE_BOUND_MS, Promise.allSettled([this.dbClient?.destroy(), this.engineClient?.close()]));

@@ -21,17 +21,10 @@ export interface RejectedFilm {
 }
 
 /** One target of the index (any cluster, any state) with its own pending documents and last run. */
-export interface TargetStatus {
-  id: number;
-  cluster: string | null;
-  alias: string | null;
-  physical: string | null;
-  state: TargetRow['state'];
-  engine: string | null;
-  url: string | null;
+export type TargetStatus = Pick<TargetRow, 'id' | 'cluster' | 'alias' | 'physical' | 'state' | 'engine' | 'url'> & {
   pending: number;
   lastRun: null | { outcome: string; finishedAt: string | null };
-}
+};
 
 export interface StatusResult {
   /** The index's logical name (movies, genres, persons) and the engine's name for it (the alias). */

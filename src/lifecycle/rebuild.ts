@@ -1,30 +1,21 @@
-import type { Timeouts } from '../config.js';
-import type { Db } from '../db/knex.js';
 import { aliasLock, RunLock, type LockName } from '../db/lock.js';
 import { waitForOlderTransactions } from '../db/older-transactions.js';
 import { enqueueAllInChunks } from '../db/queue.js';
 import { withPgRetry } from '../db/retry.js';
-import { dropTarget, pendingFor, recordSwap, registerBuild, type AliasKey, type TargetRow } from '../db/targets.js';
+import { dropTarget, pendingFor, recordSwap, registerBuild, type TargetRow } from '../db/targets.js';
 import { withEngineRetry } from '../engine/errors.js';
-import type { AliasAction, IndexBody, NameState, SearchEngine } from '../engine/types.js';
+import type { AliasAction, IndexBody, NameState } from '../engine/types.js';
 import { LockedError } from '../errors.js';
 import type { Destination } from '../etl/destination.js';
 import { runEtl, type EtlResult } from '../etl/run.js';
-import type { IndexSpec } from '../indexes/spec.js';
-import { settlesWithin, sleep, type RetryPolicy } from '../retry.js';
+import { settlesWithin, sleep } from '../retry.js';
+import type { AliasWork } from './work.js';
 import { buildAlias, physicalName } from './names.js';
 import { discardTarget, prune } from './prune.js';
 import { viewAlias } from './resolve.js';
 import { createPhysical } from './create.js';
 
-export interface RebuildOptions {
-  db: Db;
-  engine: SearchEngine;
-  databaseUrl: string;
-  timeouts: Timeouts;
-  retry: RetryPolicy;
-  key: AliasKey;
-  spec: IndexSpec;
+export interface RebuildOptions extends AliasWork {
   body: IndexBody;
   mappingPath: string;
   /** Previous indexes to keep for rollback. */
@@ -32,8 +23,6 @@ export interface RebuildOptions {
   batchSize: number;
   concurrency: number;
   skipInvalid?: boolean;
-  /** Wait for another init-es or a running start-etl instead of exiting. */
-  wait?: boolean;
   progress?(sofar: Readonly<EtlResult>): void;
 }
 

@@ -1,25 +1,13 @@
-import type { Timeouts } from '../config.js';
-import type { Db } from '../db/knex.js';
 import { aliasLock, RunLock } from '../db/lock.js';
 import { withPgRetry } from '../db/retry.js';
-import { pendingFor, recordSwap, type AliasKey } from '../db/targets.js';
-import type { IndexSpec } from '../indexes/spec.js';
+import { pendingFor, recordSwap } from '../db/targets.js';
+import type { AliasWork } from './work.js';
 import { withEngineRetry } from '../engine/errors.js';
-import type { AliasAction, SearchEngine } from '../engine/types.js';
+import type { AliasAction } from '../engine/types.js';
 import { UsageError } from '../errors.js';
-import type { RetryPolicy } from '../retry.js';
 import { viewAlias } from './resolve.js';
 
-export interface RollbackOptions {
-  db: Db;
-  engine: SearchEngine;
-  databaseUrl: string;
-  timeouts: Timeouts;
-  retry: RetryPolicy;
-  key: AliasKey;
-  spec: IndexSpec;
-  wait?: boolean;
-}
+export type RollbackOptions = AliasWork;
 
 export interface RollbackResult {
   alias: string;

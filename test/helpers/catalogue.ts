@@ -7,6 +7,8 @@ import { freshDatabase } from './db.js';
 import { allDocs, clusterOf, deleteIndex } from './engine.js';
 import { aliasLock, type LockName } from '../../src/db/lock.js';
 import { canonical, truth } from './truth.js';
+import { serviceEnv } from './env.js';
+import type { Engine } from './engines.js';
 
 export type Catalogue = Awaited<ReturnType<typeof freshDatabase>> & {
   env: Record<string, string>;
@@ -46,6 +48,18 @@ export async function indexedCatalogue(o: { databaseUrl: string; engineUrl: stri
       await h.drop();
     },
   };
+}
+
+/** indexedCatalogue on one of the suites' engines, with its mapping, named `movies_<name>_<engine>_<pid>`. */
+export function engineCatalogue(engine: Engine, o: { films: number; seed: number; name: string }): Promise<Catalogue> {
+  return indexedCatalogue({
+    databaseUrl: serviceEnv().DATABASE_URL,
+    engineUrl: engine.url,
+    mapping: engine.mapping,
+    films: o.films,
+    seed: o.seed,
+    index: `movies_${o.name}_${engine.name}_${process.pid}`,
+  });
 }
 
 /** The whole index equals the independent reading of the database, document by document. */

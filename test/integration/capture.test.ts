@@ -6,7 +6,7 @@ import { runCli } from '../helpers/cli.js';
 import { allDocs, changedIds } from '../helpers/engine.js';
 import { serviceEnv } from '../helpers/env.js';
 import { ENGINES } from '../helpers/engines.js';
-import { assertIndexMatchesDatabase, indexedCatalogue, runLockOf, type Catalogue } from '../helpers/catalogue.js';
+import { assertIndexMatchesDatabase, engineCatalogue, runLockOf, type Catalogue } from '../helpers/catalogue.js';
 import { ExitCode } from '../../src/errors.js';
 
 const services = serviceEnv();
@@ -15,14 +15,7 @@ for (const engine of ENGINES) {
   describe(`change capture: one test per kind of write (${engine.name})`, () => {
     let c: Catalogue;
     before(async () => {
-      c = await indexedCatalogue({
-        databaseUrl: services.DATABASE_URL,
-        engineUrl: engine.url,
-        mapping: engine.mapping,
-        films: 200,
-        seed: 11,
-        index: `movies_capture_${engine.name}_${process.pid}`,
-      });
+      c = await engineCatalogue(engine, { films: 200, seed: 11, name: 'capture' });
     });
     after(async () => c?.cleanup());
 
@@ -133,14 +126,7 @@ for (const engine of ENGINES) {
   describe(`change capture under concurrency, crashes and overlap (${engine.name})`, () => {
     let c: Catalogue;
     before(async () => {
-      c = await indexedCatalogue({
-        databaseUrl: services.DATABASE_URL,
-        engineUrl: engine.url,
-        mapping: engine.mapping,
-        films: 600,
-        seed: 12,
-        index: `movies_conc_${engine.name}_${process.pid}`,
-      });
+      c = await engineCatalogue(engine, { films: 600, seed: 12, name: 'conc' });
     });
     after(async () => c?.cleanup());
 

@@ -10,7 +10,7 @@ import { freshDatabase } from '../helpers/db.js';
 import { truth } from '../helpers/truth.js';
 import { serviceEnv } from '../helpers/env.js';
 import { ENGINES, type Engine } from '../helpers/engines.js';
-import { assertIndexMatchesDatabase, indexedCatalogue, pendingCount, runLockOf, type Catalogue } from '../helpers/catalogue.js';
+import { assertIndexMatchesDatabase, engineCatalogue, pendingCount, runLockOf, type Catalogue } from '../helpers/catalogue.js';
 import { ExitCode } from '../../src/errors.js';
 
 const services = serviceEnv();
@@ -70,14 +70,7 @@ for (const engine of ENGINES) {
   describe(`index lifecycle: aliases, rebuilds aside, rollback (${engine.name})`, () => {
     let c: Catalogue;
     before(async () => {
-      c = await indexedCatalogue({
-        databaseUrl: services.DATABASE_URL,
-        engineUrl: engine.url,
-        mapping: engine.mapping,
-        films: 1500,
-        seed: 10,
-        index: `movies_life_${engine.name}_${process.pid}`,
-      });
+      c = await engineCatalogue(engine, { films: 1500, seed: 10, name: 'life' });
     });
     after(async () => c?.cleanup());
 

@@ -11,7 +11,7 @@ import { Proxy } from '../helpers/proxy.js';
 import {
   assertIndexMatchesDatabase,
   assertNothingFalselyMarked,
-  indexedCatalogue,
+  engineCatalogue,
   pendingCount as pendingOf,
   type Catalogue,
 } from '../helpers/catalogue.js';
@@ -26,14 +26,7 @@ for (const engine of ENGINES) {
     let engineProxy: Proxy;
     let pgProxy: Proxy;
     before(async () => {
-      c = await indexedCatalogue({
-        databaseUrl: services.DATABASE_URL,
-        engineUrl: engine.url,
-        mapping: engine.mapping,
-        films: 800,
-        seed: 21,
-        index: `movies_outage_${engine.name}_${process.pid}`,
-      });
+      c = await engineCatalogue(engine, { films: 800, seed: 21, name: 'outage' });
       engineProxy = Proxy.forUrl(engine.url);
       pgProxy = Proxy.forUrl(c.url);
       await engineProxy.start();
