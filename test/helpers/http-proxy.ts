@@ -5,6 +5,8 @@ export interface Answer {
   status: number;
   body: string;
   contentType?: string;
+  /** Elasticsearch's x-elastic-product header, passed on: its client refuses a 2xx answer without it. */
+  product?: string;
 }
 
 /** Decides what the client gets for one request; `forward()` asks the real engine. */
@@ -43,7 +45,12 @@ export class HttpFaultProxy {
           res.setEncoding('utf8');
           res.on('data', (c) => (data += c));
           res.on('end', () =>
-            resolve({ status: res.statusCode ?? 502, body: data, contentType: String(res.headers['content-type'] ?? '') }),
+            resolve({
+              status: res.statusCode ?? 502,
+              body: data,
+              contentType: String(res.headers['content-type'] ?? ''),
+              product: res.headers['x-elastic-product'] as string | undefined,
+            }),
           );
         },
       );
@@ -69,7 +76,10 @@ export class HttpFaultProxy {
             answer = await forward();
           }
           if (answer === 'hang') return; // keep the socket open, answer nothing
-          res.writeHead(answer.status, { 'content-type': answer.contentType || 'application/json' });
+          res.writeHead(answer.status, {
+            'content-type': answer.contentType || 'application/json',
+            ...(answer.product ? { 'x-elastic-product': answer.product } : {}),
+          });
           res.end(answer.body);
         } catch (err) {
           res.writeHead(502);

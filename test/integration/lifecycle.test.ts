@@ -9,6 +9,7 @@ import { allDocs, deleteIndex, physicalIndexes } from '../helpers/engine.js';
 import { freshDatabase } from '../helpers/db.js';
 import { truth } from '../helpers/truth.js';
 import { serviceEnv } from '../helpers/env.js';
+import { HttpFaultProxy } from '../helpers/http-proxy.js';
 import { ENGINES, type Engine } from '../helpers/engines.js';
 import { assertIndexMatchesDatabase, engineCatalogue, pendingCount, runLockOf, type Catalogue } from '../helpers/catalogue.js';
 import { ExitCode } from '../../src/errors.js';
@@ -190,6 +191,40 @@ for (const engine of ENGINES) {
       assert.deepEqual(leftovers.map((x) => x.index), [r.physical], 'dead builds and the previous index (--keep 0) are gone');
       assert.deepEqual((await json(['targets'], c.env)).map((t: { physical: string }) => t.physical), [r.physical]);
       await assertIndexMatchesDatabase(c, 'after the next rebuild:');
+    });
+
+    it('SIGTERM or an engine outage during a rebuild: the alias stays, the new index is removed, start-etl still serves the old one', async () => {
+      const [physical] = await physicalIndexes(c.engineUrl, c.index);
+      const count = await documentCount(c.engineUrl, c.index);
+      const building = async () => (await c.db('content.etl_target').where({ alias: c.index, state: 'building' }).first()) as { id: number } | undefined;
+      const term = runCli(['init-es', '--batch', '5', '--concurrency', '1', ...mappingArgs(engine)], c.env);
+      while (!(await building())) await sleep(10);
+      await sleep(300);
+      const stopped = Date.now();
+      term.kill('SIGTERM');
+      const t = await term;
+      assert.equal(t.code, ExitCode.interrupted, t.stderr);
+      assert.ok(Date.now() - stopped < 10_000, `exited ${Date.now() - stopped} ms after SIGTERM`);
+
+      // Bulk requests answered 503 from the start of the fill: past the budget, exit 3.
+      const proxy = new HttpFaultProxy(c.engineUrl);
+      await proxy.start();
+      try {
+        proxy.fault = (req, forward) => (req.path.startsWith('/_bulk') ? { status: 503, body: '{"error":"unavailable"}' } : forward());
+        const out = await runCli(['init-es', '--max-retry-time', '2', ...mappingArgs(engine)], { ...c.env, ELASTICSEARCH_URL: proxy.url() });
+        assert.equal(out.code, ExitCode.connection, out.stderr);
+      } finally {
+        await proxy.stop();
+      }
+      assert.deepEqual(await physicalIndexes(c.engineUrl, c.index), [physical], 'alias unchanged');
+      assert.equal(await documentCount(c.engineUrl, c.index), count, 'same documents');
+      assert.equal(await building(), undefined, 'no build left behind');
+      const leftovers = (await (await fetch(`${c.engineUrl}/_cat/indices/${c.index}_*?format=json&h=index`)).json()) as Array<{ index: string }>;
+      // Names sort by creation time: only the live index and older kept ones remain.
+      assert.ok(leftovers.every((x) => x.index <= physical!), `no newer index left: ${JSON.stringify(leftovers)}`);
+      await c.db('content.film_work').update({ title: c.db.raw("title || ' (after the failed builds)'") }).whereIn('id', c.db('content.film_work').select('id').limit(3));
+      assert.equal((await json(['start-etl'], c.env)).indexed, 3);
+      await assertIndexMatchesDatabase(c, 'the old index after the failed builds:');
     });
 
     it('the index deleted behind the alias during a run: exit 8, nothing auto-created, films stay pending; init-es converges', async () => {
