@@ -85,12 +85,28 @@ export async function rebuild(o: RebuildOptions): Promise<RebuildResult> {
       dropped.push(...(await prune(o, o.keep)));
       return { alias: o.key.alias, physical, previous: swap.previous, ...counts(total), pending: swap.pending, dropped, seconds: (performance.now() - started) / 1000 };
     } catch (err) {
-      await settlesWithin(DISCARD_BOUND_MS, discardTarget(o, target, { ...o.retry, signal: undefined, maxRetryTimeMs: 0 }).catch(() => undefined));
+      await settlesWithin(DISCARD_BOUND_MS, discardUnlessServing(o, target).catch(() => undefined));
       throw err;
     }
   } finally {
     await buildLock.release();
   }
+}
+
+/**
+ * After a failure the new index is removed, unless the alias already points to it: a failure
+ * after the `_aliases` call (recording it, pruning) or an answer lost on the way back must not
+ * delete the index that now serves. When the engine cannot say, the index stays, and the next
+ * init-es, which reads the alias first, records or removes it.
+ */
+async function discardUnlessServing(o: RebuildOptions, target: TargetRow): Promise<void> {
+  const once = { ...o.retry, signal: undefined, maxRetryTimeMs: 0 };
+  const state = await o.engine.nameState(o.key.alias);
+  if (state.kind === 'alias' && state.indices.includes(target.physical!)) {
+    await withPgRetry(() => recordSwap(o.db, target.id), once);
+    return;
+  }
+  await discardTarget(o, target, once);
 }
 
 interface Totals {
