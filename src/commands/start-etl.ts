@@ -1,16 +1,13 @@
 import type { IndexChoice, Timeouts } from '../config.js';
 import type { Db } from '../db/knex.js';
-import { toMoviesError } from '../db/errors.js';
 import { withPgRetry } from '../db/retry.js';
 import type { SearchEngine } from '../engine/types.js';
 import { withEngineRetry } from '../engine/errors.js';
-import { InterruptedError } from '../errors.js';
 import type { RetryPolicy } from '../retry.js';
 import { runEtl, type EtlResult } from '../etl/run.js';
 import { aliasLock, RunLock } from '../db/lock.js';
 import { aliasKey, destinationFor } from '../lifecycle/resolve.js';
-import { finishRun, startRun, type RunCounts } from '../db/runs.js';
-import { settlesWithin } from '../retry.js';
+import { finishRun, recordFailure, startRun, type RunCounts } from '../db/runs.js';
 
 export interface StartEtlOptions {
   db: Db;
@@ -35,8 +32,6 @@ export type IndexRun = EtlResult & { index: string };
 /** The totals over every index (as one run's figures were before), and each index's own. */
 export type StartEtlResult = EtlResult & { index: string; engine: string; indexes: Record<string, IndexRun> };
 
-/** Recording a failed run must not keep a failing process alive (PostgreSQL may be the failure). */
-const RECORD_BOUND_MS = 3_000;
 
 export async function startEtl(o: StartEtlOptions): Promise<StartEtlResult> {
   const pg = <T>(fn: () => Promise<T>) => withPgRetry(fn, o.retry);
@@ -77,10 +72,7 @@ async function runOne(o: StartEtlOptions, t: IndexChoice, pg: <T>(fn: () => Prom
       await pg(() => finishRun(o.db, runId, 'success', result));
       return result;
     } catch (err) {
-      const shown = toMoviesError(err) as Error;
-      const outcome = shown instanceof InterruptedError ? 'interrupted' : 'failed';
-      await settlesWithin(RECORD_BOUND_MS, finishRun(o.db, runId, outcome, sofar, shown.message));
-      throw shown;
+      throw await recordFailure(o.db, runId, err, sofar);
     }
   } finally {
     await lock.release();

@@ -1,3 +1,6 @@
+import { InterruptedError } from '../errors.js';
+import { settlesWithin } from '../retry.js';
+import { toMoviesError } from './errors.js';
 import type { Db } from './knex.js';
 
 export interface RunCounts {
@@ -31,4 +34,18 @@ export async function finishRun(db: Db, id: number, outcome: RunOutcome, counts:
       error: error ?? null,
       finished_at: db.raw('clock_timestamp()'),
     });
+}
+
+/** Recording a failed run must not keep a failing process alive (PostgreSQL may be the failure). */
+const RECORD_BOUND_MS = 3_000;
+
+/**
+ * Records a run that ended with `err` (interrupted by a signal, or failed) with what it had
+ * marked, within a short bound; returns the error as the user is shown it.
+ */
+export async function recordFailure(db: Db, id: number, err: unknown, counts: RunCounts): Promise<Error> {
+  const shown = toMoviesError(err) as Error;
+  const outcome = shown instanceof InterruptedError ? 'interrupted' : 'failed';
+  await settlesWithin(RECORD_BOUND_MS, finishRun(db, id, outcome, counts, shown.message));
+  return shown;
 }

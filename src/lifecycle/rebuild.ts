@@ -1,5 +1,6 @@
 import { aliasLock, RunLock, type LockName } from '../db/lock.js';
 import { waitForOlderTransactions } from '../db/older-transactions.js';
+import { finishRun, recordFailure, startRun, type RunCounts } from '../db/runs.js';
 import { enqueueAllInChunks } from '../db/queue.js';
 import { withPgRetry } from '../db/retry.js';
 import { dropTarget, pendingFor, recordSwap, registerBuild, type TargetRow } from '../db/targets.js';
@@ -75,18 +76,23 @@ export async function rebuild(o: RebuildOptions): Promise<RebuildResult> {
 
     const physical = physicalName(o.key.alias);
     const target = await pg(() => registerBuild(o.db, o.key, physical));
+    // The build is the new target's first run: status shows it as such.
+    const runId = await pg(() => startRun(o.db, o.key.alias, target.id));
+    const total: Totals = { indexed: 0, deleted: 0, rejected: 0, batches: 0, passes: 0 };
     try {
       await waitForOlderTransactions(o.db, Math.max(o.retry.maxRetryTimeMs, 5_000), o.retry.signal);
       await createPhysical(o, physical, { ...o.body, aliases: { [buildAlias(physical)]: {} } });
       await enqueueAllInChunks(o.db, o.spec.queue, o.spec.allIdsSql, target.id, pg);
       const dest: Destination = { target: target.id, write: buildAlias(physical), physical, viaAlias: true };
-      const total = await fill(o, dest, () => buildLock.ensureHeld());
+      await fill(o, dest, () => buildLock.ensureHeld(), total);
       const swap = await swapUnderRunLock(o, target, dest, total);
+      await pg(() => finishRun(o.db, runId, 'success', total));
       dropped.push(...(await prune(o, o.keep)));
       return { alias: o.key.alias, physical, previous: swap.previous, ...counts(total), pending: swap.pending, dropped, seconds: (performance.now() - started) / 1000 };
     } catch (err) {
+      const shown = await recordFailure(o.db, runId, err, total);
       await settlesWithin(DISCARD_BOUND_MS, discardUnlessServing(o, target).catch(() => undefined));
-      throw err;
+      throw shown;
     }
   } finally {
     await buildLock.release();
@@ -109,12 +115,7 @@ async function discardUnlessServing(o: RebuildOptions, target: TargetRow): Promi
   await discardTarget(o, target, once);
 }
 
-interface Totals {
-  indexed: number;
-  deleted: number;
-  rejected: number;
-  passes: number;
-}
+type Totals = RunCounts & { passes: number };
 
 const counts = (t: Totals) => ({ indexed: t.indexed, deleted: t.deleted, rejected: t.rejected, passes: t.passes });
 
@@ -136,18 +137,18 @@ function etl(o: RebuildOptions, dest: Destination, first: boolean, ensureLock: (
     total.indexed += r.indexed;
     total.deleted += r.deleted;
     total.rejected += r.rejected;
+    total.batches += r.batches;
     return r;
   });
 }
 
 /** The first fill, then catch-up passes until one finds little to do. */
-async function fill(o: RebuildOptions, dest: Destination, ensureLock: () => Promise<void>): Promise<Totals> {
-  const total: Totals = { indexed: 0, deleted: 0, rejected: 0, passes: 0 };
+async function fill(o: RebuildOptions, dest: Destination, ensureLock: () => Promise<void>, total: Totals): Promise<void> {
   await etl(o, dest, true, ensureLock, total);
   for (;;) {
     const r = await etl(o, dest, false, ensureLock, total);
     total.passes++;
-    if (r.pending <= SMALL_PASS || total.passes >= MAX_PASSES) return total;
+    if (r.pending <= SMALL_PASS || total.passes >= MAX_PASSES) return;
   }
 }
 
