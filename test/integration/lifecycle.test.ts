@@ -103,7 +103,10 @@ for (const engine of ENGINES) {
           await sleep(300);
         }
       })();
-      await sleep(1_500);
+      // Committed well after the new target is registered: a build that did not wait for this
+      // older transaction would read the film before the commit and never hear of the edit.
+      while (!(await c.db('content.etl_target').where({ alias: c.index, state: 'building' }).first())) await sleep(10);
+      await sleep(2_000);
       await old.query('COMMIT');
       await old.end();
       const r = await rebuild;
