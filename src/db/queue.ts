@@ -143,8 +143,8 @@ export async function enqueueAllInChunks(
            ON CONFLICT (target_id, ${q.idColumn}) DO UPDATE SET version = excluded.version, changed_at = excluded.changed_at
            RETURNING ${q.idColumn} AS id
          )
-         SELECT max(id::text) AS last, count(*)::int AS n FROM ins`,
-        // uuid order is byte order, which the lowercase text form keeps (PostgreSQL 15 has no max(uuid)).
+         SELECT max(id::text COLLATE "C") AS last, count(*)::int AS n FROM ins`,
+        // uuid order is byte order, which the lowercase text form keeps under the C collation (PostgreSQL 15 has no max(uuid)).
         [target, after],
       ),
     );
