@@ -1,8 +1,8 @@
 import { Command, Option } from 'commander';
-import { defaults, nonNegativeInt, positiveInt } from './config.js';
+import { defaults, nonNegativeInt, port, positiveInt, positiveNumber } from './config.js';
 import { Context, type GlobalFlags } from './context.js';
 import { exitWith } from './exit.js';
-import { ConnectionError } from './errors.js';
+import { ConnectionError, UsageError } from './errors.js';
 import { stopSignal } from './stop.js';
 import { wrapPgErrors } from './db/errors.js';
 import { wrapEngineErrors } from './engine/errors.js';
@@ -10,6 +10,7 @@ import { migrate } from './commands/migrate.js';
 import { loaddata } from './commands/loaddata.js';
 import { initEs } from './commands/init-es.js';
 import { startEtl } from './commands/start-etl.js';
+import { watch } from './watch/loop.js';
 import { rollback } from './commands/rollback.js';
 import { dropTargetById, listTargets } from './commands/targets.js';
 import { combinedProblem, combineStatus, status } from './commands/status.js';
@@ -154,19 +155,43 @@ export function buildProgram(): Command {
     .addOption(concurrencyOption())
     .option('--wait', 'wait for a running start-etl instead of exiting')
     .option('--skip-invalid', 'leave out and record films whose document is invalid or refused; index the rest')
+    .option('--watch', 'keep running: index changes as they are committed (LISTEN/NOTIFY, with a poll), until SIGINT/SIGTERM')
+    .option('--poll-interval <seconds>', 'with --watch: look at the queues at least this often', positiveNumber('--poll-interval'), defaults.pollInterval)
+    .option('--metrics-port <port>', 'with --watch: serve /metrics (Prometheus) and /healthz on this port', port('--metrics-port'))
+    .option('--max-lag <seconds>', 'with --watch: /healthz answers 503 when a change waits longer than this', positiveNumber('--max-lag'), defaults.maxLag)
     .action(
-      action(async (ctx, opts: { batch: number; concurrency: number; wait?: boolean; skipInvalid?: boolean }) => {
-        const r = await startEtl({
-          ...(await ctx.servers()),
-          batchSize: opts.batch,
-          concurrency: opts.concurrency,
-          wait: opts.wait,
-          skipInvalid: opts.skipInvalid,
-          progress: (index, r) =>
-            ctx.out.progress(`${index}: indexed ${(r.indexed + r.deleted).toLocaleString('en')} / ${r.pending.toLocaleString('en')}`),
-        });
-        ctx.out.result(r, render.startEtl(r));
-      }),
+      action(
+        async (
+          ctx,
+          opts: { batch: number; concurrency: number; wait?: boolean; skipInvalid?: boolean; watch?: boolean; pollInterval: number; metricsPort?: number; maxLag: number },
+        ) => {
+          const common = {
+            ...(await ctx.servers()),
+            batchSize: opts.batch,
+            concurrency: opts.concurrency,
+            wait: opts.wait,
+            skipInvalid: opts.skipInvalid,
+          };
+          if (opts.watch) {
+            const r = await watch({
+              ...common,
+              pollIntervalMs: opts.pollInterval * 1000,
+              maxLagSeconds: opts.maxLag,
+              metricsPort: opts.metricsPort,
+              log: (m) => ctx.out.info(m),
+            });
+            ctx.out.result(r, render.watch(r));
+            return;
+          }
+          if (opts.metricsPort !== undefined) throw new UsageError('--metrics-port needs --watch (a one-shot run prints its figures with --json)');
+          const r = await startEtl({
+            ...common,
+            progress: (index, r) =>
+              ctx.out.progress(`${index}: indexed ${(r.indexed + r.deleted).toLocaleString('en')} / ${r.pending.toLocaleString('en')}`),
+          });
+          ctx.out.result(r, render.startEtl(r));
+        },
+      ),
     );
 
   program

@@ -70,6 +70,10 @@ export const defaults = {
   concurrency: 2,
   /** init-es: previous indexes kept per alias for `movies rollback`. */
   keep: 1,
+  /** start-etl --watch: seconds between looks at the queues when no notification came. */
+  pollInterval: 5,
+  /** start-etl --watch: seconds a change may wait before /healthz says unhealthy. */
+  maxLag: 60,
   searchSize: 5,
   seed: 1,
 } as const;
@@ -251,4 +255,14 @@ function integerAtLeast(name: string, min: number, what: string): (value: string
 }
 
 export const positiveInt = (name: string) => integerAtLeast(name, 1, 'positive');
+export const port = (name: string) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new InvalidArgumentError(`${name} must be a port number, 1-65535 (got "${value}")`);
+  return n;
+};
+export const positiveNumber = (name: string) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number of seconds (got "${value}")`);
+  return n;
+};
 export const nonNegativeInt = (name: string) => integerAtLeast(name, 0, 'non-negative');

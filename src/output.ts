@@ -10,6 +10,8 @@ import { colorAllowed, spinnerAllowed, stamped, visible } from './terminal.js';
  */
 export interface Reporter {
   warn(message: string): void;
+  /** A log line on stderr (one per watch cycle, say); none with --quiet. */
+  info(message: string): void;
   /** Starts or updates the progress line. */
   progress(text: string): void;
   done(): void;
@@ -55,6 +57,12 @@ export function createReporter(opts: { json?: boolean; quiet?: boolean } = {}, i
     warn(message) {
       spinner?.clear();
       line(`${yellow('warning:')} ${printable(message)}`);
+      spinner?.render();
+    },
+    info(message) {
+      if (opts.quiet) return;
+      spinner?.clear();
+      line(printable(message));
       spinner?.render();
     },
     progress(text) {

@@ -5,6 +5,7 @@ import type { SearchResult } from './commands/search.js';
 import type { LoadResult } from './django/load.js';
 import type { EtlResult } from './etl/run.js';
 import type { StartEtlResult } from './commands/start-etl.js';
+import type { WatchResult } from './watch/loop.js';
 import type { RollbackCommandResult } from './commands/rollback.js';
 import type { TargetListing } from './commands/targets.js';
 import type { GenerateCounts } from './django/generate.js';
@@ -112,3 +113,7 @@ export const targets = (ts: TargetListing[]) =>
 export const dropped = (t: TargetListing) =>
   `dropped target ${t.id} (${t.alias ?? t.indexName} on ${t.url ?? 'an unclaimed cluster'}) and its ${n(t.pending)} pending documents; ` +
   `its index ${t.physical ?? ''} was left on the engine`;
+
+export const watch = (r: WatchResult) =>
+  `watched for ${r.seconds.toFixed(1)} s: ${n(r.cycles)} cycles with changes, indexed ${n(r.indexed)}, deleted ${n(r.deleted)}, ` +
+  `${n(r.failures)} failed cycles`;

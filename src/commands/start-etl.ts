@@ -4,8 +4,10 @@ import { withPgRetry } from '../db/retry.js';
 import type { SearchEngine } from '../engine/types.js';
 import { withEngineRetry } from '../engine/errors.js';
 import type { RetryPolicy } from '../retry.js';
-import { runEtl, type EtlResult } from '../etl/run.js';
-import { aliasLock, RunLock } from '../db/lock.js';
+import { emptyResult, runEtl, type EtlResult } from '../etl/run.js';
+import { aliasLock, isLockHeld, RunLock, type HeldLock, type LockName } from '../db/lock.js';
+import { pendingStats } from '../db/queue.js';
+import { LockedError } from '../errors.js';
 import { aliasKey, destinationFor } from '../lifecycle/resolve.js';
 import { finishRun, recordFailure, startRun, type RunCounts } from '../db/runs.js';
 
@@ -27,26 +29,38 @@ export interface StartEtlOptions {
   progress?(index: string, sofar: Readonly<EtlResult>): void;
 }
 
-export type IndexRun = EtlResult & { index: string };
+/** One index's run, with what is left pending after it and the age of the oldest of those changes. */
+export type IndexRun = EtlResult & { index: string; target: number; pendingAfter: number; lagSeconds: number };
 
 /** The totals over every index (as one run's figures were before), and each index's own. */
 export type StartEtlResult = EtlResult & { index: string; engine: string; indexes: Record<string, IndexRun> };
 
+/** How a run takes its alias's run lock: on its own connection (one-shot), or on the watch loop's session. */
+export type TakeLock = (name: LockName) => Promise<HeldLock>;
 
 export async function startEtl(o: StartEtlOptions): Promise<StartEtlResult> {
   const pg = <T>(fn: () => Promise<T>) => withPgRetry(fn, o.retry);
   const indexes: Record<string, IndexRun> = {};
-  for (const t of o.indexes) indexes[t.spec.name] = { ...(await runOne(o, t, pg)), index: t.index };
+  for (const t of o.indexes) {
+    const key = aliasKey(o.engine, t, o.engineUrl);
+    // A watch keeps this alias in step; a one-shot run beside it would only race it for pages.
+    const watching = aliasLock('watch', key.cluster, key.alias);
+    if (await pg(() => isLockHeld(o.db, watching))) throw new LockedError(`${watching.held}; exiting`);
+    const takeLock: TakeLock = (name) => pg(() => RunLock.acquire(o.databaseUrl, o.timeouts, o.wait ?? false, name));
+    indexes[t.spec.name] = await runIndex(o, t, takeLock, { record: true });
+  }
   return { ...sum(Object.values(indexes)), index: o.indexes.map((t) => t.index).join(','), engine: o.engine.kind, indexes };
 }
 
 /**
- * One index's run on this cluster's target for its alias, under the alias's run lock, recorded
- * in the run history, success or not.
+ * One index's run on this cluster's target for its alias, under the alias's run lock. With
+ * `record`, it is recorded in the run history as it starts and ends, success or not (a watch
+ * records its cycles itself, only those that did something).
  */
-async function runOne(o: StartEtlOptions, t: IndexChoice, pg: <T>(fn: () => Promise<T>) => Promise<T>): Promise<EtlResult> {
+export async function runIndex(o: StartEtlOptions, t: IndexChoice, takeLock: TakeLock, opts: { record: boolean }): Promise<IndexRun> {
+  const pg = <T>(fn: () => Promise<T>) => withPgRetry(fn, o.retry);
   const key = aliasKey(o.engine, t, o.engineUrl);
-  const lock = await pg(() => RunLock.acquire(o.databaseUrl, o.timeouts, o.wait ?? false, aliasLock('run', key.cluster, key.alias)));
+  const lock = await takeLock(aliasLock('run', key.cluster, key.alias));
   try {
     const { target, dest } = await withEngineRetry('reading the alias', () => pg(() => destinationFor(o.db, o.engine, key)), o.retry);
     if (!dest.viaAlias) {
@@ -54,7 +68,7 @@ async function runOne(o: StartEtlOptions, t: IndexChoice, pg: <T>(fn: () => Prom
         `"${t.index}" is a concrete index created by an earlier version; run \`movies init-es\` once to turn it into an alias (without downtime)`,
       );
     }
-    const runId = await pg(() => startRun(o.db, t.index, target.id));
+    const runId = opts.record ? await pg(() => startRun(o.db, t.index, target.id)) : undefined;
     // What was marked before a failure is recorded with the failed run.
     let sofar: RunCounts = { indexed: 0, deleted: 0, rejected: 0, batches: 0 };
     try {
@@ -69,10 +83,11 @@ async function runOne(o: StartEtlOptions, t: IndexChoice, pg: <T>(fn: () => Prom
           o.progress?.(t.index, r);
         },
       });
-      await pg(() => finishRun(o.db, runId, 'success', result));
-      return result;
+      if (runId !== undefined) await pg(() => finishRun(o.db, runId, 'success', result));
+      const after = await pg(() => pendingStats(o.db, t.spec.queue, target.id));
+      return { ...result, index: t.index, target: target.id, pendingAfter: after.pending, lagSeconds: after.lagSeconds };
     } catch (err) {
-      throw await recordFailure(o.db, runId, err, sofar);
+      throw runId !== undefined ? await recordFailure(o.db, runId, err, sofar) : err;
     }
   } finally {
     await lock.release();
@@ -80,7 +95,7 @@ async function runOne(o: StartEtlOptions, t: IndexChoice, pg: <T>(fn: () => Prom
 }
 
 function sum(runs: EtlResult[]): EtlResult {
-  const total: EtlResult = { pending: 0, indexed: 0, deleted: 0, rejected: 0, requeued: 0, batches: 0, seconds: 0, docsPerSecond: 0, queryMs: 0 };
+  const total = emptyResult();
   for (const r of runs) {
     for (const k of ['pending', 'indexed', 'deleted', 'rejected', 'requeued', 'batches', 'seconds', 'queryMs'] as const) total[k] += r[k];
   }

@@ -102,7 +102,10 @@ export async function status(o: StatusOptions): Promise<StatusResult> {
   const rejectedRows = await o.db(`content.${q.rejectedTable}`).orderBy('rejected_at', 'desc').limit(REJECTED_SHOWN);
   const lastRuns = await lastRunByTarget(o.db, targets.map((t) => t.id));
   const last = here ? lastRuns.get(here.id) : undefined;
-  const running = here?.cluster ? await isLockHeld(o.db, aliasLock('run', here.cluster, o.index)) : false;
+  // A one-shot run, or a watch between two of its cycles.
+  const running = here?.cluster
+    ? (await isLockHeld(o.db, aliasLock('run', here.cluster, o.index))) || (await isLockHeld(o.db, aliasLock('watch', here.cluster, o.index)))
+    : false;
   let documents: number | null = null;
   let missing = false;
   let error = o.engineError;

@@ -13,20 +13,22 @@ export interface LockName {
   held: string;
 }
 
-const NAMESPACE = { run: 0x6d6f76n, build: 0x6d6f62n } as const;
+const NAMESPACE = { run: 0x6d6f76n, build: 0x6d6f62n, watch: 0x6d6f77n } as const;
 
 /*
  * One lock per alias on a cluster and per purpose: `run` is held by a start-etl writing
  * through the alias and by init-es or rollback while they move it; `build` by an init-es
- * building a new index for it. Runs on other aliases or clusters do not wait for each other.
+ * building a new index for it; `watch` by a start-etl --watch for as long as it runs (it takes
+ * `run` only for each cycle, so that init-es can move the alias between two cycles). Runs on other aliases or clusters do not wait for each other.
  * The key is a namespace in the high bits and 32 bits of a hash of cluster and alias.
  */
 export function aliasLock(purpose: keyof typeof NAMESPACE, cluster: string, alias: string): LockName {
   const h = BigInt(createHash('sha1').update(`${cluster}/${alias}`).digest().readUInt32BE(0));
-  const held =
-    purpose === 'run'
-      ? `another movies run (start-etl, or init-es or rollback moving the alias) is writing to "${alias}" on this cluster`
-      : `another init-es is rebuilding "${alias}" on this cluster`;
+  const held = {
+    run: `another movies run (start-etl, or init-es or rollback moving the alias) is writing to "${alias}" on this cluster`,
+    build: `another init-es is rebuilding "${alias}" on this cluster`,
+    watch: `a start-etl --watch keeps "${alias}" in step on this cluster (stop it to run one-shot runs)`,
+  }[purpose];
   return { key: String((NAMESPACE[purpose] << 32n) | h), held };
 }
 
@@ -110,4 +112,60 @@ export async function isLockHeld(db: Db, name: LockName): Promise<boolean> {
     [name.key],
   );
   return r.rows[0]?.held ?? false;
+}
+
+/** A lock taken on a LockSession, until released or the session's connection is lost. */
+export interface HeldLock {
+  /** Throws if the session's connection was lost (PostgreSQL released the lock) and another run took it meanwhile. */
+  ensureHeld(): Promise<void>;
+  release(): Promise<void>;
+}
+
+/**
+ * Advisory locks taken and released many times on one long-lived connection: a watch loop
+ * takes an alias's run lock for each cycle, and a connection per cycle would cost more than
+ * the cycle. A lost connection is replaced on the next take.
+ */
+export class LockSession {
+  private client?: pg.Client;
+  private dead = true;
+
+  constructor(
+    private readonly databaseUrl: string,
+    private readonly timeouts: Timeouts,
+  ) {}
+
+  private async connection(): Promise<pg.Client> {
+    if (this.client && !this.dead) return this.client;
+    await this.client?.end().catch(() => undefined);
+    const client = new pg.Client(pgConnectionOptions(this.databaseUrl, this.timeouts, 'movies-lock'));
+    client.on('error', () => (this.dead = true));
+    client.on('end', () => (this.dead = true));
+    await client.connect();
+    this.client = client;
+    this.dead = false;
+    return client;
+  }
+
+  /** Takes the lock now or throws LockedError. */
+  async take(name: LockName): Promise<HeldLock> {
+    const client = await this.connection();
+    const r = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS ok', [name.key]);
+    if (!r.rows[0]?.ok) throw new LockedError(name.held);
+    return {
+      ensureHeld: async () => {
+        if (this.client !== client || this.dead) await this.take(name);
+      },
+      // On whichever connection holds it now (ensureHeld may have taken it again on a new one).
+      release: async () => {
+        if (this.client && !this.dead) await this.client.query('SELECT pg_advisory_unlock($1::bigint)', [name.key]).catch(() => undefined);
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.client && !(await settlesWithin(RELEASE_BOUND_MS, this.client.end()))) {
+      (this.client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+    }
+  }
 }

@@ -154,3 +154,13 @@ export async function enqueueAllInChunks(
     after = last;
   }
 }
+
+/** One target's pending documents and the age of its oldest pending change (the lag), in seconds. */
+export async function pendingStats(db: Db, q: ChangeQueue, target: number): Promise<{ pending: number; lagSeconds: number }> {
+  const r = await db.raw<{ rows: Array<{ pending: number; lag: number | null }> }>(
+    `SELECT count(*)::int AS pending, extract(epoch FROM clock_timestamp() - min(changed_at))::float8 AS lag
+     FROM content.${q.table} WHERE target_id = ?`,
+    [target],
+  );
+  return { pending: r.rows[0]?.pending ?? 0, lagSeconds: Math.max(0, r.rows[0]?.lag ?? 0) };
+}

@@ -22,6 +22,13 @@ export async function startRun(db: Db, index: string, target: number): Promise<n
   return id;
 }
 
+/** A run recorded once it is over (a watch cycle that did something). */
+export async function recordFinishedRun(db: Db, index: string, target: number, started: Date, counts: RunCounts): Promise<void> {
+  const id = await startRun(db, index, target);
+  await db('content.etl_run').where({ id }).update({ started_at: started });
+  await finishRun(db, id, 'success', counts);
+}
+
 export async function finishRun(db: Db, id: number, outcome: RunOutcome, counts: RunCounts, error?: string) {
   await db('content.etl_run')
     .where({ id })

@@ -52,6 +52,19 @@ export interface EtlResult {
   queryMs: number;
 }
 
+/** A run that did nothing (yet). */
+export const emptyResult = (): EtlResult => ({
+  pending: 0,
+  indexed: 0,
+  deleted: 0,
+  rejected: 0,
+  requeued: 0,
+  batches: 0,
+  seconds: 0,
+  docsPerSecond: 0,
+  queryMs: 0,
+});
+
 /*
  * After a stop signal, pages already sent get this long to be acknowledged and marked; then
  * the run gives up on them (they stay pending) so that SIGTERM ends it within seconds.
@@ -109,17 +122,7 @@ async function run<Row extends PendingRow, Doc>(o: EtlOptions<Row, Doc>, started
     (restored) => restored && o.retry.log?.(`restored index settings left by an interrupted run`),
   );
   const { upTo, pending } = await pg(() => pendingWatermark(o.db, o.spec.queue, o.dest.target));
-  const result: EtlResult = {
-    pending,
-    indexed: 0,
-    deleted: 0,
-    rejected: 0,
-    requeued: 0,
-    batches: 0,
-    seconds: 0,
-    docsPerSecond: 0,
-    queryMs: 0,
-  };
+  const result: EtlResult = { ...emptyResult(), pending };
   if (pending === 0) return finish(result, started, queryMs);
 
   const bulkMode = pending >= o.bulkSettingsThreshold;

@@ -18,7 +18,7 @@ import type { Knex } from 'knex';
  * Elsewhere the old rows belong to nobody and are dropped: init-es makes every document
  * pending for a new target anyway.
  */
-const QUEUES = [
+export const QUEUES = [
   { index: 'movies', table: 'film_work_change', id: 'film_work_id', fn: 'enqueue_film_works' },
   { index: 'genres', table: 'genre_change', id: 'genre_id', fn: 'enqueue_genres' },
   { index: 'persons', table: 'person_change', id: 'person_id', fn: 'enqueue_persons' },

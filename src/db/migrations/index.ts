@@ -4,6 +4,7 @@ import * as changeCapture from './002_change_capture.js';
 import * as rejections from './003_rejections.js';
 import * as genrePersonQueues from './004_genre_person_queues.js';
 import * as targets from './005_targets.js';
+import * as notify from './006_notify.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -17,6 +18,7 @@ const migrations: Record<string, Migration> = {
   '003_rejections': rejections,
   '004_genre_person_queues': genrePersonQueues,
   '005_targets': targets,
+  '006_notify': notify,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

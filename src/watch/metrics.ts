@@ -1,0 +1,79 @@
+import http from 'node:http';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import {
+  ConnectionError,
+  EngineRejectedError,
+  IndexMissingError,
+  InvalidDataError,
+  LockedError,
+  UnsupportedError,
+  UsageError,
+} from '../errors.js';
+
+/** What kind of failure a cycle met, for movies_failures_total{kind} and the logs. */
+export function failureKind(err: unknown): string {
+  if (err instanceof ConnectionError) return 'outage';
+  if (err instanceof IndexMissingError) return 'index_missing';
+  if (err instanceof EngineRejectedError) return 'engine_rejected';
+  if (err instanceof InvalidDataError) return 'invalid_data';
+  if (err instanceof LockedError) return 'locked';
+  if (err instanceof UnsupportedError || err instanceof UsageError) return 'configuration';
+  return 'internal';
+}
+
+/**
+ * The watch loop's figures in Prometheus form (names documented in the README). One registry
+ * per loop, so that tests can run several in one process.
+ */
+export class WatchMetrics {
+  readonly registry = new Registry();
+  readonly pending = new Gauge({ name: 'movies_pending_documents', help: 'Documents waiting to be indexed or deleted, per index', labelNames: ['index'], registers: [this.registry] });
+  readonly lag = new Gauge({ name: 'movies_lag_seconds', help: 'Age of the oldest pending change, per index (0 when none is pending)', labelNames: ['index'], registers: [this.registry] });
+  readonly indexed = new Counter({ name: 'movies_documents_indexed_total', help: 'Documents written and acknowledged', labelNames: ['index'], registers: [this.registry] });
+  readonly deleted = new Counter({ name: 'movies_documents_deleted_total', help: 'Documents deleted and acknowledged', labelNames: ['index'], registers: [this.registry] });
+  readonly failures = new Counter({ name: 'movies_failures_total', help: 'Failed cycles, by kind (outage, index_missing, engine_rejected, invalid_data, locked, configuration, internal)', labelNames: ['kind'], registers: [this.registry] });
+  readonly cycles = new Histogram({
+    name: 'movies_cycle_duration_seconds',
+    help: 'Time of one cycle that had work: every index brought up to date',
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
+  readonly lastSuccess = new Gauge({ name: 'movies_last_success_timestamp_seconds', help: 'When a cycle last succeeded (Unix time)', registers: [this.registry] });
+  readonly healthy = new Gauge({ name: 'movies_healthy', help: '1 when the last cycle succeeded and the lag is within --max-lag, else 0', registers: [this.registry] });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'movies_' });
+  }
+}
+
+/** /metrics for Prometheus and /healthz (200 or 503) for a load balancer or an orchestrator. */
+export function serveMetrics(metrics: WatchMetrics, port: number, health: () => { ok: boolean; reason: string }): Promise<http.Server> {
+  const server = http.createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/metrics') {
+      metrics.registry.metrics().then(
+        (text) => {
+          res.writeHead(200, { 'content-type': metrics.registry.contentType });
+          res.end(text);
+        },
+        (err: Error) => {
+          res.writeHead(500);
+          res.end(err.message);
+        },
+      );
+      return;
+    }
+    if (path === '/healthz') {
+      const h = health();
+      res.writeHead(h.ok ? 200 : 503, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ status: h.ok ? 'ok' : 'unhealthy', reason: h.reason }));
+      return;
+    }
+    res.writeHead(404);
+    res.end('not found: /metrics or /healthz\n');
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, () => resolve(server));
+  });
+}
