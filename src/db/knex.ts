@@ -31,13 +31,15 @@ export interface DbOptions {
   poolMax?: number;
   /** Where knex's own warnings go (it writes them to stdout otherwise, breaking --json). */
   log?(message: string): void;
+  /** What pg_stat_activity shows for its connections (default "movies"). */
+  applicationName?: string;
 }
 
 export function createDb(databaseUrl: string, o: DbOptions): Db {
   const log = (m: unknown) => o.log?.(String(m instanceof Error ? m.message : m));
   return knexFactory({
     client: 'pg',
-    connection: pgConnectionOptions(databaseUrl, o.timeouts) as Knex.PgConnectionConfig,
+    connection: pgConnectionOptions(databaseUrl, o.timeouts, o.applicationName) as Knex.PgConnectionConfig,
     pool: { min: 0, max: o.poolMax ?? 4 },
     // Waiting for a pooled connection: its holder's statement, then a new connection.
     acquireConnectionTimeout: o.timeouts.statementMs + o.timeouts.connectMs,

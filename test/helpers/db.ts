@@ -14,7 +14,8 @@ export async function freshDatabase(baseUrl: string, prefix = 'movies_t'): Promi
   await client.end();
   const url = new URL(baseUrl);
   url.pathname = `/${name}`;
-  const db = createDb(url.toString(), { timeouts: { connectMs: 10_000, statementMs: 120_000 }, poolMax: 8 });
+  // Named apart from the CLI's own connections, which tests may kill by application_name.
+  const db = createDb(url.toString(), { timeouts: { connectMs: 10_000, statementMs: 120_000 }, poolMax: 8, applicationName: 'test-harness' });
   await migrate({ db });
   return {
     url: url.toString(),

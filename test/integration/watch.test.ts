@@ -1,0 +1,169 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { runCli } from '../helpers/cli.js';
+import { root } from '../helpers/env.js';
+import { ENGINES } from '../helpers/engines.js';
+import { HttpFaultProxy } from '../helpers/http-proxy.js';
+import { assertIndexMatchesDatabase, engineCatalogue, pendingCount, type Catalogue } from '../helpers/catalogue.js';
+import { ExitCode } from '../../src/errors.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/** A `start-etl --watch` child process, with its stderr kept and its /healthz and /metrics at hand. */
+async function startWatch(env: Record<string, string>, args: string[] = []) {
+  const port = await freePort();
+  const child: ChildProcess = spawn(process.execPath, [`${root}bin/movies`, 'start-etl', '--watch', '--metrics-port', String(port), ...args], {
+    env: { PATH: process.env.PATH ?? '', MOVIES_ONLY: 'movies', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  let stdout = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  child.stdout!.on('data', (d) => (stdout += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('close', (code, signal) => r({ code, signal })));
+  const health = async () => {
+    try {
+      return (await fetch(`http://127.0.0.1:${port}/healthz`)).status;
+    } catch {
+      return 0;
+    }
+  };
+  for (let i = 0; i < 300 && (await health()) === 0; i++) await sleep(50);
+  return {
+    child,
+    exited,
+    health,
+    metrics: async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text(),
+    get stderr() {
+      return stderr;
+    },
+    get stdout() {
+      return stdout;
+    },
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+/** Waits until `check` holds, at most `ms`; returns how long it took. */
+async function within(ms: number, what: string, check: () => Promise<boolean>): Promise<number> {
+  const t0 = Date.now();
+  while (!(await check())) {
+    if (Date.now() - t0 > ms) assert.fail(`${what}: not within ${ms} ms`);
+    await sleep(20);
+  }
+  return Date.now() - t0;
+}
+
+/** The film's title as a search finds it (a GET by id would see it before any refresh, on Elasticsearch). */
+async function titleInIndex(c: Catalogue, id: string): Promise<string | undefined> {
+  const res = await fetch(`${c.engineUrl}/${c.index}/_search`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query: { ids: { values: [id] } } }),
+  });
+  const hits = ((await res.json()) as { hits?: { hits?: Array<{ _source: { title: string } }> } }).hits?.hits ?? [];
+  return hits[0]?._source.title;
+}
+
+for (const engine of ENGINES) {
+  describe(`start-etl --watch (${engine.name})`, () => {
+    let c: Catalogue;
+    let film: string;
+    before(async () => {
+      c = await engineCatalogue(engine, { films: 300, seed: 51, name: 'watch' });
+      film = (await c.db('content.film_work').orderBy('id').first('id')).id;
+    });
+    after(async () => c?.cleanup());
+
+    it('a committed edit is searchable after its notification (no poll for a minute); /metrics and /healthz answer', async () => {
+      const w = await startWatch(c.env, ['--poll-interval', '60']);
+      try {
+        await within(15_000, `/healthz says healthy after the first cycle (${w.stderr})`, async () => (await w.health()) === 200);
+        await c.db('content.film_work').where({ id: film }).update({ title: 'Notified edit' });
+        const ms = await within(5_000, 'the edit is searchable', async () => (await titleInIndex(c, film)) === 'Notified edit');
+        console.log(`${engine.name}: edit searchable ${ms} ms after its commit`);
+        await within(5_000, 'the counter counts it', async () => /^movies_documents_indexed_total\{index="movies"\} [1-9]/m.test(await w.metrics()));
+        const metrics = await w.metrics();
+        for (const name of ['movies_pending_documents', 'movies_lag_seconds', 'movies_documents_indexed_total', 'movies_cycle_duration_seconds_bucket', 'movies_last_success_timestamp_seconds', 'movies_healthy']) {
+          assert.match(metrics, new RegExp(`^${name}`, 'm'), `${name} in /metrics`);
+        }
+        assert.match(metrics, /^movies_documents_indexed_total\{index="movies"\} [1-9]/m);
+        const oneShot = await runCli(['start-etl'], c.env);
+        assert.equal(oneShot.code, ExitCode.locked, 'a cron one-shot exits 6 at once while a watch runs');
+        assert.match(oneShot.stderr, /start-etl --watch keeps/);
+      } finally {
+        const stopped = Date.now();
+        const r = await w.stop();
+        assert.equal(r.code, 0, `SIGTERM ends the watch with 0: ${w.stderr}`);
+        assert.ok(Date.now() - stopped < 10_000, 'within 10 s');
+      }
+    });
+
+    it('a change queued without a notification is caught by the poll', async () => {
+      const w = await startWatch(c.env, ['--poll-interval', '1']);
+      try {
+        // Written with triggers off (no queue row, no NOTIFY), then queued by hand: only the poll can see it.
+        const client = new pg.Client({ connectionString: c.url });
+        await client.connect();
+        await client.query('BEGIN');
+        await client.query("SET LOCAL session_replication_role = replica");
+        await client.query("UPDATE content.film_work SET title = 'Polled edit' WHERE id = $1", [film]);
+        await client.query("INSERT INTO content.film_work_change (target_id, film_work_id) SELECT id, $1 FROM content.etl_target WHERE index_name = 'movies'", [film]);
+        await client.query('COMMIT');
+        await client.end();
+        await within(5_000, 'the polled edit is searchable', async () => (await titleInIndex(c, film)) === 'Polled edit');
+      } finally {
+        assert.equal((await w.stop()).code, 0);
+      }
+    });
+
+    it('PostgreSQL connections killed and the engine cut: unhealthy meanwhile, then it recovers by itself and converges', async () => {
+      const proxy = new HttpFaultProxy(c.engineUrl);
+      proxy.match = /.*/;
+      await proxy.start();
+      const w = await startWatch({ ...c.env, ELASTICSEARCH_URL: proxy.url() }, ['--poll-interval', '1', '--max-retry-time', '2']);
+      try {
+        await within(15_000, `/healthz says healthy after the first cycle (${w.stderr})`, async () => (await w.health()) === 200);
+        // Every connection of the watch (its pool, its lock, its listener) is terminated.
+        const admin = new pg.Client({ connectionString: c.url });
+        await admin.connect();
+        const killed = await admin.query(
+          "SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'movies%' AND pid <> pg_backend_pid()",
+        );
+        await admin.end();
+        assert.ok(killed.rows[0].n > 0, 'the watch had connections to kill');
+        await c.db('content.film_work').where({ id: film }).update({ title: 'After the kill' });
+        await within(20_000, 'the edit after the kill is searchable', async () => (await titleInIndex(c, film)) === 'After the kill');
+
+        proxy.fault = () => ({ status: 503, body: '{"error":"cut"}' });
+        await c.db('content.film_work').where({ id: film }).update({ title: 'During the cut' });
+        await within(30_000, '/healthz says unhealthy during the cut', async () => (await w.health()) === 503);
+        assert.match(await w.metrics(), /^movies_failures_total\{kind="outage"\} [1-9]/m);
+        proxy.fault = undefined;
+        await within(40_000, '/healthz recovers', async () => (await w.health()) === 200);
+        await within(10_000, 'the edit made during the cut is searchable', async () => (await titleInIndex(c, film)) === 'During the cut');
+        assert.equal(await pendingCount(c), 0);
+        await assertIndexMatchesDatabase(c, 'after the outages:');
+        assert.match(w.stderr, /cycle failed \(outage\)/);
+      } finally {
+        const r = await w.stop();
+        await proxy.stop();
+        assert.equal(r.code, 0, w.stderr);
+      }
+    });
+  });
+}
