@@ -131,6 +131,21 @@ for (const engine of ENGINES) {
       }
     });
 
+    it('init-es during a watch moves the alias between two cycles; later edits reach the new index', async () => {
+      const w = await startWatch(c.env, ['--poll-interval', '1']);
+      try {
+        await within(15_000, 'healthy', async () => (await w.health()) === 200);
+        const rebuilt = await runCli(['--json', 'init-es', ...(engine.mapping ? ['--mapping', engine.mapping] : [])], c.env);
+        assert.equal(rebuilt.code, 0, rebuilt.stderr);
+        await c.db('content.film_work').where({ id: film }).update({ title: 'After the rebuild' });
+        await within(10_000, 'the edit is searchable in the new index', async () => (await titleInIndex(c, film)) === 'After the rebuild');
+        const aliases = (await (await fetch(`${c.engineUrl}/_alias/${c.index}`)).json()) as Record<string, unknown>;
+        assert.deepEqual(Object.keys(aliases), [JSON.parse(rebuilt.stdout).physical]);
+      } finally {
+        assert.equal((await w.stop()).code, 0, w.stderr);
+      }
+    });
+
     it('PostgreSQL connections killed and the engine cut: unhealthy meanwhile, then it recovers by itself and converges', async () => {
       const proxy = new HttpFaultProxy(c.engineUrl);
       proxy.match = /.*/;
