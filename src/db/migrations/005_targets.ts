@@ -24,6 +24,31 @@ export const QUEUES = [
   { index: 'persons', table: 'person_change', id: 'person_id', fn: 'enqueue_persons' },
 ] as const;
 
+export type Queue = (typeof QUEUES)[number];
+
+/**
+ * The capture triggers' one entry point for a queue: each change once per target of the index,
+ * sorted (ON CONFLICT may touch a row once per statement, and a fixed lock order keeps
+ * concurrent bulk writers from deadlocking). With `notify` (a channel), a statement that queued
+ * something also sends NOTIFY on it (migration 006).
+ */
+export const enqueueFunction = (q: Queue, o: { notify?: string }) => `
+  CREATE OR REPLACE FUNCTION content.${q.fn}(ids uuid[]) RETURNS void
+  LANGUAGE sql AS $$
+    WITH queued AS (
+      INSERT INTO content.${q.table} AS c (target_id, ${q.id})
+      SELECT t.id, d.id
+      FROM content.etl_target t
+      CROSS JOIN (SELECT DISTINCT id FROM unnest(ids) AS u(id) WHERE id IS NOT NULL) d
+      WHERE t.index_name = '${q.index}'
+      ORDER BY 1, 2
+      ON CONFLICT (target_id, ${q.id}) DO UPDATE
+        SET version = excluded.version, changed_at = excluded.changed_at
+      RETURNING 1
+    )
+    SELECT ${o.notify ? `pg_notify('${o.notify}', '${q.index}')` : 'NULL'} WHERE EXISTS (SELECT 1 FROM queued);
+  $$;`;
+
 export async function up(knex: Knex): Promise<void> {
   await knex.raw(`
     CREATE TABLE content.etl_target (
@@ -57,21 +82,8 @@ export async function up(knex: Knex): Promise<void> {
         ADD PRIMARY KEY (target_id, ${q.id});
       DROP INDEX content.${q.table}_version_idx;
       CREATE INDEX ${q.table}_version_idx ON content.${q.table} (target_id, version);
-
-      -- Each change once per target of the index, sorted: ON CONFLICT may touch a row once per
-      -- statement, and a fixed lock order keeps concurrent bulk writers from deadlocking.
-      CREATE OR REPLACE FUNCTION content.${q.fn}(ids uuid[]) RETURNS void
-      LANGUAGE sql AS $$
-        INSERT INTO content.${q.table} AS c (target_id, ${q.id})
-        SELECT t.id, d.id
-        FROM content.etl_target t
-        CROSS JOIN (SELECT DISTINCT id FROM unnest(ids) AS u(id) WHERE id IS NOT NULL) d
-        WHERE t.index_name = '${q.index}'
-        ORDER BY 1, 2
-        ON CONFLICT (target_id, ${q.id}) DO UPDATE
-          SET version = excluded.version, changed_at = excluded.changed_at;
-      $$;
     `);
+    await knex.raw(enqueueFunction(q, {}));
   }
 }
 
