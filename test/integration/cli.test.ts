@@ -153,11 +153,16 @@ describe('movies CLI on the original fixture (OpenSearch, default mapping)', () 
       { model: 'movies.genre', pk: genre, fields: { genre: 'Ordering' } },
       { model: 'movies.filmwork', pk: film, fields: { title: 'Second title' } },
     ]));
+    // A target of its own, so that this test does not depend on an earlier one's init-es.
+    const [target] = await h.db('content.etl_target')
+      .insert({ index_name: 'movies', cluster: 'test', alias: 'order_test', physical: 'order_test_1', state: 'live' })
+      .returning('id');
     const r = await runCli(['loaddata', file], env);
     assert.equal(r.code, 0, r.stderr);
     const [row] = await h.db('content.film_work').where({ id: film });
     assert.equal(row.title, 'Second title');
-    assert.equal((await h.db('content.film_work_change').where({ film_work_id: film })).length, 1);
+    assert.equal((await h.db('content.film_work_change').where({ film_work_id: film, target_id: target.id })).length, 1, 'pending once for the target');
+    await h.db('content.etl_target').where({ id: target.id }).delete();
   });
 });
 
