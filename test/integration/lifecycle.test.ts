@@ -289,8 +289,13 @@ for (const engine of ENGINES) {
         for (const args of [['generate', '--films', '300', '--seed', '31', '--out', file], ['loaddata', file]]) {
           assert.equal((await runCli(args, env)).code, 0);
         }
-        // The earlier version: schema 004, a concrete index holding every document, runs recorded.
-        await h.db.migrate.down();
+        // The earlier version: schema 004 (migrations from 005 on undone), a concrete index holding every document, runs recorded.
+        for (;;) {
+          const [done] = (await h.db.migrate.list()) as [Array<{ name: string } | string>, unknown];
+          const last = done.at(-1);
+          if ((typeof last === 'string' ? last : last!.name) < '005') break;
+          await h.db.migrate.down();
+        }
         const mapping = readFileSync(engine.mappingFile, 'utf8');
         assert.ok((await fetch(`${engine.url}/${index}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: mapping })).ok);
         const docs = [...(await truth(h.db)).values()];
