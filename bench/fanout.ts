@@ -20,14 +20,12 @@
  * 1-minute load average before and after, because the machine is shared. Env: DATABASE_URL
  * (server only). Database movies_fanout is created and dropped per sample.
  */
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
-import { dbUrl, dropDatabase } from './lib/catalogue.js';
-import { cpuDelta, cpuSnapshot, load1, machine, median, ROOT } from './lib/measure.js';
+import { dbUrl, dropDatabase, sql } from './lib/catalogue.js';
+import { cpuDelta, cpuSnapshot, load1, machine, median, mustRunIn, ROOT } from './lib/measure.js';
 import type { Measurement, Sample } from './run.js';
 
 const { values: args } = parseArgs({
@@ -48,54 +46,8 @@ const films = Number(args.films);
 const runs = Number(args.runs);
 const fixture = resolve(args.fixture ?? join(tmpdir(), `fanout-films-${films}.json`));
 const log = (m: string) => process.stderr.write(`${new Date().toISOString()} ${m}\n`);
+const movies = mustRunIn;
 const DATABASE = 'movies_fanout';
-
-interface Run {
-  seconds: number;
-  peakRssMb: number;
-  cpuSeconds: number;
-  json: Record<string, unknown>;
-}
-
-/** `node DIR/bin/movies ...args` under GNU time; throws unless it exits 0. */
-async function movies(dir: string, cliArgs: string[], env: Record<string, string>): Promise<Run> {
-  const tmp = mkdtempSync(join(tmpdir(), 'fanout-'));
-  const timeFile = join(tmp, 'time');
-  const started = performance.now();
-  const child = spawn('/usr/bin/time', ['-f', '%M %U %S', '-o', timeFile, process.execPath, join(dir, 'bin/movies'), ...cliArgs], {
-    cwd: dir,
-    // Only what is set here reaches the CLI, so a stray MOVIES_* in the caller cannot change a side.
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const code: number = await new Promise((ok) => child.on('close', (c) => ok(c ?? -1)));
-  const seconds = (performance.now() - started) / 1000;
-  const lines = readFileSync(timeFile, 'utf8').trim().split('\n');
-  const [kb, u, s] = lines[lines.length - 1]!.split(' ').map(Number);
-  rmSync(tmp, { recursive: true, force: true });
-  if (code !== 0) throw new Error(`${dir}: movies ${cliArgs.join(' ')} exited ${code}: ${stderr.slice(-2000)}`);
-  let json: Record<string, unknown> = {};
-  try {
-    json = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as Record<string, unknown>;
-  } catch {
-    /* not a --json command */
-  }
-  return { seconds, peakRssMb: kb! / 1024, cpuSeconds: u! + s!, json };
-}
-
-async function sql(database: string, text: string): Promise<pg.QueryResult> {
-  const c = new pg.Client({ connectionString: dbUrl(database) });
-  await c.connect();
-  try {
-    return await c.query(text);
-  } finally {
-    await c.end();
-  }
-}
 
 type Variant = 'before' | 'after-0' | 'after-1' | 'after-2';
 const targetsOf = (v: Variant) => (v === 'before' ? 0 : Number(v.slice(-1)));

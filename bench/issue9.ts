@@ -28,14 +28,12 @@
  * 1-minute load average, because the machine is shared. Env: DATABASE_URL (server only),
  * OPENSEARCH_URL. Databases movies_issue9_* and indexes issue9_* are created and removed.
  */
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
-import { dbUrl, dropDatabase } from './lib/catalogue.js';
-import { cpuDelta, cpuSnapshot, engineUrl, load1, machine, median, ROOT } from './lib/measure.js';
+import { dbUrl, dropDatabase, sql } from './lib/catalogue.js';
+import { cpuDelta, cpuSnapshot, engineUrl, load1, machine, median, mustRunIn, ROOT } from './lib/measure.js';
 import type { Measurement, Sample } from './run.js';
 
 const { values: args } = parseArgs({
@@ -58,58 +56,9 @@ const runs = Number(args.runs);
 const fixture = resolve(args.fixture ?? join(tmpdir(), `issue9-films-${films}.json`));
 const scenarios = new Set(args.scenarios!.split(',').map((x) => x.trim()));
 const log = (m: string) => process.stderr.write(`${new Date().toISOString()} ${m}\n`);
+const movies = mustRunIn;
 const engine = engineUrl();
 const PREFIX = 'issue9_';
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-  seconds: number;
-  peakRssMb: number;
-  cpuSeconds: number;
-  json: Record<string, unknown>;
-}
-
-/** `node DIR/bin/movies ...args` under GNU time; throws unless it exits 0. */
-async function movies(dir: string, cliArgs: string[], env: Record<string, string>): Promise<Run> {
-  const tmp = mkdtempSync(join(tmpdir(), 'issue9-'));
-  const timeFile = join(tmp, 'time');
-  const started = performance.now();
-  const child = spawn('/usr/bin/time', ['-f', '%M %U %S', '-o', timeFile, process.execPath, join(dir, 'bin/movies'), ...cliArgs], {
-    cwd: dir,
-    // Only what is set here reaches the CLI, so a stray MOVIES_* in the caller cannot change a side.
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const code: number = await new Promise((ok) => child.on('close', (c) => ok(c ?? -1)));
-  const seconds = (performance.now() - started) / 1000;
-  const lines = readFileSync(timeFile, 'utf8').trim().split('\n');
-  const [kb, u, s] = lines[lines.length - 1]!.split(' ').map(Number);
-  rmSync(tmp, { recursive: true, force: true });
-  if (code !== 0) throw new Error(`${dir}: movies ${cliArgs.join(' ')} exited ${code}: ${stderr.slice(-2000)}`);
-  let json: Record<string, unknown> = {};
-  try {
-    json = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as Record<string, unknown>;
-  } catch {
-    /* not a --json command */
-  }
-  return { code, stdout, stderr, seconds, peakRssMb: kb! / 1024, cpuSeconds: u! + s!, json };
-}
-
-async function sql(database: string, text: string): Promise<pg.QueryResult> {
-  const c = new pg.Client({ connectionString: dbUrl(database) });
-  await c.connect();
-  try {
-    return await c.query(text);
-  } finally {
-    await c.end();
-  }
-}
 
 async function freshDatabase(database: string, dir: string): Promise<string> {
   await dropDatabase(database);

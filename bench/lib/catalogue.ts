@@ -65,6 +65,17 @@ async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
   }
 }
 
+/** One statement on its own connection to `database`. */
+export async function sql(database: string, text: string): Promise<pg.QueryResult> {
+  const c = new pg.Client({ connectionString: dbUrl(database) });
+  await c.connect();
+  try {
+    return await c.query(text);
+  } finally {
+    await c.end();
+  }
+}
+
 export async function dropDatabase(database: string): Promise<void> {
   await admin((c) => c.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`));
 }

@@ -6,7 +6,6 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const BIN = join(ROOT, 'bin/movies');
 const TIME = '/usr/bin/time';
 
 export const baseUrl = () => process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/movies';
@@ -25,16 +24,29 @@ export interface CliRun {
   json?: Record<string, unknown>;
 }
 
+export interface RunOptions {
+  /** The checkout whose built CLI runs (default: this one); before/after benchmarks pass two. */
+  root?: string;
+  /**
+   * Only PATH, HOME and `env` reach the CLI, so that a stray MOVIES_* in the caller cannot
+   * change one side of a comparison.
+   */
+  cleanEnv?: boolean;
+}
+
 /** Runs `node bin/movies ...args` (the built dist/) as a child process and measures it. */
-export async function runCli(args: string[], env: Record<string, string>): Promise<CliRun> {
+export async function runCli(args: string[], env: Record<string, string>, o: RunOptions = {}): Promise<CliRun> {
   const useTime = existsSync(TIME);
+  const root = o.root ?? ROOT;
+  const bin = join(root, 'bin/movies');
   const dir = mkdtempSync(join(tmpdir(), 'movies-bench-'));
   const rssFile = join(dir, 'rss');
   const [cmd, argv] = useTime
-    ? [TIME, ['-f', '%M %U %S', '-o', rssFile, process.execPath, BIN, ...args]]
-    : [process.execPath, [BIN, ...args]];
+    ? [TIME, ['-f', '%M %U %S', '-o', rssFile, process.execPath, bin, ...args]]
+    : [process.execPath, [bin, ...args]];
   const started = performance.now();
-  const child = spawn(cmd, argv, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const base = o.cleanEnv ? { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' } : process.env;
+  const child = spawn(cmd, argv, { cwd: root, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -71,10 +83,16 @@ export async function runCli(args: string[], env: Record<string, string>): Promi
   return { code, stdout, stderr, seconds, peakRssMb: kb / 1024, cpuSeconds, json };
 }
 
-export async function mustRun(args: string[], env: Record<string, string>): Promise<CliRun> {
-  const r = await runCli(args, env);
-  if (r.code !== 0) throw new Error(`movies ${args.join(' ')} exited ${r.code}: ${r.stderr.slice(-2000)}`);
+export async function mustRun(args: string[], env: Record<string, string>, o: RunOptions = {}): Promise<CliRun> {
+  const r = await runCli(args, env, o);
+  if (r.code !== 0) throw new Error(`${o.root ?? ''} movies ${args.join(' ')} exited ${r.code}: ${r.stderr.slice(-2000)}`);
   return r;
+}
+
+/** `node DIR/bin/movies ...args` of another checkout, measured, with only `env` set; throws unless it exits 0. */
+export async function mustRunIn(dir: string, args: string[], env: Record<string, string>): Promise<CliRun & { json: Record<string, unknown> }> {
+  const r = await mustRun(args, env, { root: dir, cleanEnv: true });
+  return { ...r, json: r.json ?? {} };
 }
 
 export function median(xs: number[]): number {
