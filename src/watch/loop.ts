@@ -29,6 +29,16 @@ export interface WatchResult {
   seconds: number;
 }
 
+/**
+ * Another watch took an alias over while this one's lock connection was down: it keeps the
+ * alias in step now, and this one ends (exit 6) instead of waiting beside it. A lock that
+ * cannot be checked (PostgreSQL down) is an outage like any other.
+ */
+class TakenOver extends LockedError {}
+const tookOver = (err: unknown): never => {
+  throw err instanceof LockedError ? new TakenOver(err.message) : err;
+};
+
 /** After a failed cycle: 1 s, doubling, at most 30 s; reset by a successful cycle. */
 const MAX_BACKOFF_MS = 30_000;
 /** init-es holds the run lock while it moves the alias (about a second): look again soon. */
@@ -71,7 +81,7 @@ export async function watch(o: WatchOptions): Promise<WatchResult> {
       const cycleStart = new Date();
       const t0 = performance.now();
       try {
-        for (const l of watchLocks) await l.ensureHeld();
+        for (const l of watchLocks) await l.ensureHeld().catch(tookOver);
         let work = 0;
         lag = 0;
         const parts: string[] = [];
@@ -102,6 +112,7 @@ export async function watch(o: WatchOptions): Promise<WatchResult> {
         }
       } catch (err) {
         if (signal?.aborted) break;
+        if (err instanceof TakenOver) throw err;
         const kind = failureKind(err);
         metrics.failures.inc({ kind });
         totals.failures++;
