@@ -4,15 +4,18 @@
  *   npm run bench:watch [-- --films 100000] [--rates 10,100,500] [--seconds 60] [--rounds 2]
  *                       [--engines opensearch,elasticsearch] [--idle 30] [--every 25]
  *                       [--rss-minutes 10] [--rss-rate 100] [--rss-engine opensearch] [--name watch-100k]
+ *                       [--per-connection 10] [--async-commit]
  *
  * Per engine, one session: `movies init-es` of alias bench_watch on the --films catalogue (the
  * database bench:rebuild made, movies_bench_rebuild_<size>, migrated first so that the capture
  * triggers NOTIFY), then `movies start-etl --watch --metrics-port P` as a child process. In it:
  *   - idle: --idle seconds without writes, the watch's CPU time over them;
- *   - per round and per rate (the order alternates per round): a writer commits single-film
- *     title updates at the rate for --seconds (autocommit, one connection per 25/s),
- *     each title unique and ordered (`w<tag>-<seq>`), each film edited once per run, and takes
- *     the time COMMIT returned; a reader searches the alias every --every ms for the titles
+ *   - per round and per rate (the order alternates per round): a writer commits rate x --seconds
+ *     single-film title updates on one schedule (edit n due at n/rate; autocommit, a prepared
+ *     statement, one connection per --per-connection edits/s, each connection taking the next
+ *     due edit when free; --async-commit sets synchronous_commit off on them), each title unique
+ *     and ordered (`w<tag>-<seq>`), each film edited once per run, and takes the time COMMIT
+ *     returned and how late each edit was sent against the schedule (lag); a reader searches the alias every --every ms for the titles
  *     still awaited (a range on title.raw from the lowest unseen one, so each search returns
  *     only the window in flight) and takes the time the answer came back as the time it was
  *     seen. Latency = seen - committed, so it includes up to one reader interval plus one
@@ -51,6 +54,8 @@ const { values: args } = parseArgs({
     'rss-engine': { type: 'string', default: 'opensearch' },
     seed: { type: 'string', default: '1' },
     name: { type: 'string', default: 'watch-100k' },
+    'per-connection': { type: 'string', default: '10' },
+    'async-commit': { type: 'boolean', default: false },
   },
 });
 const films = Number(args.films);
@@ -63,8 +68,10 @@ const ALIAS = 'bench_watch';
 const METRICS_PORT = 9464;
 /** An edit not seen this long after the writer stopped is missing. */
 const GRACE_MS = 30_000;
-/** Edits per writer connection per second, at most. */
-const PER_CONNECTION = 25;
+/** Target edits/s per writer connection: 10 gives 50 connections at 500/s, so a connection has 100 ms per commit. */
+const PER_CONNECTION = Number(args['per-connection']);
+/** SET synchronous_commit = off on the writer's connections (not the default; reported per run). */
+const asyncCommit = args['async-commit']!;
 const log = (m: string) => process.stderr.write(`${new Date().toISOString()} ${m}\n`);
 
 type Kind = 'opensearch' | 'elasticsearch';
@@ -175,6 +182,8 @@ async function ready(): Promise<void> {
 
 // ---------------------------------------------------------------- one measured run
 interface Edit {
+  /** When the schedule wanted it sent. */
+  due: number;
   sent: number;
   committed?: number;
   seen?: number;
@@ -183,14 +192,17 @@ interface Edit {
 
 const title = (tag: string, seq: number) => `w${tag}-${String(seq).padStart(7, '0')}`;
 
+const UPDATE = 'UPDATE content.film_work SET title = $1, modified = now() WHERE id = $2';
+
 async function run(cat: CatalogueInfo, e: Engine, w: Watch, ids: string[], cursor: { i: number }, tag: string, rate: number, ms: number) {
+  const total = Math.round((rate * ms) / 1000);
   const edits: Edit[] = [];
-  const stop = { writer: false, reader: false };
   const conns = Math.max(1, Math.ceil(rate / PER_CONNECTION));
   const clients = await Promise.all(
     Array.from({ length: conns }, async () => {
       const c = new pg.Client({ connectionString: cat.url });
       await c.connect();
+      if (asyncCommit) await c.query('SET synchronous_commit = off');
       return c;
     }),
   );
@@ -200,27 +212,35 @@ async function run(cat: CatalogueInfo, e: Engine, w: Watch, ids: string[], curso
   const cycles0 = w.cycles.length;
   const l0 = load1();
   const start = performance.now();
+  const period = 1000 / rate;
 
-  // Writer: connection k sends at start + (k + j*conns)/rate, the next at once when late.
-  const writers = clients.map(async (c, k) => {
-    let next = start + (k * 1000) / rate;
-    while (!stop.writer) {
-      const wait = next - performance.now();
-      if (wait > 0) await sleep(wait);
-      if (stop.writer) break;
-      const seq = edits.length;
-      const edit: Edit = { sent: performance.now() };
-      edits.push(edit);
+  // Writer: edit `seq` is due at start + seq/rate, one global schedule. Each connection claims
+  // the next edit, waits for its due time and commits it; so the schedule does not depend on
+  // one connection's round trip (the earlier per-connection slots lost a slot whenever a commit
+  // took longer than 40 ms). A late edit is sent as soon as a connection is free, and how late
+  // is reported (lag), so a writer that cannot keep up shows as lag and a lower achieved rate.
+  // Each edit is still its own autocommitted statement, so each has its own commit time; the
+  // statement is prepared once per connection (named query).
+  let claimed = 0;
+  const writers = clients.map(async (c) => {
+    while (claimed < total) {
+      const seq = claimed++;
+      const due = start + seq * period;
+      const edit: Edit = { due, sent: 0 };
+      edits[seq] = edit;
       const id = ids[cursor.i++ % ids.length]!;
+      const wait = due - performance.now();
+      if (wait > 0) await sleep(wait);
+      edit.sent = performance.now();
       try {
-        await c.query('UPDATE content.film_work SET title = $1, modified = now() WHERE id = $2', [title(tag, seq), id]);
+        await c.query({ name: 'watch-edit', text: UPDATE, values: [title(tag, seq), id] });
         edit.committed = performance.now();
       } catch {
         edit.failed = true;
       }
-      next = Math.max(next + (conns * 1000) / rate, performance.now() - (conns * 1000) / rate);
     }
   });
+  const stop = { reader: false };
 
   // Reader: the window of titles from the lowest unseen one, sorted, every everyMs.
   let low = 0;
@@ -254,14 +274,12 @@ async function run(cat: CatalogueInfo, e: Engine, w: Watch, ids: string[], curso
         } catch {
           searchFailures++;
         }
-      } else if (stop.writer) break;
+      } else if (claimed >= total) break;
       const wait = t + everyMs - performance.now();
       if (wait > 0) await sleep(wait);
     }
   })();
 
-  await sleep(ms);
-  stop.writer = true;
   await Promise.all(writers);
   const writeEnd = performance.now();
   await Promise.all(clients.map((c) => c.end()));
@@ -275,6 +293,7 @@ async function run(cat: CatalogueInfo, e: Engine, w: Watch, ids: string[], curso
   const ok = edits.filter((x) => !x.failed);
   const lat = ok.filter((x) => x.seen !== undefined).map((x) => x.seen! - x.committed!);
   const commitMs = ok.map((x) => x.committed! - x.sent);
+  const lagMs = edits.map((x) => x.sent - x.due);
   const cyc = w.cycles.slice(cycles0).filter((c) => c.at <= writeEnd);
   const samples = w.samples.slice(samples0);
   const dCycles = (m1['movies_cycle_duration_seconds_count'] ?? 0) - (m0['movies_cycle_duration_seconds_count'] ?? 0);
@@ -294,6 +313,10 @@ async function run(cat: CatalogueInfo, e: Engine, w: Watch, ids: string[], curso
     p90Ms: Math.round(pct(lat, 90)),
     p99Ms: Math.round(pct(lat, 99)),
     maxMs: Math.round(Math.max(...lat)),
+    asyncCommit,
+    lagP50Ms: r1(pct(lagMs, 50)),
+    lagP99Ms: r1(pct(lagMs, 99)),
+    lagMaxMs: r1(Math.max(...lagMs)),
     commitP50Ms: r1(pct(commitMs, 50)),
     commitP99Ms: r1(pct(commitMs, 99)),
     searches: searchMs.length,
@@ -392,7 +415,8 @@ for (const kind of args.engines!.split(',') as Kind[]) {
   const plan = [];
   for (let round = 1; round <= rounds; round++) {
     const order = round % 2 === 1 ? rates : [...rates].reverse();
-    for (const rate of order) plan.push({ rate, ms: runMs, tag: `${kind[0]}${Date.now().toString(36)}r${round}x${rate}` });
+    // The plan index too: a rate listed twice in one round must not reuse the titles of its first run.
+    for (const rate of order) plan.push({ rate, ms: runMs, tag: `${kind[0]}${Date.now().toString(36)}r${round}x${rate}n${plan.length}` });
   }
   await session(e, plan);
 }
