@@ -127,3 +127,11 @@ export async function pendingFor(db: Db, table: string, target: number): Promise
   const r = await db.raw<{ rows: Array<{ n: number }> }>(`SELECT count(*)::int AS n FROM content.${table} WHERE target_id = ?`, [target]);
   return r.rows[0]?.n ?? 0;
 }
+
+/**
+ * Whether the capture triggers notify for this target's index (migration 006). Only rows
+ * whose flag changes are written, so a watch can call it every cycle for free.
+ */
+export async function setWatched(db: Db, id: number, watched: boolean): Promise<void> {
+  await db(TABLE).where({ id }).whereNot({ watched }).update({ watched });
+}

@@ -2,9 +2,10 @@ import type { Db } from '../db/knex.js';
 import { aliasLock, LockSession, RunLock } from '../db/lock.js';
 import { withPgRetry } from '../db/retry.js';
 import { recordFinishedRun } from '../db/runs.js';
+import { setWatched } from '../db/targets.js';
 import { LockedError } from '../errors.js';
 import { aliasKey } from '../lifecycle/resolve.js';
-import { sleep } from '../retry.js';
+import { settlesWithin, sleep } from '../retry.js';
 import { runIndex, type StartEtlOptions } from '../commands/start-etl.js';
 import { ChangeListener } from './listener.js';
 import { failureKind, serveMetrics, WatchMetrics } from './metrics.js';
@@ -41,6 +42,7 @@ const tookOver = (err: unknown): never => {
 
 /** After a failed cycle: 1 s, doubling, at most 30 s; reset by a successful cycle. */
 const MAX_BACKOFF_MS = 30_000;
+const CLEAR_BOUND_MS = 2_000;
 /** init-es holds the run lock while it moves the alias (about a second): look again soon. */
 const LOCKED_RETRY_MS = 250;
 
@@ -70,6 +72,7 @@ export async function watch(o: WatchOptions): Promise<WatchResult> {
         ? { ok: false, reason: `oldest pending change is ${lag.toFixed(1)} s old (--max-lag ${o.maxLagSeconds})` }
         : { ok: true, reason: 'last cycle succeeded' };
   let server: Awaited<ReturnType<typeof serveMetrics>> | undefined;
+  const watched = new Set<number>();
   try {
     for (const k of keys) {
       watchLocks.push(await withPgRetry(() => RunLock.acquire(o.databaseUrl, o.timeouts, o.wait ?? false, aliasLock('watch', k.cluster, k.alias)), o.retry));
@@ -87,6 +90,9 @@ export async function watch(o: WatchOptions): Promise<WatchResult> {
         const parts: string[] = [];
         for (const t of o.indexes) {
           const r = await runIndex(o, t, (name) => session.take(name), { record: false });
+          // Notifications for this index from now on (the live target changes with a rebuild).
+          await withPgRetry(() => setWatched(o.db, r.target, true), o.retry);
+          watched.add(r.target);
           metrics.pending.set({ index: t.spec.name }, r.pendingAfter);
           metrics.lag.set({ index: t.spec.name }, r.lagSeconds);
           metrics.indexed.inc({ index: t.spec.name }, r.indexed);
@@ -131,6 +137,8 @@ export async function watch(o: WatchOptions): Promise<WatchResult> {
       if ((await listener.wait(o.pollIntervalMs, signal)) === 'stopped') break;
     }
   } finally {
+    // Writers stop paying for notifications nobody listens to; bounded, a one-shot run clears what is left.
+    await settlesWithin(CLEAR_BOUND_MS, Promise.all([...watched].map((id) => setWatched(o.db, id, false))).catch(() => undefined));
     server?.close();
     await listener.close();
     await session.close();

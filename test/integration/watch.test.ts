@@ -113,6 +113,37 @@ for (const engine of ENGINES) {
       }
     });
 
+    it('writers send NOTIFY only while a watch runs (notifying serializes their commits)', async () => {
+      const listener = new pg.Client({ connectionString: c.url });
+      await listener.connect();
+      let heard = 0;
+      listener.on('notification', () => heard++);
+      await listener.query('LISTEN movies_changes');
+      const edit = async (title: string) => {
+        await c.db('content.film_work').where({ id: film }).update({ title });
+        await sleep(300);
+      };
+      try {
+        await edit('No watch yet');
+        assert.equal(heard, 0, 'no watch: no notification');
+        const w = await startWatch(c.env, ['--poll-interval', '60']);
+        await within(15_000, 'healthy', async () => (await w.health()) === 200);
+        await edit('Watched');
+        assert.ok(heard > 0, 'a watch runs: its index notifies');
+        assert.equal((await w.stop()).code, 0);
+        heard = 0;
+        await edit('Watch stopped');
+        assert.equal(heard, 0, 'the watch cleared its flag when it stopped');
+        await c.db('content.etl_target').update({ watched: true });
+        assert.equal((await runCli(['start-etl'], c.env)).code, 0);
+        await edit('After a one-shot');
+        assert.equal(heard, 0, "a one-shot run clears a killed watch's flag");
+        assert.equal((await runCli(['start-etl'], c.env)).code, 0);
+      } finally {
+        await listener.end();
+      }
+    });
+
     it('a change queued without a notification is caught by the poll', async () => {
       const w = await startWatch(c.env, ['--poll-interval', '1']);
       try {
@@ -122,7 +153,11 @@ for (const engine of ENGINES) {
         await client.query('BEGIN');
         await client.query("SET LOCAL session_replication_role = replica");
         await client.query("UPDATE content.film_work SET title = 'Polled edit' WHERE id = $1", [film]);
-        await client.query("INSERT INTO content.film_work_change (target_id, film_work_id) SELECT id, $1 FROM content.etl_target WHERE index_name = 'movies'", [film]);
+        await client.query(
+          `INSERT INTO content.film_work_change (target_id, film_work_id) SELECT id, $1 FROM content.etl_target WHERE index_name = 'movies'
+           ON CONFLICT (target_id, film_work_id) DO UPDATE SET version = excluded.version`,
+          [film],
+        );
         await client.query('COMMIT');
         await client.end();
         await within(5_000, 'the polled edit is searchable', async () => (await titleInIndex(c, film)) === 'Polled edit');

@@ -30,7 +30,7 @@ export type Queue = (typeof QUEUES)[number];
  * The capture triggers' one entry point for a queue: each change once per target of the index,
  * sorted (ON CONFLICT may touch a row once per statement, and a fixed lock order keeps
  * concurrent bulk writers from deadlocking). With `notify` (a channel), a statement that queued
- * something also sends NOTIFY on it (migration 006).
+ * something also sends NOTIFY on it while a watch keeps a target of the index (migration 006).
  */
 export const enqueueFunction = (q: Queue, o: { notify?: string }) => `
   CREATE OR REPLACE FUNCTION content.${q.fn}(ids uuid[]) RETURNS void
@@ -46,7 +46,10 @@ export const enqueueFunction = (q: Queue, o: { notify?: string }) => `
         SET version = excluded.version, changed_at = excluded.changed_at
       RETURNING 1
     )
-    SELECT ${o.notify ? `pg_notify('${o.notify}', '${q.index}')` : 'NULL'} WHERE EXISTS (SELECT 1 FROM queued);
+    SELECT ${o.notify ? `pg_notify('${o.notify}', '${q.index}')` : 'NULL'} WHERE EXISTS (SELECT 1 FROM queued)${
+      o.notify ? `
+      AND EXISTS (SELECT 1 FROM content.etl_target WHERE index_name = '${q.index}' AND watched)` : ''
+    };
   $$;`;
 
 export async function up(knex: Knex): Promise<void> {
