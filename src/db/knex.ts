@@ -1,6 +1,7 @@
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
 import type { Timeouts } from '../config.js';
+import { settlesWithin } from '../retry.js';
 import { migrationSource } from './migrations/index.js';
 
 // Return bigint (int8) columns as JS numbers: versions come from a sequence and stay far below 2^53.
@@ -24,6 +25,17 @@ export function pgConnectionOptions(databaseUrl: string, t: Timeouts, applicatio
     query_timeout: t.statementMs + 2_000,
     keepAlive: true,
   };
+}
+
+/**
+ * Ends a client's session within `boundMs`: a server that stopped answering must not keep us
+ * waiting, so after the bound the socket is dropped and PostgreSQL notices the closed
+ * connection (and releases what the session held).
+ */
+export async function endClient(client: pg.Client, boundMs: number): Promise<void> {
+  if (!(await settlesWithin(boundMs, client.end()))) {
+    (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+  }
 }
 
 export interface DbOptions {

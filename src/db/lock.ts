@@ -2,8 +2,7 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { Timeouts } from '../config.js';
 import { LockedError } from '../errors.js';
-import { pgConnectionOptions, type Db } from './knex.js';
-import { settlesWithin } from '../retry.js';
+import { endClient, pgConnectionOptions, type Db } from './knex.js';
 
 const RELEASE_BOUND_MS = 2_000;
 
@@ -97,9 +96,7 @@ export class RunLock {
    * it notices the closed connection.
    */
   async release(): Promise<void> {
-    if (!(await settlesWithin(RELEASE_BOUND_MS, this.client.end()))) {
-      (this.client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
-    }
+    await endClient(this.client, RELEASE_BOUND_MS);
   }
 }
 
@@ -164,8 +161,6 @@ export class LockSession {
   }
 
   async close(): Promise<void> {
-    if (this.client && !(await settlesWithin(RELEASE_BOUND_MS, this.client.end()))) {
-      (this.client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
-    }
+    if (this.client) await endClient(this.client, RELEASE_BOUND_MS);
   }
 }

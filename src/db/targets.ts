@@ -122,11 +122,6 @@ export async function pendingByTarget(db: Db, table: string): Promise<Map<number
   return new Map(rows.map((r) => [Number(r.target_id), r.n]));
 }
 
-/** Pending documents and deletes of one target. */
-export async function pendingFor(db: Db, table: string, target: number): Promise<number> {
-  const r = await db.raw<{ rows: Array<{ n: number }> }>(`SELECT count(*)::int AS n FROM content.${table} WHERE target_id = ?`, [target]);
-  return r.rows[0]?.n ?? 0;
-}
 
 /**
  * Whether the capture triggers notify for this target's index (migration 006). Only rows

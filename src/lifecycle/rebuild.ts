@@ -1,9 +1,9 @@
 import { aliasLock, RunLock, type LockName } from '../db/lock.js';
 import { waitForOlderTransactions } from '../db/older-transactions.js';
 import { finishRun, recordFailure, startRun, type RunCounts } from '../db/runs.js';
-import { enqueueAllInChunks } from '../db/queue.js';
+import { enqueueAllInChunks, pendingStats } from '../db/queue.js';
 import { withPgRetry } from '../db/retry.js';
-import { dropTarget, pendingFor, recordSwap, registerBuild, type TargetRow } from '../db/targets.js';
+import { dropTarget, recordSwap, registerBuild, type TargetRow } from '../db/targets.js';
 import { withEngineRetry } from '../engine/errors.js';
 import type { AliasAction, IndexBody, NameState } from '../engine/types.js';
 import { LockedError } from '../errors.js';
@@ -167,7 +167,7 @@ async function swapUnderRunLock(o: RebuildOptions, target: TargetRow, dest: Dest
     await withPgRetry(() => recordSwap(o.db, target.id), { ...o.retry, signal: undefined });
     // An earlier version's concrete index went with the swap; its target tracks nothing now.
     if (state.kind === 'index' && live?.physical === o.key.alias) await withPgRetry(() => dropTarget(o.db, live.id), o.retry);
-    const pending = await withPgRetry(() => pendingFor(o.db, o.spec.queue.table, target.id), o.retry);
+    const { pending } = await withPgRetry(() => pendingStats(o.db, o.spec.queue, target.id), o.retry);
     return { previous: state.kind === 'alias' ? (state.indices[0] ?? null) : state.kind === 'index' ? o.key.alias : null, pending };
   } finally {
     await runLock.release();

@@ -1,6 +1,7 @@
 import { aliasLock, RunLock } from '../db/lock.js';
 import { withPgRetry } from '../db/retry.js';
-import { pendingFor, recordSwap } from '../db/targets.js';
+import { pendingStats } from '../db/queue.js';
+import { recordSwap } from '../db/targets.js';
 import type { AliasWork } from './work.js';
 import { withEngineRetry } from '../engine/errors.js';
 import type { AliasAction } from '../engine/types.js';
@@ -55,7 +56,7 @@ export async function rollback(o: RollbackOptions): Promise<RollbackResult> {
     ];
     await withEngineRetry('moving the alias back', () => o.engine.updateAliases(actions), o.retry);
     await withPgRetry(() => recordSwap(o.db, restore.id), { ...o.retry, signal: undefined });
-    const pending = await pg(() => pendingFor(o.db, o.spec.queue.table, restore.id));
+    const { pending } = await pg(() => pendingStats(o.db, o.spec.queue, restore.id));
     return { alias: o.key.alias, physical: restore.physical!, previous: from[0] ?? null, pending, seconds: (performance.now() - started) / 1000 };
   } finally {
     await lock.release();

@@ -1,8 +1,7 @@
 import pg from 'pg';
 import type { Timeouts } from '../config.js';
-import { pgConnectionOptions } from '../db/knex.js';
+import { endClient, pgConnectionOptions } from '../db/knex.js';
 import { CHANNEL } from '../db/migrations/006_notify.js';
-import { settlesWithin } from '../retry.js';
 
 const CLOSE_BOUND_MS = 2_000;
 /** Reconnecting after the connection is lost: 0.5 s, doubling, at most this. */
@@ -99,8 +98,6 @@ export class ChangeListener {
     const client = this.client;
     this.client = undefined;
     this.listening = false;
-    if (client && !(await settlesWithin(CLOSE_BOUND_MS, client.end()))) {
-      (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
-    }
+    if (client) await endClient(client, CLOSE_BOUND_MS);
   }
 }
