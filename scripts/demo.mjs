@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { readEnvFile } from './services/common.mjs';
+import { readEnvFile } from './services/config.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const run = (cmd, args, env = process.env) => {

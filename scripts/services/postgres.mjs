@@ -1,9 +1,12 @@
 // PostgreSQL: reuse what the machine has; never stop a server this script did not start.
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import {
-  LOG_DIR, SVC_DIR, ServiceError, log, readJson, run, sleep, timeoutSeconds, warn, writeFileAtomic,
-} from './common.mjs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { LOG_DIR, SVC_DIR, timeoutSeconds } from './config.mjs';
+import { readJson, writeFileAtomic } from './files.mjs';
+import { ServiceError, log, warn } from './log.mjs';
+import { ensureDatabase, pgStatus, psql, reachable, redact } from './psql.mjs';
+import { run } from './run.mjs';
 
 const STATE = path.join(SVC_DIR, 'postgres.json');
 const DB_NAME = process.env.SERVICES_PG_DATABASE || 'movies';
@@ -12,27 +15,10 @@ const PORT = Number(process.env.SERVICES_PG_PORT || 5432);
 const LOCAL_URL = `postgres://postgres@${HOST}:${PORT}/${DB_NAME}`;
 const LOG_FILE = path.join(LOG_DIR, 'postgres.log');
 
-function psql(url, sql) {
-  return run('psql', [url, '-w', '-X', '-A', '-t', '-q', '-v', 'ON_ERROR_STOP=1', '-c', sql], {
-    env: { ...process.env, PGCONNECT_TIMEOUT: '5' },
-    timeoutMs: 20000,
-  });
-}
-
-async function reachable(url) {
-  const r = await psql(url, 'select 1');
-  if (r.code === 127) throw new ServiceError('`psql` (PostgreSQL client) is not installed');
-  return r.code === 0;
-}
-
 /** pg_isready: 0 accepting, 1 rejecting (starting up), 2 no response, 3 bad params. */
 async function isReady() {
   const r = await run('pg_isready', ['-q', '-h', HOST, '-p', String(PORT), '-t', '5']);
   return r.code;
-}
-
-function redact(url) {
-  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
 }
 
 /** The machine's clusters as [{version, name, port, status}] from pg_lsclusters. */
@@ -46,19 +32,6 @@ async function listClusters() {
     .map(([version, name, port, status]) => ({ version, name, port: Number(port), status }));
 }
 
-async function ensureDatabase() {
-  const admin = `postgres://postgres@${HOST}:${PORT}/postgres`;
-  const exists = await psql(admin, `select 1 from pg_database where datname = '${DB_NAME}'`);
-  if (exists.code !== 0) throw new ServiceError(`postgresql: cannot query ${HOST}:${PORT}: ${exists.stderr.trim()}`);
-  if (exists.stdout.trim() !== '1') {
-    const created = await psql(admin, `create database "${DB_NAME}"`);
-    if (created.code !== 0 && !/already exists/.test(created.stderr)) {
-      throw new ServiceError(`postgresql: could not create database ${DB_NAME}: ${created.stderr.trim()}`);
-    }
-    log(`postgresql: created database ${DB_NAME}`);
-  }
-}
-
 export async function up() {
   const prev = (await readJson(STATE)) ?? {};
 
@@ -67,7 +40,7 @@ export async function up() {
     if (await reachable(envUrl)) {
       log(`postgresql: using DATABASE_URL from the environment (${redact(envUrl)})`);
       await writeFileAtomic(STATE, JSON.stringify({ url: envUrl, source: 'env' }, null, 2) + '\n');
-      return { DATABASE_URL: envUrl };
+      return { url: envUrl };
     }
     warn(`DATABASE_URL is set but not reachable (${redact(envUrl)}); falling back to ${HOST}:${PORT}`);
   }
@@ -108,10 +81,10 @@ export async function up() {
     }
     log(`postgresql: cluster ${c.version}/${c.name} is up`);
   }
-  await ensureDatabase();
+  await ensureDatabase(admin, DB_NAME, 'postgresql');
   await writeFileAtomic(STATE, JSON.stringify({ url: LOCAL_URL, source: 'local', startedCluster }, null, 2) + '\n');
   log(`postgresql: ready at ${LOCAL_URL}`);
-  return { DATABASE_URL: LOCAL_URL };
+  return { url: LOCAL_URL };
 }
 
 export async function down() {
@@ -128,11 +101,5 @@ export async function down() {
 }
 
 export async function status(url) {
-  url = url || (await readJson(STATE))?.url || process.env.DATABASE_URL || LOCAL_URL;
-  const r = await psql(url, 'select version()');
-  if (r.code === 0) {
-    const version = r.stdout.trim().split(' ').slice(0, 2).join(' ');
-    return { ok: true, line: `postgresql     ${redact(url)}  ${version}  healthy` };
-  }
-  return { ok: false, line: `postgresql     ${redact(url)}  DOWN (${(r.stderr.trim().split('\n')[0] || 'no answer')})` };
+  return pgStatus('postgresql', url || (await readJson(STATE))?.url || process.env.DATABASE_URL || LOCAL_URL);
 }
