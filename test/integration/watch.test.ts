@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { runCli } from '../helpers/cli.js';
 import { root } from '../helpers/env.js';
-import { ENGINES } from '../helpers/engines.js';
+import { ENGINES, mappingArgs } from '../helpers/engines.js';
 import { HttpFaultProxy } from '../helpers/http-proxy.js';
 import { assertIndexMatchesDatabase, engineCatalogue, type Catalogue } from '../helpers/catalogue.js';
 import { ExitCode } from '../../src/errors.js';
@@ -170,7 +170,7 @@ for (const engine of ENGINES) {
       const w = await startWatch(c.env, ['--poll-interval', '1']);
       try {
         await within(15_000, 'healthy', async () => (await w.health()) === 200);
-        const rebuilt = await runCli(['--json', 'init-es', ...(engine.mapping ? ['--mapping', engine.mapping] : [])], c.env);
+        const rebuilt = await runCli(['--json', 'init-es', ...mappingArgs(engine)], c.env);
         assert.equal(rebuilt.code, 0, rebuilt.stderr);
         await c.db('content.film_work').where({ id: film }).update({ title: 'After the rebuild' });
         await within(10_000, 'the edit is searchable in the new index', async () => (await titleInIndex(c, film)) === 'After the rebuild');
