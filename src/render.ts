@@ -9,6 +9,7 @@ import type { WatchResult } from './watch/loop.js';
 import type { RollbackCommandResult } from './commands/rollback.js';
 import type { TargetListing } from './commands/targets.js';
 import type { GenerateCounts } from './django/generate.js';
+import type { ClusterHealth } from './engine/types.js';
 
 /** Human-readable results for stdout; --json prints the objects themselves. */
 const n = (x: number) => x.toLocaleString('en');
@@ -49,6 +50,11 @@ export const startEtl = (r: StartEtlResult) => {
   return runs.map(([name, x]) => `${x.index}: ${oneRun(name, x)}`).join('\n');
 };
 
+function clusterLine(c: ClusterHealth): string {
+  const unassigned = c.unassignedShards ? `, ${n(c.unassignedShards)} unassigned shard${c.unassignedShards === 1 ? '' : 's'}` : '';
+  return `${c.status}, ${n(c.nodes)} node${c.nodes === 1 ? '' : 's'} (${n(c.dataNodes)} data)${unassigned}`;
+}
+
 export function status(r: StatusResult): string {
   const last = r.lastRun
     ? `${r.lastRun.outcome}, started ${r.lastRun.startedAt}, finished ${r.lastRun.finishedAt ?? '-'}, ` +
@@ -59,6 +65,7 @@ export function status(r: StatusResult): string {
     `index            ${r.index} on ${r.engine.kind} ${r.engine.version}, alias of ${r.physical ?? '(no target on this cluster)'}`,
     `${plural(r.name).padEnd(17)}${n(r.films)}`,
     `documents        ${r.engine.documents === null ? `unknown (${r.engine.error ?? ''})` : n(r.engine.documents)}`,
+    `cluster          ${r.engine.cluster ? clusterLine(r.engine.cluster) : 'unknown'}`,
     `pending          ${n(r.pending)} (of which deletes: ${n(r.pendingDeletes)})`,
     `rejected         ${n(r.rejected)}${r.rejected ? ' (not indexed until they change; start-etl --skip-invalid)' : ''}`,
     ...r.rejectedFilms.map((f) => `  film ${f.id} v${f.version}: ${f.reason} (field "${f.field}", rule "${f.rule}", ${f.rejectedAt})`),

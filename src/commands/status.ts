@@ -1,5 +1,5 @@
 import type { Db } from '../db/knex.js';
-import type { SearchEngine } from '../engine/types.js';
+import type { ClusterHealth, SearchEngine } from '../engine/types.js';
 import {
   ConnectionError,
   FilmsRejectedError,
@@ -50,11 +50,11 @@ export interface StatusResult {
     rejected: number;
     error: string | null;
   };
-  engine: { kind: string; version: string; documents: number | null; error?: string };
+  engine: { kind: string; version: string; documents: number | null; cluster: ClusterHealth | null; error?: string };
   /** Every target of this index in the database: this cluster's and any other's. */
   targets: TargetStatus[];
   /** What monitoring should know, in one word; the exit code says the same. */
-  health: 'ok' | 'unreachable' | 'index-missing' | 'last-run-failed' | 'films-rejected';
+  health: 'ok' | 'unreachable' | 'cluster-red' | 'index-missing' | 'last-run-failed' | 'films-rejected';
 }
 
 export interface StatusOptions {
@@ -107,10 +107,12 @@ export async function status(o: StatusOptions): Promise<StatusResult> {
     ? (await isLockHeld(o.db, aliasLock('run', here.cluster, o.index))) || (await isLockHeld(o.db, aliasLock('watch', here.cluster, o.index)))
     : false;
   let documents: number | null = null;
+  let cluster: ClusterHealth | null = null;
   let missing = false;
   let error = o.engineError;
   try {
     if (o.engine) {
+      cluster = await o.engine.clusterHealth();
       missing = !(await o.engine.indexExists(o.index));
       if (missing) error = `index "${o.index}" does not exist`;
       else documents = await o.engine.count(o.index);
@@ -130,11 +132,13 @@ export async function status(o: StatusOptions): Promise<StatusResult> {
       ? 'unreachable'
       : missing
         ? 'index-missing'
-        : outcome === 'failed' || outcome === 'interrupted'
-          ? 'last-run-failed'
-          : c.rejected > 0
-            ? 'films-rejected'
-            : 'ok';
+        : cluster?.status === 'red'
+          ? 'cluster-red'
+          : outcome === 'failed' || outcome === 'interrupted'
+            ? 'last-run-failed'
+            : c.rejected > 0
+              ? 'films-rejected'
+              : 'ok';
   return {
     name: o.spec.name,
     index: o.index,
@@ -163,7 +167,7 @@ export async function status(o: StatusOptions): Promise<StatusResult> {
           error: last.error,
         }
       : null,
-    engine: { kind: o.engine?.kind ?? 'unknown', version: o.engine?.version ?? 'unknown', documents, ...(error ? { error } : {}) },
+    engine: { kind: o.engine?.kind ?? 'unknown', version: o.engine?.version ?? 'unknown', documents, cluster, ...(error ? { error } : {}) },
     targets: targets.map((t) => {
       const run = lastRuns.get(t.id);
       return {
@@ -196,6 +200,8 @@ export function statusProblem(r: StatusResult): MoviesError | undefined {
   switch (r.health) {
     case 'unreachable':
       return new ConnectionError(r.engine.error ?? 'search engine unreachable');
+    case 'cluster-red':
+      return new ConnectionError(`the cluster is red: ${r.engine.cluster?.unassignedShards ?? '?'} shards unassigned, so some documents can be neither searched nor written`);
     case 'index-missing':
       return new IndexMissingError(`index "${r.index}" does not exist; run \`movies init-es\``);
     case 'last-run-failed':
@@ -207,7 +213,7 @@ export function statusProblem(r: StatusResult): MoviesError | undefined {
   }
 }
 
-const SEVERITY: StatusResult['health'][] = ['ok', 'films-rejected', 'last-run-failed', 'index-missing', 'unreachable'];
+const SEVERITY: StatusResult['health'][] = ['ok', 'films-rejected', 'last-run-failed', 'cluster-red', 'index-missing', 'unreachable'];
 
 /**
  * Several indexes: the first one's fields at the top (the film index by default, as before),

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Client } from '@elastic/elasticsearch';
 import type { EngineConfig } from '../config.js';
 import { engineAuth } from './auth.js';
-import { BULK_FILTER_PATH, bulkItems, nameStateOf, normalized, searchHits } from './normalize.js';
+import { BULK_FILTER_PATH, bulkItems, clusterHealthOf, nameStateOf, normalized, searchHits } from './normalize.js';
 import type { IndexBody, SearchEngine } from './types.js';
 
 export function createElasticsearch(cfg: EngineConfig, version: string, cluster: string): SearchEngine {
@@ -43,6 +43,7 @@ export function createElasticsearch(cfg: EngineConfig, version: string, cluster:
         await client.indices.delete({ index }, { ignore: [404] });
       }),
     count: (index) => call(async () => (await client.count({ index })).count),
+    clusterHealth: () => call(async () => clusterHealthOf(await client.cluster.health())),
     refresh: (index) =>
       call(async () => {
         await client.indices.refresh({ index });

@@ -1,4 +1,4 @@
-import { EngineHttpError, type BulkItemResult, type NameState, type SearchHits } from './types.js';
+import { EngineHttpError, type BulkItemResult, type ClusterHealth, type NameState, type SearchHits } from './types.js';
 
 interface ClientErrorShape {
   name?: string;
@@ -98,4 +98,11 @@ export async function normalized<T>(fn: () => Promise<T>): Promise<T> {
   } catch (err) {
     throw normalizeError(err);
   }
+}
+
+/** GET _cluster/health's body, the same on both engines, in our terms. */
+export function clusterHealthOf(body: unknown): ClusterHealth {
+  const b = (body ?? {}) as { status?: string; number_of_nodes?: number; number_of_data_nodes?: number; unassigned_shards?: number };
+  const status = b.status === 'green' || b.status === 'yellow' ? b.status : 'red';
+  return { status, nodes: Number(b.number_of_nodes ?? 0), dataNodes: Number(b.number_of_data_nodes ?? 0), unassignedShards: Number(b.unassigned_shards ?? 0) };
 }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Client } from '@opensearch-project/opensearch';
 import type { EngineConfig } from '../config.js';
 import { engineAuth } from './auth.js';
-import { BULK_FILTER_PATH, bulkItems, nameStateOf, normalized, searchHits } from './normalize.js';
+import { BULK_FILTER_PATH, bulkItems, clusterHealthOf, nameStateOf, normalized, searchHits } from './normalize.js';
 import type { IndexBody, SearchEngine } from './types.js';
 
 export function createOpenSearch(cfg: EngineConfig, version: string, cluster: string): SearchEngine {
@@ -43,6 +43,7 @@ export function createOpenSearch(cfg: EngineConfig, version: string, cluster: st
         await client.indices.delete({ index }, { ignore: [404] });
       }),
     count: (index) => call(async () => Number((await client.count({ index })).body.count)),
+    clusterHealth: () => call(async () => clusterHealthOf((await client.cluster.health()).body)),
     refresh: (index) =>
       call(async () => {
         await client.indices.refresh({ index });

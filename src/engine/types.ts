@@ -21,6 +21,14 @@ export interface IndexBody {
   aliases?: Record<string, Record<string, never>>;
 }
 
+/** The cluster's health (GET _cluster/health): what an operator needs to see of a multi-node cluster. */
+export interface ClusterHealth {
+  status: 'green' | 'yellow' | 'red';
+  nodes: number;
+  dataNodes: number;
+  unassignedShards: number;
+}
+
 /** What a name is on the engine: an alias (and the indexes it points to), a concrete index, or nothing. */
 export type NameState = { kind: 'alias'; indices: string[] } | { kind: 'index' } | { kind: 'missing' };
 
@@ -55,6 +63,7 @@ export interface SearchEngine {
   createIndex(index: string, body: IndexBody): Promise<void>;
   deleteIndex(index: string): Promise<void>;
   count(index: string): Promise<number>;
+  clusterHealth(): Promise<ClusterHealth>;
   refresh(index: string): Promise<void>;
   getIndexSettings(index: string): Promise<Record<string, unknown>>;
   putIndexSettings(index: string, settings: Record<string, unknown>): Promise<void>;

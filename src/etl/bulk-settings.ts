@@ -2,9 +2,16 @@ import type { Db } from '../db/knex.js';
 import type { SearchEngine } from '../engine/types.js';
 
 /*
- * During a large run the index is switched to bulk-load settings (no refresh, no replicas).
- * The original values are saved in PostgreSQL first, so that a run killed mid-way has them
- * restored by the next run instead of leaving an index that never refreshes.
+ * During a large run the index is switched to bulk-load settings: no refresh. The original value
+ * is saved in PostgreSQL first, so that a run killed mid-way has it restored by the next run
+ * instead of leaving an index that never refreshes.
+ *
+ * Replicas are left as they are. Dropping them speeds a load only on a cluster of several nodes,
+ * and there it is what loses data: a film acknowledged by a primary without a replica is gone
+ * from the index, though marked indexed, if that node does not come back; and until it does,
+ * the run stalls on the shards it held. With replicas, a run survives a node stopping mid-way
+ * (the three-node cell of COMPATIBILITY.md). On a single node the replicas are unassigned
+ * anyway, so keeping them costs nothing there.
  */
 const SAVED = 'content.etl_saved_settings';
 
@@ -22,13 +29,10 @@ export async function restoreSavedSettings(db: Db, engine: SearchEngine, index: 
 
 export async function applyBulkSettings(db: Db, engine: SearchEngine, index: string): Promise<void> {
   const current = await engine.getIndexSettings(index);
-  const original = {
-    'index.refresh_interval': current['index.refresh_interval'] ?? '1s',
-    'index.number_of_replicas': current['index.number_of_replicas'] ?? '1',
-  };
+  const original = { 'index.refresh_interval': current['index.refresh_interval'] ?? '1s' };
   await db.raw(`INSERT INTO ${SAVED} (index_name, settings) VALUES (?, ?) ON CONFLICT (index_name) DO NOTHING`, [
     index,
     JSON.stringify(original),
   ]);
-  await engine.putIndexSettings(index, { 'index.refresh_interval': '-1', 'index.number_of_replicas': '0' });
+  await engine.putIndexSettings(index, { 'index.refresh_interval': '-1' });
 }

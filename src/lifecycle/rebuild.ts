@@ -129,7 +129,7 @@ function etl(o: RebuildOptions, dest: Destination, first: boolean, ensureLock: (
     concurrency: o.concurrency,
     retry: o.retry,
     skipInvalid: o.skipInvalid,
-    // The first fill of a large index runs without refreshes or replicas; catch-up passes are small.
+    // The first fill of a large index runs without refreshes; catch-up passes are small.
     bulkSettingsThreshold: first ? 10_000 : Number.POSITIVE_INFINITY,
     ensureLock,
     progress: (r) => o.progress?.({ ...r, indexed: total.indexed + r.indexed, deleted: total.deleted + r.deleted }),

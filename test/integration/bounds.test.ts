@@ -224,7 +224,7 @@ describe('bulk mode: a failed run puts the index settings back before it exits',
     await c?.cleanup();
   });
 
-  it('restores refresh_interval and replicas after a failure', async () => {
+  it('restores refresh_interval after a failure, and never touches replicas', async () => {
     const settingsUrl = `${services.OPENSEARCH_URL}/${c.index}/_settings?flat_settings=true`;
     const before = (await (await fetch(settingsUrl)).json()) as Record<string, { settings: Record<string, string> }>;
     await c.db('content.film_work').update({ description: c.db.raw("description || '#'") });

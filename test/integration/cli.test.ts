@@ -6,116 +6,133 @@ import { after, before, describe, it } from 'node:test';
 import { runCli } from '../helpers/cli.js';
 import { freshDatabase } from '../helpers/db.js';
 import { allDocs, changedIds, deleteIndex } from '../helpers/engine.js';
-import { root, serviceEnv, sharedFixtureOrSkip } from '../helpers/env.js';
+import { serviceEnv, sharedFixtureOrSkip } from '../helpers/env.js';
+import { ENGINES, mappingArgs } from '../helpers/engines.js';
 import { canonical, truth } from '../helpers/truth.js';
 import { ExitCode } from '../../src/errors.js';
 
 const services = serviceEnv();
 const index = `movies_cli_${process.pid}`;
 
-describe('movies CLI on the original fixture (OpenSearch, default mapping)', () => {
+for (const engine of ENGINES) {
+  describe(`movies CLI on the original fixture (${engine.name}, ${engine.mapping ?? 'default'} mapping)`, () => {
+    let h: Awaited<ReturnType<typeof freshDatabase>>;
+    let env: Record<string, string>;
+    before(async () => {
+      h = await freshDatabase(services.DATABASE_URL);
+      env = { DATABASE_URL: h.url, ELASTICSEARCH_URL: engine.url, MOVIES_INDEX: index };
+    });
+    after(async () => {
+      await deleteIndex(engine.url, index);
+      await h.drop();
+    });
+
+    it('migrate is idempotent', async () => {
+      const r = await runCli(['--json', 'migrate'], env);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(JSON.parse(r.stdout).applied, []);
+    });
+
+    it('loads the original fixture with the exact counts', async (t) => {
+      const fixture = sharedFixtureOrSkip(t);
+      if (!fixture) return;
+      const r = await runCli(['--json', 'loaddata', fixture], env);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(JSON.parse(r.stdout).counts, {
+        'movies.genre': 26,
+        'movies.person': 4164,
+        'movies.filmwork': 999,
+        'movies.filmworkgenre': 2231,
+        'movies.filmworkperson': 5936,
+      });
+      const [{ n }] = (await h.db.raw('SELECT count(*)::int AS n FROM content.film_work_person')).rows;
+      assert.equal(n, 5936);
+    });
+
+    it('init-es builds 999 documents equal to an independent SQL reading; start-etl then has nothing to do', async (t) => {
+      if (!sharedFixtureOrSkip(t)) return;
+      let r = await runCli(['--json', 'init-es', '--batch', '100', ...mappingArgs(engine)], env);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(JSON.parse(r.stdout).indexed, 999);
+      r = await runCli(['--json', 'start-etl', '--batch', '100'], env);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(JSON.parse(r.stdout).indexed, 0);
+      // Searchable as soon as the run ends: status counts without any refresh of ours.
+      const st = JSON.parse((await runCli(['--json', 'status'], env)).stdout);
+      assert.equal(st.engine.documents, 999);
+      assert.ok(['green', 'yellow'].includes(st.engine.cluster.status), `cluster health ${JSON.stringify(st.engine.cluster)}`);
+      assert.ok(st.engine.cluster.nodes >= 1);
+      const docs = await allDocs(engine.url, index);
+      assert.equal(docs.size, 999);
+      const expected = await truth(h.db);
+      // Every document, not a sample: 999 is cheap.
+      for (const [id, want] of expected) {
+        assert.equal(canonical(docs.get(id)!.source), canonical(want), `document ${id}`);
+      }
+      const noDirector = [...expected.values()].find((d) => d.director.length === 0);
+      if (noDirector) assert.deepEqual(docs.get(noDirector.id)!.source.director, []);
+    });
+
+    it('a second run indexes 0', async (t) => {
+      if (!sharedFixtureOrSkip(t)) return;
+      const r = await runCli(['--json', 'start-etl'], env);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(JSON.parse(r.stdout).indexed, 0);
+    });
+
+    it('renaming a genre reindexes exactly its films, each with its complete genre list', async (t) => {
+      if (!sharedFixtureOrSkip(t)) return;
+      const before = await allDocs(engine.url, index);
+      const [genre] = await h.db('content.genre').where({ genre: 'Comedy' }).select('id');
+      const linked = (await h.db('content.film_work_genre').where({ genre_id: genre.id }).distinct('film_work_id'))
+        .map((r) => r.film_work_id as string)
+        .sort();
+      assert.ok(linked.length > 10);
+      await h.db('content.genre').where({ id: genre.id }).update({ genre: 'Comedy (renamed)' });
+      const r = await runCli(['--json', 'start-etl'], env);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(JSON.parse(r.stdout).indexed, linked.length);
+      const afterDocs = await allDocs(engine.url, index);
+      assert.deepEqual(changedIds(before, afterDocs), linked);
+      const expected = await truth(h.db);
+      for (const id of linked) {
+        const doc = afterDocs.get(id)!.source as { genre: string[] };
+        assert.ok(doc.genre.includes('Comedy (renamed)'));
+        assert.equal(canonical(afterDocs.get(id)!.source), canonical(expected.get(id)!));
+        assert.ok(doc.genre.length === expected.get(id)!.genre.length);
+      }
+    });
+
+    it('an invalid film (imdb_rating 11) aborts with its id and is not marked indexed', async (t) => {
+      if (!sharedFixtureOrSkip(t)) return;
+      const [film] = await h.db('content.film_work').orderBy('id').limit(1).select('id');
+      await h.db('content.film_work').where({ id: film.id }).update({ imdb_rating: 11 });
+      const r = await runCli(['start-etl'], env);
+      assert.equal(r.code, ExitCode.invalidData);
+      assert.match(r.stderr, new RegExp(film.id));
+      assert.match(r.stderr, /imdb_rating/);
+      assert.match(r.stderr, /maximum/);
+      assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace without --debug');
+      const pending = await h.db('content.film_work_change').where({ film_work_id: film.id });
+      assert.equal(pending.length, 1);
+      // Fixing the row lets the next run through.
+      await h.db('content.film_work').where({ id: film.id }).update({ imdb_rating: 7.5 });
+      const ok = await runCli(['--json', 'start-etl'], env);
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.equal(JSON.parse(ok.stdout).indexed, 1);
+    });
+  });
+}
+
+describe('loaddata on the real database: bad input and ordering', () => {
   let h: Awaited<ReturnType<typeof freshDatabase>>;
   let env: Record<string, string>;
   before(async () => {
     h = await freshDatabase(services.DATABASE_URL);
-    env = { DATABASE_URL: h.url, ELASTICSEARCH_URL: services.OPENSEARCH_URL, MOVIES_INDEX: index };
+    env = { DATABASE_URL: h.url };
   });
   after(async () => {
-    await deleteIndex(services.OPENSEARCH_URL, index);
     await h.drop();
-  });
-
-  it('migrate is idempotent', async () => {
-    const r = await runCli(['--json', 'migrate'], env);
-    assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(JSON.parse(r.stdout).applied, []);
-  });
-
-  it('loads the original fixture with the exact counts', async (t) => {
-    const fixture = sharedFixtureOrSkip(t);
-    if (!fixture) return;
-    const r = await runCli(['--json', 'loaddata', fixture], env);
-    assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(JSON.parse(r.stdout).counts, {
-      'movies.genre': 26,
-      'movies.person': 4164,
-      'movies.filmwork': 999,
-      'movies.filmworkgenre': 2231,
-      'movies.filmworkperson': 5936,
-    });
-    const [{ n }] = (await h.db.raw('SELECT count(*)::int AS n FROM content.film_work_person')).rows;
-    assert.equal(n, 5936);
-  });
-
-  it('init-es builds 999 documents equal to an independent SQL reading; start-etl then has nothing to do', async (t) => {
-    if (!sharedFixtureOrSkip(t)) return;
-    let r = await runCli(['--json', 'init-es', '--batch', '100'], env);
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal(JSON.parse(r.stdout).indexed, 999);
-    r = await runCli(['--json', 'start-etl', '--batch', '100'], env);
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal(JSON.parse(r.stdout).indexed, 0);
-    // Searchable as soon as the run ends: status counts without any refresh of ours.
-    const st = JSON.parse((await runCli(['--json', 'status'], env)).stdout);
-    assert.equal(st.engine.documents, 999);
-    const docs = await allDocs(services.OPENSEARCH_URL, index);
-    assert.equal(docs.size, 999);
-    const expected = await truth(h.db);
-    // Every document, not a sample: 999 is cheap.
-    for (const [id, want] of expected) {
-      assert.equal(canonical(docs.get(id)!.source), canonical(want), `document ${id}`);
-    }
-    const noDirector = [...expected.values()].find((d) => d.director.length === 0);
-    if (noDirector) assert.deepEqual(docs.get(noDirector.id)!.source.director, []);
-  });
-
-  it('a second run indexes 0', async (t) => {
-    if (!sharedFixtureOrSkip(t)) return;
-    const r = await runCli(['--json', 'start-etl'], env);
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal(JSON.parse(r.stdout).indexed, 0);
-  });
-
-  it('renaming a genre reindexes exactly its films, each with its complete genre list', async (t) => {
-    if (!sharedFixtureOrSkip(t)) return;
-    const before = await allDocs(services.OPENSEARCH_URL, index);
-    const [genre] = await h.db('content.genre').where({ genre: 'Comedy' }).select('id');
-    const linked = (await h.db('content.film_work_genre').where({ genre_id: genre.id }).distinct('film_work_id'))
-      .map((r) => r.film_work_id as string)
-      .sort();
-    assert.ok(linked.length > 10);
-    await h.db('content.genre').where({ id: genre.id }).update({ genre: 'Comedy (renamed)' });
-    const r = await runCli(['--json', 'start-etl'], env);
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal(JSON.parse(r.stdout).indexed, linked.length);
-    const afterDocs = await allDocs(services.OPENSEARCH_URL, index);
-    assert.deepEqual(changedIds(before, afterDocs), linked);
-    const expected = await truth(h.db);
-    for (const id of linked) {
-      const doc = afterDocs.get(id)!.source as { genre: string[] };
-      assert.ok(doc.genre.includes('Comedy (renamed)'));
-      assert.equal(canonical(afterDocs.get(id)!.source), canonical(expected.get(id)!));
-      assert.ok(doc.genre.length === expected.get(id)!.genre.length);
-    }
-  });
-
-  it('an invalid film (imdb_rating 11) aborts with its id and is not marked indexed', async (t) => {
-    if (!sharedFixtureOrSkip(t)) return;
-    const [film] = await h.db('content.film_work').orderBy('id').limit(1).select('id');
-    await h.db('content.film_work').where({ id: film.id }).update({ imdb_rating: 11 });
-    const r = await runCli(['start-etl'], env);
-    assert.equal(r.code, ExitCode.invalidData);
-    assert.match(r.stderr, new RegExp(film.id));
-    assert.match(r.stderr, /imdb_rating/);
-    assert.match(r.stderr, /maximum/);
-    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace without --debug');
-    const pending = await h.db('content.film_work_change').where({ film_work_id: film.id });
-    assert.equal(pending.length, 1);
-    // Fixing the row lets the next run through.
-    await h.db('content.film_work').where({ id: film.id }).update({ imdb_rating: 7.5 });
-    const ok = await runCli(['--json', 'start-etl'], env);
-    assert.equal(ok.code, 0, ok.stderr);
-    assert.equal(JSON.parse(ok.stdout).indexed, 1);
   });
 
   it('a corrupt fixture writes nothing, and says where', async () => {
@@ -166,41 +183,43 @@ describe('movies CLI on the original fixture (OpenSearch, default mapping)', () 
   });
 });
 
-describe('movies CLI on the real Elasticsearch 9 server', () => {
-  let h: Awaited<ReturnType<typeof freshDatabase>>;
-  let env: Record<string, string>;
-  before(async () => {
-    h = await freshDatabase(services.DATABASE_URL);
-    env = { DATABASE_URL: h.url, ELASTICSEARCH_URL: services.ELASTICSEARCH_URL, MOVIES_INDEX: index };
-    const r = await runCli(['generate', '--films', '300', '--seed', '7', '--out', join(mkdtempSync(join(tmpdir(), 'movies-')), 'f.json')], env);
-    assert.equal(r.code, 0, r.stderr);
-    const file = /to (\S+):/.exec(r.stdout)![1]!;
-    assert.equal((await runCli(['loaddata', file], env)).code, 0);
-  });
-  after(async () => {
-    await deleteIndex(services.ELASTICSEARCH_URL, index);
-    await h.drop();
-  });
+for (const engine of ENGINES) {
+  describe(`movies CLI on a generated catalogue (${engine.name})`, () => {
+    let h: Awaited<ReturnType<typeof freshDatabase>>;
+    let env: Record<string, string>;
+    before(async () => {
+      h = await freshDatabase(services.DATABASE_URL);
+      env = { DATABASE_URL: h.url, ELASTICSEARCH_URL: engine.url, MOVIES_INDEX: index };
+      const r = await runCli(['generate', '--films', '300', '--seed', '7', '--out', join(mkdtempSync(join(tmpdir(), 'movies-')), 'f.json')], env);
+      assert.equal(r.code, 0, r.stderr);
+      const file = /to (\S+):/.exec(r.stdout)![1]!;
+      assert.equal((await runCli(['loaddata', file], env)).code, 0);
+    });
+    after(async () => {
+      await deleteIndex(engine.url, index);
+      await h.drop();
+    });
 
-  it('init-es with the default (stemmer) mapping fails clearly on a server without analysis-common', async () => {
-    const r = await runCli(['init-es'], env);
-    assert.equal(r.code, ExitCode.unsupported, r.stderr);
-    assert.match(r.stderr, /lacks the analysis module/);
-    assert.match(r.stderr, /--mapping nostem/);
-    assert.doesNotMatch(r.stderr, /\n\s+at /);
-  });
+    it('init-es with the default (stemmer) mapping fails clearly on a server without analysis-common', { skip: engine.mapping ? false : 'this server has analysis-common' }, async () => {
+      const r = await runCli(['init-es'], env);
+      assert.equal(r.code, ExitCode.unsupported, r.stderr);
+      assert.match(r.stderr, /lacks the analysis module/);
+      assert.match(r.stderr, /--mapping nostem/);
+      assert.doesNotMatch(r.stderr, /\n\s+at /);
+    });
 
-  it('indexes every film with the stemmer-free mapping', async () => {
-    let r = await runCli(['init-es', '--mapping', `${root}mappings/movies.nostem.json`], env);
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /elasticsearch 9\./);
-    assert.match(r.stdout, /indexed 300 films/);
-    r = await runCli(['--json', 'start-etl', '--batch', '64'], env);
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal(JSON.parse(r.stdout).indexed, 0);
-    const docs = await allDocs(services.ELASTICSEARCH_URL, index);
-    const expected = await truth(h.db);
-    assert.equal(docs.size, expected.size);
-    for (const [id, want] of expected) assert.equal(canonical(docs.get(id)!.source), canonical(want));
+    it('indexes every film with the mapping the server takes', async () => {
+      let r = await runCli(['init-es', ...mappingArgs(engine)], env);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, new RegExp(`${engine.name} \\d+\\.`));
+      assert.match(r.stdout, /indexed 300 films/);
+      r = await runCli(['--json', 'start-etl', '--batch', '64'], env);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(JSON.parse(r.stdout).indexed, 0);
+      const docs = await allDocs(engine.url, index);
+      const expected = await truth(h.db);
+      assert.equal(docs.size, expected.size);
+      for (const [id, want] of expected) assert.equal(canonical(docs.get(id)!.source), canonical(want));
+    });
   });
-});
+}
