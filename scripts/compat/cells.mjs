@@ -1,0 +1,56 @@
+// The compatibility matrix: which servers and which Node.js each cell runs the suites on.
+// Not the whole product of the axes: each engine version with Node 20 and PostgreSQL 15, then
+// each other PostgreSQL and Node.js version with one engine (OpenSearch 3), and the cluster.
+
+/** The engine- and database-facing integration suites: each loops over MOVIES_TEST_ENGINES. */
+export const ENGINE_SUITES = [
+  'test/integration/cli.test.ts', // CLI parity on the original fixture, and on a generated catalogue
+  'test/integration/capture.test.ts', // change capture
+  'test/integration/outage.test.ts', // outages through fault proxies
+  'test/integration/convergence.test.ts', // convergence under concurrent writers
+  'test/integration/lifecycle.test.ts', // aliases, rebuilds, rollback, kills
+  'test/integration/watch.test.ts', // the continuous mode
+];
+const CLUSTER_SUITES = ['test/cluster/failover.test.ts'];
+const CLUSTER = ['opensearch-node-1', 'opensearch-node-2', 'opensearch-node-3'];
+
+/**
+ * Each cell: `servers` to start (names of scripts/services/instances.mjs), the `node` major, the
+ * `database` and `engine` server it tests, `engines` for MOVIES_TEST_ENGINES, and its suites.
+ */
+export const CELLS = [
+  { id: 'es-8', about: 'Elasticsearch 8', engine: 'elasticsearch-8', engines: 'elasticsearch', database: 'postgres', node: 20 },
+  { id: 'es-9', about: 'Elasticsearch 9', engine: 'elasticsearch', engines: 'elasticsearch', database: 'postgres', node: 20 },
+  { id: 'os-2', about: 'OpenSearch 2', engine: 'opensearch-2', engines: 'opensearch', database: 'postgres', node: 20 },
+  { id: 'os-3', about: 'OpenSearch 3', engine: 'opensearch', engines: 'opensearch', database: 'postgres', node: 20 },
+  { id: 'pg-18', about: 'PostgreSQL 18', engine: 'opensearch', engines: 'opensearch', database: 'postgres-18', node: 20 },
+  { id: 'node-22', about: 'Node.js 22', engine: 'opensearch', engines: 'opensearch', database: 'postgres', node: 22 },
+  { id: 'node-24', about: 'Node.js 24', engine: 'opensearch', engines: 'opensearch', database: 'postgres', node: 24 },
+  {
+    id: 'cluster',
+    about: 'OpenSearch 3, three nodes',
+    engine: CLUSTER[0],
+    engines: 'opensearch',
+    database: 'postgres',
+    node: 20,
+    cluster: CLUSTER,
+    suites: CLUSTER_SUITES,
+  },
+].map((c) => ({ suites: ENGINE_SUITES, cluster: [], ...c }));
+
+/** The servers a cell needs: the everyday set (the suites read both engine URLs) and its own. */
+export function serversOf(cell) {
+  return [...new Set(['postgres', 'elasticsearch', 'opensearch', cell.database, cell.engine, ...cell.cluster])];
+}
+
+/** The environment of a cell's test run, from the URLs of its servers. */
+export function envOf(cell, urls) {
+  const engineUrl = urls[cell.engine];
+  return {
+    DATABASE_URL: urls[cell.database],
+    ELASTICSEARCH_URL: cell.engines === 'elasticsearch' ? engineUrl : urls.elasticsearch,
+    OPENSEARCH_URL: cell.engines === 'opensearch' ? engineUrl : urls.opensearch,
+    MOVIES_TEST_ENGINES: cell.engines,
+    ...(cell.cluster.length ? { MOVIES_TEST_CLUSTER: cell.cluster.join(',') } : {}),
+  };
+}
