@@ -3,7 +3,7 @@
 // each other PostgreSQL and Node.js version with one engine (OpenSearch 3), and the cluster.
 
 /** The engine- and database-facing integration suites: each loops over MOVIES_TEST_ENGINES. */
-export const ENGINE_SUITES = [
+const ENGINE_SUITES = [
   'test/integration/cli.test.ts', // CLI parity on the original fixture, and on a generated catalogue
   'test/integration/capture.test.ts', // change capture
   'test/integration/outage.test.ts', // outages through fault proxies

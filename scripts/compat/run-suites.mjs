@@ -17,11 +17,13 @@ export async function runSuites({ nodeBin, files, env, tapFile }) {
     ...files,
   ];
   const started = Date.now();
+  // A runner's own NODE_TEST_CONTEXT would make these tests report to it instead of in TAP.
+  const { NODE_TEST_CONTEXT: _, ...inherited } = process.env;
   const code = await new Promise((resolve) => {
     const child = spawn(nodeBin, args, {
       cwd: ROOT,
       // The CLI the tests spawn runs on process.execPath, so on this same Node.js.
-      env: { ...process.env, ...env, PATH: `${path.dirname(nodeBin)}:${process.env.PATH}` },
+      env: { ...inherited, ...env, PATH: `${path.dirname(nodeBin)}:${process.env.PATH}` },
       stdio: ['ignore', 'inherit', 'inherit'],
     });
     child.on('error', () => resolve(127));

@@ -12,7 +12,7 @@ import { removeDir, searchServer } from './search-server.mjs';
 import { asServiceUser, chownR, ensureServiceUser, isOutsideBase, runtimeBase } from './service-user.mjs';
 
 // Newest 9.x integ-test-zip on Maven Central (9.5.5 and 9.5.6 are not published there).
-export const ES_DEFAULT_VERSION = '9.5.4';
+const ES_DEFAULT_VERSION = '9.5.4';
 // The newest 8.x; runs on Java 17, and is used automatically only when no JDK >= 21 exists.
 export const ES_8_VERSION = '8.19.21';
 const POM = path.join(ROOT, 'services', 'elasticsearch', 'pom.xml');

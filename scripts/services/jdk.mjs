@@ -6,7 +6,7 @@ import { ServiceError, warn } from './log.mjs';
 import { run } from './run.mjs';
 
 /** JDKs (with javac) found under /usr/lib/jvm and $JAVA_HOME, newest first. */
-export async function findJdks() {
+async function findJdks() {
   const candidates = new Set();
   // SERVICES_JAVA_HOME pins the JDK (e.g. to test the Java 17 fallbacks); otherwise scan.
   const roots = process.env.SERVICES_JAVA_HOME ? [] : ['/usr/lib/jvm', '/usr/local/lib/jvm', '/opt/java'];

