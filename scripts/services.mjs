@@ -96,8 +96,8 @@ async function up(names) {
 }
 
 async function down(names, all) {
-  // With no names: the compatibility servers too (each stops only what this checkout started).
-  if (all) names = [...names, ...Object.keys(COMPAT)];
+  // With no names: the compatibility servers this checkout runs, too.
+  if (all) for (const n of Object.keys(COMPAT)) if (await COMPAT[n].running()) names.push(n);
   // Search servers first (in parallel), PostgreSQL last.
   const search = await each(names.filter((n) => ALL[n].kind !== 'postgres'), (s) => s.down());
   const databases = await each(names.filter((n) => ALL[n].kind === 'postgres'), (s) => s.down());

@@ -80,7 +80,13 @@ export function postgresFromNpm({ name = 'postgres-18', port, version = PG_18_PA
     await killStray(name, [rec?.base ?? path.join(LOG_DIR, '..')], `-p ${port}`);
   }
 
-  return { name, kind: 'postgres', url, up, down, status: () => pgStatus(name, url) };
+  /** The pid file's record while the server runs, else null. */
+  async function running() {
+    const { state, rec } = await processState(name);
+    return state === 'running' ? rec : null;
+  }
+
+  return { name, kind: 'postgres', url, up, down, running, status: () => pgStatus(name, url) };
 }
 
 function envFor(home) {
