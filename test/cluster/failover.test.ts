@@ -21,6 +21,7 @@ import {
   shardsOf,
   stopNode,
   type ClusterNode,
+  type ShardCopy,
 } from '../helpers/cluster.js';
 
 /*
@@ -205,6 +206,26 @@ describe('a three-node OpenSearch cluster (one replica per shard) losing a prima
     );
   }
 
+  /** After a run through the failover: the failover happened, and the index equals the database. */
+  async function assertConverged(t: TestContext, c: Catalogue, r: CliRun, physical: string, victim: ClusterNode, shardsBefore: ShardCopy[]) {
+    reportRetries(t, r);
+    await assertFailedOver(physical, victim, shardsBefore);
+    await assertSettingsBack(physical);
+    await assertIndexMatchesDatabase(c, 'with the node down:');
+    await assertStatusDegraded(t, c);
+    await restoreAndRecheck(t, c);
+  }
+
+  /** Whatever happened: the node restarted, the test's index and database gone. */
+  async function restoreAndClean(t: TestContext, c: Catalogue, what: string, started: number) {
+    try {
+      if (stopped) await restoreNode(stopped, entry.url, SIZE).then(() => (stopped = undefined));
+    } finally {
+      await c.cleanup();
+    }
+    t.diagnostic(`${what}; test took ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  }
+
   it('a full index (init-es) goes through the failover and holds every film', { timeout: 900_000 }, async (t) => {
     const started = performance.now();
     const h = await freshDatabase(databaseUrl, 'movies_cluster');
@@ -233,21 +254,11 @@ describe('a three-node OpenSearch cluster (one replica per shard) losing a prima
         return (await getJson<{ count: number }>(`${entry.url}/${physical}/_count`)).count;
       };
       const { r, index: built, victim, shardsBefore } = await stopMidRun(t, run, async () => physical!, building);
-      reportRetries(t, r);
       assert.equal(r.code, 0, `init-es through the failover:\n${r.stderr}`);
       assert.deepEqual(await physicalIndexes(entry.url, index), [built], 'the alias points to the index built through the failover');
-      await assertFailedOver(built, victim, shardsBefore);
-      await assertSettingsBack(built);
-      await assertIndexMatchesDatabase(c, 'with the node down:');
-      await assertStatusDegraded(t, c);
-      await restoreAndRecheck(t, c);
+      await assertConverged(t, c, r, built, victim, shardsBefore);
     } finally {
-      try {
-        if (stopped) await restoreNode(stopped, entry.url, SIZE).then(() => (stopped = undefined));
-      } finally {
-        await c.cleanup();
-      }
-      t.diagnostic(`${FILMS} films; test took ${((performance.now() - started) / 1000).toFixed(1)} s`);
+      await restoreAndClean(t, c, `${FILMS} films`, started);
     }
   });
 
@@ -266,21 +277,11 @@ describe('a three-node OpenSearch cluster (one replica per shard) losing a prima
       assert.ok(physical, `${index} is an alias`);
       const run = runCli(['start-etl', '--batch', '50', '--concurrency', '1'], c.env, { timeoutMs: RUN_TIMEOUT_MS });
       const { r, index: written, victim, shardsBefore } = await stopMidRun(t, run, async () => physical, async () => pendingBefore - (await pendingCount(c)));
-      reportRetries(t, r);
       assert.equal(r.code, 0, `start-etl through the failover:\n${r.stderr}`);
       assert.equal(await pendingCount(c), 0, 'nothing left pending');
-      await assertFailedOver(written, victim, shardsBefore);
-      await assertSettingsBack(written);
-      await assertIndexMatchesDatabase(c, 'with the node down:');
-      await assertStatusDegraded(t, c);
-      await restoreAndRecheck(t, c);
+      await assertConverged(t, c, r, written, victim, shardsBefore);
     } finally {
-      try {
-        if (stopped) await restoreNode(stopped, entry.url, SIZE).then(() => (stopped = undefined));
-      } finally {
-        await c.cleanup();
-      }
-      t.diagnostic(`${FILMS} films changed; test took ${((performance.now() - started) / 1000).toFixed(1)} s`);
+      await restoreAndClean(t, c, `${FILMS} films changed`, started);
     }
   });
 });
