@@ -16,7 +16,10 @@ function resultWord(r) {
   return passed(r) ? 'pass' : '**FAIL**';
 }
 
-const minutes = (s) => `${Math.floor(s / 60)} min ${String(Math.round(s % 60)).padStart(2, '0')} s`;
+function minutes(seconds) {
+  const s = Math.round(seconds);
+  return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
+}
 
 export function writeReport(file, { results, startedAt, seconds, partial }) {
   const lines = [
