@@ -7,6 +7,7 @@ import { CACHE_DIR, LOG_DIR, ROOT } from './config.mjs';
 import { exists, sha256, unzip } from './files.mjs';
 import { ServiceError, log, rel, warn } from './log.mjs';
 import { mvn } from './maven.mjs';
+import { inUse } from './processes.mjs';
 import { run } from './run.mjs';
 import { removeDir, searchServer } from './search-server.mjs';
 import { asServiceUser, chownR, ensureServiceUser, isOutsideBase, runtimeBase } from './service-user.mjs';
@@ -180,9 +181,10 @@ export function elasticsearch({ name = 'elasticsearch', port, portEnv = 'ES_PORT
       const [cmd, args] = asServiceUser(user, env, path.join(home, 'bin', 'elasticsearch'));
       return { cmd, args, env: process.env, cwd: home, extra: { home, base, user: user?.name ?? null } };
     },
-    // A per-checkout folder outside the checkout (see runtimeBase) is not a cache: remove it.
+    // A per-checkout folder outside the checkout (see runtimeBase) is not a cache: remove it,
+    // once no other server of this checkout (another Elasticsearch version) still runs from it.
     async afterDown(rec) {
-      if (isOutsideBase(rec.base)) await removeDir(rec.base);
+      if (isOutsideBase(rec.base) && !inUse(rec.base)) await removeDir(rec.base);
     },
   });
 }

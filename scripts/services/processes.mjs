@@ -137,9 +137,8 @@ function recordedGroups() {
  * a pid file was lost, which leaves the other instances (e.g. compatibility servers) running.
  * Maven itself is never matched.
  */
-function findStray(paths, marker) {
+function findStray(paths, marker, others = recordedGroups()) {
   const out = [];
-  const others = recordedGroups();
   let pids = [];
   try {
     pids = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
@@ -178,6 +177,11 @@ async function killPid(pid, label, graceMs = 20000) {
       /* gone */
     }
   }
+}
+
+/** True while some process's command line mentions `dir` (another server still uses it). */
+export function inUse(dir) {
+  return findStray([dir], dir, new Set()).length > 0;
 }
 
 /** Kills leftover processes of this checkout whose command line contains `marker`. */
