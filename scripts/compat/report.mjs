@@ -41,7 +41,7 @@ export function writeReport(file, { results, startedAt, seconds, partial }) {
   }
   const skipped = results.filter((r) => r.skips?.length);
   if (skipped.length) {
-    lines.push('', '## Skipped tests, and why', '');
+    lines.push('', '## Skipped tests and suites, and why', '', 'The skipped column counts tests; a skipped suite (a describe) counts as none there.', '');
     for (const r of skipped) for (const s of r.skips) lines.push(`- ${r.cell.id}: ${s.n} × ${s.reason}`);
   }
   lines.push('', fs.readFileSync(NOTES, 'utf8').trim(), '');
