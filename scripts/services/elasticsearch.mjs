@@ -4,12 +4,12 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { CACHE_DIR, LOG_DIR, ROOT } from './config.mjs';
-import { exists, sha256, unzip } from './files.mjs';
+import { exists, removeDir, sha256, unzip } from './files.mjs';
 import { ServiceError, log, rel, warn } from './log.mjs';
 import { mvn } from './maven.mjs';
 import { inUse } from './processes.mjs';
 import { run } from './run.mjs';
-import { removeDir, searchServer } from './search-server.mjs';
+import { searchServer } from './search-server.mjs';
 import { asServiceUser, chownR, ensureServiceUser, isOutsideBase, runtimeBase } from './service-user.mjs';
 
 // Newest 9.x integ-test-zip on Maven Central (9.5.5 and 9.5.6 are not published there).

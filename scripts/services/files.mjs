@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import fsp from 'node:fs/promises';
 import { run } from './run.mjs';
-import { ServiceError } from './log.mjs';
+import { ServiceError, log } from './log.mjs';
 
 export async function exists(p) {
   try {
@@ -50,4 +50,10 @@ export async function unzip(zip, dest) {
   const py = 'import sys,zipfile,os\nz=zipfile.ZipFile(sys.argv[1])\nfor i in z.infolist():\n  p=z.extract(i,sys.argv[2])\n  m=(i.external_attr>>16)&0o777\n  if m: os.chmod(p,m)\n';
   const r2 = await run('python3', ['-c', py, zip, dest]);
   if (r2.code !== 0) throw new ServiceError(`cannot unpack ${zip}: neither unzip nor python3 worked (${r2.stderr.trim()})`);
+}
+
+/** Removes a directory, saying so, tolerating its absence. */
+export async function removeDir(dir) {
+  log(`removing ${dir}`);
+  await fsp.rm(dir, { recursive: true, force: true });
 }

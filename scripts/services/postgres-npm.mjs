@@ -7,7 +7,7 @@ import { LOG_DIR, timeoutSeconds } from './config.mjs';
 import { exists, tail } from './files.mjs';
 import { ServiceError, log, rel } from './log.mjs';
 import { npmPackage } from './npm-package.mjs';
-import { groupAlive, killStray, processState, startDetached, stopRecorded } from './processes.mjs';
+import { groupAlive, killStray, processState, runningRecord, startDetached, stopRecorded } from './processes.mjs';
 import { ensureDatabase, pgStatus, reachable } from './psql.mjs';
 import { run } from './run.mjs';
 import { asServiceUser, chownR, ensureServiceUser, runtimeBase } from './service-user.mjs';
@@ -80,13 +80,7 @@ export function postgresFromNpm({ name = 'postgres-18', port, version = PG_18_PA
     await killStray(name, [rec?.base ?? path.join(LOG_DIR, '..')], `-p ${port}`);
   }
 
-  /** The pid file's record while the server runs, else null. */
-  async function running() {
-    const { state, rec } = await processState(name);
-    return state === 'running' ? rec : null;
-  }
-
-  return { name, kind: 'postgres', url, up, down, running, status: () => pgStatus(name, url) };
+  return { name, kind: 'postgres', url, up, down, running: () => runningRecord(name), status: () => pgStatus(name, url) };
 }
 
 function envFor(home) {

@@ -50,6 +50,12 @@ export async function processState(name) {
   return { state: groupAlive(rec.pid) ? 'running' : 'stale', rec };
 }
 
+/** The pid file's record of `name` while its process runs, else null. */
+export async function runningRecord(name) {
+  const { state, rec } = await processState(name);
+  return state === 'running' ? rec : null;
+}
+
 /** Removes the pid file of a process that is no longer running. */
 export async function forgetStale(name) {
   await fsp.rm(pidFile(name), { force: true });

@@ -1,7 +1,6 @@
 // A search server fetched from Maven Central and run on this machine: the steps Elasticsearch
 // and OpenSearch share (reuse, version and JDK choice, start, health, stop, status). Each
 // engine fills in only how to fetch, install and launch itself (elasticsearch.mjs, opensearch.mjs).
-import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LOG_DIR, SVC_DIR, timeoutSeconds } from './config.mjs';
@@ -9,7 +8,7 @@ import { portInUse, searchHealth, waitHealthy } from './health.mjs';
 import { chooseVersionAndJdk } from './jdk.mjs';
 import { ServiceError, log, rel, warn } from './log.mjs';
 import { withMavenSlot } from './maven.mjs';
-import { forgetStale, killStray, processState, startDetached, stopRecorded } from './processes.mjs';
+import { forgetStale, killStray, processState, runningRecord, startDetached, stopRecorded } from './processes.mjs';
 
 /**
  * @param spec.kind       'elasticsearch' | 'opensearch'
@@ -106,8 +105,7 @@ export function searchServer(spec) {
 
   /** One status line. */
   async function status(knownUrl) {
-    const { state, rec: found } = await processState(name);
-    const rec = state === 'running' ? found : null;
+    const rec = await runningRecord(name);
     const where = knownUrl || rec?.url || url;
     const h = await searchHealth(where);
     const label = name.padEnd(13);
@@ -115,17 +113,5 @@ export function searchServer(spec) {
     return { ok: false, line: `${label}  ${where}  DOWN (${h.error ?? h.status})` };
   }
 
-  /** The pid file's record while the server runs, else null (to stop one node of a cluster). */
-  async function running() {
-    const { state, rec } = await processState(name);
-    return state === 'running' ? rec : null;
-  }
-
-  return { name, kind, url, up, down, status, running };
-}
-
-/** Removes a directory, tolerating its absence (for afterDown hooks). */
-export async function removeDir(dir) {
-  log(`removing ${dir}`);
-  await fsp.rm(dir, { recursive: true, force: true });
+  return { name, kind, url, up, down, status, running: () => runningRecord(name) };
 }
