@@ -21,6 +21,9 @@ export const loaddata = (r: LoadResult) =>
   [
     `loaded ${n(r.objects)} objects in ${r.seconds.toFixed(2)} s`,
     ...Object.entries(r.counts).map(([model, c]) => `  ${model.padEnd(22)} ${n(c)}`),
+    r.fastPath
+      ? 'foreign keys and change capture checked set-based (triggers off)'
+      : `foreign keys and change capture by the triggers: ${r.fallback ?? 'fast path not taken'}`,
   ].join('\n');
 
 /** What an index's documents are called in results: films for the film index, else its name. */
