@@ -3,6 +3,7 @@ import { withPgRetry } from '../db/retry.js';
 import type { SearchEngine } from '../engine/types.js';
 import { withEngineRetry } from '../engine/errors.js';
 import { markPage } from '../db/queue.js';
+import { analyzeIfBlind, vacuumQueue } from '../db/queue-upkeep.js';
 import type { IndexSpec, PendingRow } from '../indexes/spec.js';
 import { interrupted, settlesWithin, type RetryPolicy } from '../retry.js';
 import { loadValidator } from '../schema.js';
@@ -126,6 +127,7 @@ async function run<Row extends PendingRow, Doc>(o: EtlOptions<Row, Doc>, started
   if (pending === 0) return finish(result, started, queryMs);
 
   const bulkMode = pending >= o.bulkSettingsThreshold;
+  await pg(() => analyzeIfBlind(o.db, o.spec.queue.table, o.dest.target, pending));
   const inflight = new Inflight(o.concurrency);
   // Set when the run stops waiting for its pages: a page acknowledged later is not marked.
   let abandoned = false;
@@ -170,7 +172,7 @@ async function run<Row extends PendingRow, Doc>(o: EtlOptions<Row, Doc>, started
   if (bulkMode) await pg(() => restoreSavedSettings(o.db, o.engine, o.dest.physical));
   // A successful run ends with its changes searchable, so that status and searches agree at once.
   await withEngineRetry('refresh', () => o.engine.refresh(o.dest.physical), o.retry);
-  if (bulkMode) await vacuumChanges(o.db, o.spec.queue.table, o.retry.log);
+  if (bulkMode) await vacuumQueue(o.db, o.spec.queue.table, o.retry.log);
   return finish(result, started, queryMs);
 }
 
@@ -185,21 +187,6 @@ async function restoreAfterFailure(o: EtlOptions<PendingRow, unknown>): Promise<
     (err: Error) => o.retry.log?.(`could not restore the index settings now (${err.message}); the next run will`),
   );
   await settlesWithin(RESTORE_BOUND_MS, restoring);
-}
-
-/*
- * A big run leaves as many dead rows in the change table as it marked. Until they are
- * vacuumed, every later run's watermark query walks them in the version index (measured on
- * 1M films: 0.2–0.8 s for a run with nothing to do, against a few ms after VACUUM).
- * Autovacuum gets there eventually; a big run does it at once. Without the rights to vacuum
- * (not the table's owner), PostgreSQL only warns and this is a no-op.
- */
-async function vacuumChanges(db: Db, table: string, log?: (m: string) => void): Promise<void> {
-  try {
-    await db.raw(`VACUUM content.${table}`);
-  } catch (err) {
-    log?.(`could not vacuum content.${table}: ${(err as Error).message}`);
-  }
 }
 
 function finish(r: EtlResult, started: number, queryMs: () => number): EtlResult {
