@@ -15,9 +15,10 @@ describe('queue statistics before a big run', () => {
 
   /** A target with `n` pending films, written after the queue's last ANALYZE (as init-es does). */
   async function targetWith(n: number, name: string): Promise<number> {
-    const [{ id }] = (await fresh.db('content.etl_target')
+    const [row] = (await fresh.db('content.etl_target')
       .insert({ index_name: 'movies', cluster: 'test', alias: name, physical: `${name}_1`, state: 'building' })
       .returning('id')) as Array<{ id: number }>;
+    const id = row!.id;
     await fresh.db.raw(
       `INSERT INTO content.film_work_change (target_id, film_work_id) SELECT ?, gen_random_uuid() FROM generate_series(1, ?)`,
       [id, n],
