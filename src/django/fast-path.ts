@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { MODELS } from './models.js';
+import { QUEUES } from '../db/migrations/005_targets.js';
 
 /*
  * loaddata's fast path: the upsert runs with session_replication_role = replica, so neither the
@@ -9,7 +10,8 @@ import { MODELS } from './models.js';
  * set-based, in the same transaction (src/django/fast-upsert.ts).
  *
  * Only when that is exactly what the triggers would have done: the role may set the parameter
- * (superuser, or PostgreSQL 15's GRANT SET ON PARAMETER), and the content tables carry no
+ * (superuser, or PostgreSQL 15's GRANT SET ON PARAMETER), and the content tables (and the three
+ * queues, which the fast path also writes with triggers off) carry no
  * trigger or rule but migrations 002/004's capture triggers and the internal triggers of the
  * four foreign keys loaddata checks itself. A user's foreign key from a table of theirs to a content
  * table is fine: its triggers on the content table act on a DELETE or a change of id, which the
@@ -19,6 +21,9 @@ import { MODELS } from './models.js';
  */
 
 const CONTENT = MODELS.map((m) => m.table);
+/** The queues the fast path writes, also with triggers off (fast-upsert.ts): their one foreign key is to content.etl_target. */
+export const QUEUE_TABLES = QUEUES.map((q) => q.table);
+const WRITTEN = [...CONTENT, ...QUEUE_TABLES];
 
 /** The capture triggers of migrations 002 and 004, by table. */
 function captureTriggers(): Set<string> {
@@ -38,9 +43,11 @@ function captureTriggers(): Set<string> {
 }
 
 /** The foreign keys checkReferences proves: "child.column>parent". */
-const CHECKED_FKS = new Set(
-  MODELS.flatMap((m) => Object.entries(m.references).map(([column, parent]) => `${m.table}.${column}>${parent}`)),
-);
+const CHECKED_FKS = new Set([
+  ...MODELS.flatMap((m) => Object.entries(m.references).map(([column, parent]) => `${m.table}.${column}>${parent}`)),
+  // The fast path locks the targets FOR KEY SHARE itself before it enqueues.
+  ...QUEUE_TABLES.map((t) => `${t}.target_id>etl_target`),
+]);
 
 export type FastPathDecision = { ok: true } | { ok: false; reason: string };
 
@@ -78,7 +85,7 @@ export async function decideFastPath(trx: Knex.Transaction): Promise<FastPathDec
      JOIN pg_class c ON c.oid = t.tgrelid
      JOIN pg_namespace n ON n.oid = c.relnamespace
      WHERE n.nspname = 'content' AND c.relname = ANY(?)`,
-    [CONTENT],
+    [WRITTEN],
   );
   const ours = captureTriggers();
   const foreign = r.rows.find(
@@ -93,7 +100,7 @@ export async function decideFastPath(trx: Knex.Transaction): Promise<FastPathDec
     `SELECT c.relname AS tbl, r.rulename AS name FROM pg_rewrite r
      JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace
      WHERE n.nspname = 'content' AND c.relname = ANY(?) LIMIT 1`,
-    [CONTENT],
+    [WRITTEN],
   );
   const rule = rules.rows[0];
   if (rule) return { ok: false, reason: `content.${rule.tbl} has rule ${rule.name}, which only the trigger path keeps` };
