@@ -1,8 +1,8 @@
 import type { Db } from '../db/knex.js';
 import type { ChangeQueue, IndexSpec, PendingRow } from '../indexes/spec.js';
 
-export interface Batch<Row extends PendingRow = PendingRow> {
-  rows: Row[];
+export interface Batch {
+  rows: PendingRow[];
   lastVersion: number;
 }
 
@@ -53,17 +53,17 @@ export async function pageEnd(
  * thousand index lookups: JIT compilation took longer than the query itself (measured
  * 40–550 ms per page against ~200 ms without). It is switched off for this statement only.
  */
-export async function readRange<Row extends PendingRow>(
+export async function readRange(
   db: Db,
-  spec: IndexSpec<Row>,
+  spec: Pick<IndexSpec, 'pageSql'>,
   target: number,
   after: number,
   last: number,
-): Promise<Row[]> {
+): Promise<PendingRow[]> {
   return db.transaction(
     async (trx) => {
-      await trx.raw('SET LOCAL jit = off');
-      const r = await trx.raw<{ rows: Row[] }>(spec.pageSql, { target, after, last });
+      await trx.raw('SET LOCAL jit = off; SET LOCAL enable_bitmapscan = off');
+      const r = await trx.raw<{ rows: PendingRow[] }>(spec.pageSql, { target, after, last });
       return r.rows;
     },
     { readOnly: true },
@@ -71,23 +71,23 @@ export async function readRange<Row extends PendingRow>(
 }
 
 /** One page of at most `limit` pending documents after `after`, up to the watermark. */
-export async function readPage<Row extends PendingRow>(
+export async function readPage(
   db: Db,
-  spec: IndexSpec<Row>,
+  spec: Pick<IndexSpec, 'pageSql' | 'queue'>,
   target: number,
   after: number,
   upTo: number,
   limit: number,
-): Promise<Row[]> {
+): Promise<PendingRow[]> {
   const last = await pageEnd(db, spec.queue, target, after, upTo, limit);
   return last === undefined ? [] : readRange(db, spec, target, after, last);
 }
 
-export interface PageSource<Row extends PendingRow = PendingRow> {
+export interface PageSource {
   /** Last version of the next page after `after`, or undefined at the end. */
   end(after: number): Promise<number | undefined>;
   /** The documents of the range (after, last]. */
-  read(after: number, last: number): Promise<Row[]>;
+  read(after: number, last: number): Promise<PendingRow[]>;
 }
 
 /**
@@ -95,8 +95,8 @@ export interface PageSource<Row extends PendingRow = PendingRow> {
  * pages are being built while the caller works on the current one, so memory stays bounded
  * by (readAhead + 1) pages whatever the catalogue's size.
  */
-export async function* pages<Row extends PendingRow>(source: PageSource<Row>, readAhead = 1): AsyncGenerator<Batch<Row>> {
-  const queue: Array<Promise<Row[]>> = [];
+export async function* pages(source: PageSource, readAhead = 1): AsyncGenerator<Batch> {
+  const queue: Array<Promise<PendingRow[]>> = [];
   let after = 0;
   let done = false;
   const fill = async () => {

@@ -4,7 +4,7 @@ import type { SearchEngine } from '../engine/types.js';
 import { withEngineRetry } from '../engine/errors.js';
 import { markPage } from '../db/queue.js';
 import { analyzeIfBlind, vacuumQueue } from '../db/queue-upkeep.js';
-import type { IndexSpec, PendingRow } from '../indexes/spec.js';
+import type { IndexSpec } from '../indexes/spec.js';
 import { interrupted, settlesWithin, type RetryPolicy } from '../retry.js';
 import { loadValidator } from '../schema.js';
 import { applyBulkSettings, restoreSavedSettings } from './bulk-settings.js';
@@ -14,11 +14,11 @@ import { sendBulk } from './loader.js';
 import { toBulk } from './transformer.js';
 import type { Destination } from './destination.js';
 
-export interface EtlOptions<Row extends PendingRow = PendingRow, Doc = unknown> {
+export interface EtlOptions<Doc = unknown> {
   db: Db;
   engine: SearchEngine;
   /** What is indexed: the index's queue, page query, documents and schema. */
-  spec: IndexSpec<Row, Doc>;
+  spec: IndexSpec<Doc>;
   /** The target: its queue, the alias written to and the index behind it. */
   dest: Destination;
   batchSize: number;
@@ -102,7 +102,7 @@ function queryClock(db: Db) {
  * validated, and up to `concurrency` bulk requests are in flight. A page is marked indexed
  * only after the engine acknowledged all of it.
  */
-export async function runEtl<Row extends PendingRow, Doc>(o: EtlOptions<Row, Doc>): Promise<EtlResult> {
+export async function runEtl<Doc>(o: EtlOptions<Doc>): Promise<EtlResult> {
   const started = performance.now();
   const clock = queryClock(o.db);
   try {
@@ -112,7 +112,7 @@ export async function runEtl<Row extends PendingRow, Doc>(o: EtlOptions<Row, Doc
   }
 }
 
-async function run<Row extends PendingRow, Doc>(o: EtlOptions<Row, Doc>, started: number, queryMs: () => number): Promise<EtlResult> {
+async function run<Doc>(o: EtlOptions<Doc>, started: number, queryMs: () => number): Promise<EtlResult> {
   const signal = o.retry.signal;
   const pg = <T>(fn: () => Promise<T>) => withPgRetry(fn, o.retry);
   // Marking acknowledged work must go on after a stop signal; STOP_GRACE_MS bounds it instead.
@@ -166,7 +166,7 @@ async function run<Row extends PendingRow, Doc>(o: EtlOptions<Row, Doc>, started
     abandoned = true;
   }
   if (inflight.hasFailed) {
-    if (bulkMode) await restoreAfterFailure(o as EtlOptions<PendingRow, unknown>);
+    if (bulkMode) await restoreAfterFailure(o as EtlOptions);
     throw inflight.failure;
   }
   if (bulkMode) await pg(() => restoreSavedSettings(o.db, o.engine, o.dest.physical));
@@ -181,7 +181,7 @@ async function run<Row extends PendingRow, Doc>(o: EtlOptions<Row, Doc>, started
  * both servers still answer within a few seconds; otherwise the saved settings stay in
  * PostgreSQL and the next run restores them.
  */
-async function restoreAfterFailure(o: EtlOptions<PendingRow, unknown>): Promise<void> {
+async function restoreAfterFailure(o: EtlOptions): Promise<void> {
   const restoring = restoreSavedSettings(o.db, o.engine, o.dest.physical).then(
     () => o.retry.log?.('restored the index settings of the bulk load'),
     (err: Error) => o.retry.log?.(`could not restore the index settings now (${err.message}); the next run will`),

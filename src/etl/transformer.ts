@@ -26,14 +26,15 @@ export interface BulkPayload extends BulkPage {
 }
 
 /**
- * Builds one page's bulk actions. The first document that breaks the schema throws
- * InvalidDataError before anything of the page is sent or marked, unless `skipInvalid`:
- * then it is left out and returned as a rejection.
+ * Builds one page's bulk actions from the documents PostgreSQL wrote (PendingRow.doc). Each is
+ * parsed once for the schema and sent as the very text it arrived as. The first document that
+ * breaks the schema throws InvalidDataError before anything of the page is sent or marked,
+ * unless `skipInvalid`: then it is left out and returned as a rejection.
  */
-export function toBulk<Row extends PendingRow, Doc>(
-  rows: Row[],
+export function toBulk<Doc>(
+  rows: PendingRow[],
   index: string,
-  spec: Pick<IndexSpec<Row, Doc>, 'toDocument' | 'noun'>,
+  spec: Pick<IndexSpec<Doc>, 'noun'>,
   validate: ValidateFunction<Doc>,
   skipInvalid = false,
 ): BulkPayload {
@@ -51,15 +52,16 @@ export function toBulk<Row extends PendingRow, Doc>(
     }
     actions.push({ ...base, op, start, end: at });
   };
+  const name = JSON.stringify(index);
+  // ids are uuids as PostgreSQL prints them: nothing in them needs escaping.
+  const meta = (op: BulkAction['op'], id: string) => `{"${op}":{"_index":${name},"_id":"${id}"}}`;
   for (const row of rows) {
-    const meta = { _index: index, _id: row.id };
     const base = { id: row.id, version: row.version };
-    if (!row.present) {
-      add(base, 'delete', JSON.stringify({ delete: meta }));
+    if (!row.present || row.doc === null) {
+      add(base, 'delete', meta('delete', row.id));
       continue;
     }
-    const doc = spec.toDocument(row);
-    if (!validate(doc)) {
+    if (!validate(JSON.parse(row.doc))) {
       const first = validate.errors?.[0];
       const d = first ? describeError(first) : { field: '(document)', rule: 'schema', message: 'is invalid' };
       if (skipInvalid) {
@@ -71,7 +73,7 @@ export function toBulk<Row extends PendingRow, Doc>(
           'Nothing of its batch was marked indexed (start-etl --skip-invalid indexes the others and records this one).',
       );
     }
-    add(base, 'index', JSON.stringify({ index: meta }), JSON.stringify(doc));
+    add(base, 'index', meta('index', row.id), row.doc);
   }
   return { body: parts.join(''), actions, invalid };
 }

@@ -3,7 +3,7 @@
  * catalogue, how it is validated and mapped, and where its pending changes queue up. The ETL
  * (src/etl/) is generic over this; each index lives in src/indexes/<name>/ and exports one spec.
  */
-export interface IndexSpec<Row extends PendingRow = PendingRow, Doc = unknown> {
+export interface IndexSpec<Doc = unknown> {
   /** Logical name (movies, genres, persons): the default index name, after any prefix. */
   readonly name: string;
   /** What one document is about, in messages ("film 1234… is invalid"); default "document". */
@@ -12,11 +12,10 @@ export interface IndexSpec<Row extends PendingRow = PendingRow, Doc = unknown> {
   readonly queue: ChangeQueue;
   /**
    * One statement that reads one target's pending range (target_id = :target AND version > :after
-   * AND version <= :last) of the queue and builds each document from the same snapshot. Every row has `id`, `version` and
-   * `present` (false: the source row is gone, the document is deleted), plus what toDocument needs.
+   * AND version <= :last) of the queue and builds each document from the same snapshot, as JSON
+   * text (PendingRow). `Doc` is the shape that text has.
    */
   readonly pageSql: string;
-  toDocument(row: Row): Doc;
   /** JSON schema every document must satisfy before it is sent. */
   readonly schemaPath: string;
   /** Shipped mappings by name; `default` is required. */
@@ -33,6 +32,12 @@ export interface PendingRow {
   version: number;
   /** False when the source row no longer exists: its document must be deleted. */
   present: boolean;
+  /**
+   * The document as JSON text, built by PostgreSQL in the page query (null when not present).
+   * It is parsed once to be validated and sent as it is: building the object in JavaScript and
+   * serializing it again cost ~13 µs per film of the CLI's ~70 (measured on 100k films).
+   */
+  doc: string | null;
 }
 
 export interface ChangeQueue {

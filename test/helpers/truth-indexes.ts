@@ -1,7 +1,7 @@
 import type { Db } from '../../src/db/knex.js';
 import type { GenreDocument } from '../../src/indexes/genres/document.js';
 import type { PersonDocument } from '../../src/indexes/persons/document.js';
-import type { Role } from '../../src/indexes/persons/query.js';
+import type { Role } from '../../src/indexes/persons/document.js';
 
 /*
  * What the genres and persons indexes must hold, from plain table reads and JavaScript, on

@@ -1,45 +1,52 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InterruptedError, InvalidDataError } from '../../src/errors.js';
-import type { FilmRow } from '../../src/indexes/films/query.js';
-import { toDocument } from '../../src/indexes/films/document.js';
+import type { PendingRow } from '../../src/indexes/spec.js';
+import type { MovieDocument } from '../../src/indexes/films/document.js';
 import { withRetry } from '../../src/retry.js';
 import { loadValidator } from '../../src/schema.js';
 import { filmsIndex } from '../../src/indexes/films/index.js';
 import { toBulk } from '../../src/etl/transformer.js';
 import { detectKind } from '../../src/engine/connect.js';
 
-const row = (over: Partial<FilmRow> = {}): FilmRow => ({
+const film = (over: Partial<MovieDocument> = {}): MovieDocument => ({
   id: '00879409-6589-4cc5-b8ae-f3dcc79c49ba',
-  version: 1,
-  present: true,
-  title: 'Star Trek',
-  description: null,
   imdb_rating: null,
-  genres: ['Sci-Fi'],
-  people: [
-    { id: 'a0000000-0000-4000-8000-000000000001', name: 'Ann', job: 'actor' },
-    { id: 'a0000000-0000-4000-8000-000000000002', name: 'Bob', job: 'writer' },
-  ],
+  genre: ['Sci-Fi'],
+  title: 'Star Trek',
+  description: '',
+  director: [],
+  actors_names: ['Ann'],
+  writers_names: ['Bob'],
+  actors: [{ id: 'a0000000-0000-4000-8000-000000000001', name: 'Ann' }],
+  writers: [{ id: 'a0000000-0000-4000-8000-000000000002', name: 'Bob' }],
   ...over,
 });
+
+/** A pending film as the page query returns it: its document as PostgreSQL's JSON text (spaced as json_build_object spaces it). */
+const row = (over: Partial<PendingRow> = {}, doc: Partial<MovieDocument> = {}): PendingRow => {
+  const id = over.id ?? '00879409-6589-4cc5-b8ae-f3dcc79c49ba';
+  return { id, version: 1, present: true, doc: JSON.stringify(film({ id, ...doc }), null, 1).replace(/\n/g, ''), ...over };
+};
 
 describe('transformer', () => {
   const validate = loadValidator(filmsIndex.schemaPath);
 
-  it('builds complete documents with empty arrays, null rating and "" description', () => {
-    const d = toDocument(row());
-    assert.deepEqual(d.director, []);
-    assert.equal(d.imdb_rating, null);
-    assert.equal(d.description, '');
-    assert.deepEqual(d.actors, [{ id: 'a0000000-0000-4000-8000-000000000001', name: 'Ann' }]);
-    assert.deepEqual(d.writers_names, ['Bob']);
-    assert.ok(validate(d), JSON.stringify(validate.errors));
+  it("sends PostgreSQL's JSON text as it is, after the action line", () => {
+    const r = row();
+    const b = toBulk([r], 'movies', filmsIndex, validate);
+    assert.equal(b.body, `{"index":{"_index":"movies","_id":"${r.id}"}}\n${r.doc}\n`);
+    assert.deepEqual(b.actions, [{ id: r.id, version: 1, op: 'index', start: 0, end: b.body.length }]);
+  });
+
+  it('escapes the index name in the action line', () => {
+    const b = toBulk([row()], 'odd"name', filmsIndex, validate);
+    assert.equal(JSON.parse(b.body.split('\n')[0]!).index._index, 'odd"name');
   });
 
   it('rejects a rating of 11 naming the film, the field and the rule', () => {
     assert.throws(
-      () => toBulk([row({ imdb_rating: 11 })], 'movies', filmsIndex, validate),
+      () => toBulk([row({}, { imdb_rating: 11 })], 'movies', filmsIndex, validate),
       (e: unknown) =>
         e instanceof InvalidDataError &&
         /00879409-6589-4cc5-b8ae-f3dcc79c49ba/.test(e.message) &&
@@ -49,7 +56,7 @@ describe('transformer', () => {
   });
 
   it('turns a vanished film into a delete by _id', () => {
-    const b = toBulk([row({ present: false }), row({ id: 'b0000000-0000-4000-8000-000000000000', version: 2 })], 'ix', filmsIndex, validate);
+    const b = toBulk([row({ present: false, doc: null }), row({ id: 'b0000000-0000-4000-8000-000000000000', version: 2 })], 'ix', filmsIndex, validate);
     const lines = b.body.trim().split('\n').map((l) => JSON.parse(l));
     assert.equal(b.body.slice(b.actions[1]!.start, b.actions[1]!.end).split('\n').length, 3, 'an index action is its two lines');
     assert.deepEqual(lines[0], { delete: { _index: 'ix', _id: '00879409-6589-4cc5-b8ae-f3dcc79c49ba' } });
@@ -60,7 +67,7 @@ describe('transformer', () => {
 
   it('with skipInvalid, leaves an invalid document out and returns its rejection', () => {
     const good = row({ id: 'b0000000-0000-4000-8000-000000000000', version: 2 });
-    const b = toBulk([row({ imdb_rating: 11 }), good], 'ix', filmsIndex, validate, true);
+    const b = toBulk([row({}, { imdb_rating: 11 }), good], 'ix', filmsIndex, validate, true);
     assert.deepEqual(b.actions.map((a) => a.id), [good.id]);
     assert.equal(b.invalid.length, 1);
     assert.deepEqual({ ...b.invalid[0], reason: undefined }, {

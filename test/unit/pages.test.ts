@@ -1,18 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { pages } from '../../src/etl/extractor.js';
-import type { FilmRow } from '../../src/indexes/films/query.js';
+import type { PendingRow } from '../../src/indexes/spec.js';
 
-const row = (version: number): FilmRow => ({
-  id: `id-${version}`,
-  version,
-  present: true,
-  title: 't',
-  description: '',
-  imdb_rating: null,
-  genres: [],
-  people: [],
-});
+const row = (version: number): PendingRow => ({ id: `id-${version}`, version, present: true, doc: '{}' });
 
 /** Pending versions with gaps; pages of at most `limit`, as pageEnd/readRange would give. */
 function fakeSource(versions: number[], limit: number) {

@@ -1,11 +1,13 @@
-import type { FilmRow, Job } from './query.js';
-
-/** A film document, as mappings/movies.schema.json describes it. */
+/** A person in a film document. */
 export interface PersonRef {
   id: string;
   name: string;
 }
 
+/**
+ * A film document, as mappings/movies.schema.json describes it. PostgreSQL builds it
+ * (FILMS_PAGE_SQL in query.ts); this is the shape of that JSON.
+ */
 export interface MovieDocument {
   id: string;
   imdb_rating: number | null;
@@ -17,23 +19,4 @@ export interface MovieDocument {
   writers_names: string[];
   actors: PersonRef[];
   writers: PersonRef[];
-}
-
-export function toDocument(row: FilmRow): MovieDocument {
-  const byJob = (job: Job): PersonRef[] =>
-    row.people.filter((p) => p.job === job).map((p) => ({ id: p.id, name: p.name }));
-  const actors = byJob('actor');
-  const writers = byJob('writer');
-  return {
-    id: row.id,
-    imdb_rating: row.imdb_rating,
-    genre: row.genres,
-    title: row.title ?? '',
-    description: row.description ?? '',
-    director: byJob('director').map((p) => p.name),
-    actors_names: actors.map((p) => p.name),
-    writers_names: writers.map((p) => p.name),
-    actors,
-    writers,
-  };
 }

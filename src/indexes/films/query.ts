@@ -1,20 +1,11 @@
-import type { PendingRow } from '../spec.js';
-
-export type Job = 'actor' | 'director' | 'writer';
-
-/** One pending film as the page query returns it, with everything its document needs. */
-export interface FilmRow extends PendingRow {
-  title: string | null;
-  description: string | null;
-  imdb_rating: number | null;
-  genres: string[];
-  people: Array<{ id: string; name: string; job: Job }>;
-}
-
 /*
- * One statement reads a page of pending (id, version) pairs and builds the full documents
- * from the same snapshot, aggregating all genres and people of each film (never only the
- * changed ones). A film whose row is gone comes back with present = false: a delete.
+ * One statement reads a page of pending (id, version) pairs and builds each film's document
+ * (mappings/movies.schema.json, MovieDocument) as JSON text from the same snapshot, with all
+ * genres and people of the film (never only the changed ones). A film whose row is gone comes
+ * back with present = false and no document: a delete.
+ *
+ * People are distinct (id, name, job) triples (links repeat under other pks, see 001), each
+ * list sorted by name then id. The genre list is distinct and sorted.
  */
 export const FILMS_PAGE_SQL = `
 WITH page AS (
@@ -22,9 +13,17 @@ WITH page AS (
   WHERE target_id = :target AND version > :after AND version <= :last
 )
 SELECT page.film_work_id AS id, page.version, fw.id IS NOT NULL AS present,
-       fw.title, fw.description, fw.imdb_rating,
-       COALESCE(g.genres, '{}') AS genres,
-       COALESCE(p.people, '[]') AS people
+       CASE WHEN fw.id IS NOT NULL THEN json_build_object(
+         'id', fw.id,
+         'imdb_rating', fw.imdb_rating,
+         'genre', COALESCE(g.genres, '{}'),
+         'title', fw.title,
+         'description', fw.description,
+         'director', COALESCE(p.director, '{}'),
+         'actors_names', COALESCE(p.actors_names, '{}'),
+         'writers_names', COALESCE(p.writers_names, '{}'),
+         'actors', COALESCE(p.actors, '[]'),
+         'writers', COALESCE(p.writers, '[]'))::text END AS doc
 FROM page
 LEFT JOIN content.film_work fw ON fw.id = page.film_work_id
 LEFT JOIN LATERAL (
@@ -33,8 +32,11 @@ LEFT JOIN LATERAL (
   WHERE fwg.film_work_id = fw.id
 ) g ON true
 LEFT JOIN LATERAL (
-  SELECT json_agg(json_build_object('id', x.id, 'name', x.name, 'job', x.job)
-                  ORDER BY x.job, x.name, x.id) AS people
+  SELECT array_agg(x.name ORDER BY x.name, x.id) FILTER (WHERE x.job = 'director') AS director,
+         array_agg(x.name ORDER BY x.name, x.id) FILTER (WHERE x.job = 'actor') AS actors_names,
+         array_agg(x.name ORDER BY x.name, x.id) FILTER (WHERE x.job = 'writer') AS writers_names,
+         json_agg(json_build_object('id', x.id, 'name', x.name) ORDER BY x.name, x.id) FILTER (WHERE x.job = 'actor') AS actors,
+         json_agg(json_build_object('id', x.id, 'name', x.name) ORDER BY x.name, x.id) FILTER (WHERE x.job = 'writer') AS writers
   FROM (SELECT DISTINCT pr.id, pr.name, fwp.job
         FROM content.film_work_person fwp JOIN content.person pr ON pr.id = fwp.person_id
         WHERE fwp.film_work_id = fw.id) x

@@ -1,12 +1,6 @@
-import type { GenreRow } from './query.js';
-
-/** A genre document, as mappings/genres.schema.json describes it. */
+/** A genre document, as mappings/genres.schema.json describes it (built by GENRE_PAGE_SQL). */
 export interface GenreDocument {
   id: string;
   name: string;
   description: string;
-}
-
-export function toDocument(row: GenreRow): GenreDocument {
-  return { id: row.id, name: row.name ?? '', description: row.description ?? '' };
 }

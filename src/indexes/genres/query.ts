@@ -1,15 +1,7 @@
-import type { PendingRow } from '../spec.js';
-
-/** One pending genre as the page query returns it. */
-export interface GenreRow extends PendingRow {
-  /** Null when the genre is gone (present is false). */
-  name: string | null;
-  description: string | null;
-}
-
 /*
  * A genre's document is its own row, so the page is the queue range joined to content.genre
- * by primary key: one statement, one snapshot, cost proportional to the page.
+ * by primary key: one statement, one snapshot, cost proportional to the page. The document
+ * (mappings/genres.schema.json, GenreDocument) is built as JSON text; a gone genre has none.
  */
 export const GENRE_PAGE_SQL = `
 WITH page AS (
@@ -17,7 +9,8 @@ WITH page AS (
   WHERE target_id = :target AND version > :after AND version <= :last
 )
 SELECT page.genre_id AS id, page.version, g.id IS NOT NULL AS present,
-       g.genre AS name, g.description
+       CASE WHEN g.id IS NOT NULL THEN
+         json_build_object('id', g.id, 'name', g.genre, 'description', g.description)::text END AS doc
 FROM page
 LEFT JOIN content.genre g ON g.id = page.genre_id
 ORDER BY page.version`;

@@ -1,12 +1,14 @@
-import type { PersonFilm, PersonRow } from './query.js';
+export type Role = 'actor' | 'director' | 'writer';
 
-/** A person document, as mappings/persons.schema.json describes it. */
+/** One film of a person: the distinct jobs they have in it, sorted. */
+export interface PersonFilm {
+  id: string;
+  roles: Role[];
+}
+
+/** A person document, as mappings/persons.schema.json describes it (built by PERSON_PAGE_SQL). */
 export interface PersonDocument {
   id: string;
   full_name: string;
   films: PersonFilm[];
-}
-
-export function toDocument(row: PersonRow): PersonDocument {
-  return { id: row.id, full_name: row.full_name ?? '', films: row.films };
 }

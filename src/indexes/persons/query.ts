@@ -1,24 +1,7 @@
-import type { PendingRow } from '../spec.js';
-
-export type Role = 'actor' | 'director' | 'writer';
-
-/** One film of a person: the distinct jobs they have in it, sorted. */
-export interface PersonFilm {
-  id: string;
-  roles: Role[];
-}
-
-/** One pending person as the page query returns it. */
-export interface PersonRow extends PendingRow {
-  /** Null when the person is gone (present is false). */
-  full_name: string | null;
-  /** Sorted by film id; empty for a person without films or a gone person. */
-  films: PersonFilm[];
-}
-
 /*
- * One statement reads the queue range and builds each person's complete films list from the
- * same snapshot. The LATERAL aggregates the links of the page's persons only, through the
+ * One statement reads the queue range and builds each person's document (mappings/
+ * persons.schema.json, PersonDocument) as JSON text with the complete films list, from the
+ * same snapshot; a gone person has none. The LATERAL aggregates the links of the page's persons only, through the
  * index on film_work_person(person_id), so a page costs its persons' links whatever the size
  * of the catalogue. Links repeat (film, person, job) triples under other pks (see 001):
  * roles are distinct. uuid order equals the order of their lowercase text, so "sorted by film
@@ -30,8 +13,8 @@ WITH page AS (
   WHERE target_id = :target AND version > :after AND version <= :last
 )
 SELECT page.person_id AS id, page.version, p.id IS NOT NULL AS present,
-       p.name AS full_name,
-       COALESCE(f.films, '[]') AS films
+       CASE WHEN p.id IS NOT NULL THEN
+         json_build_object('id', p.id, 'full_name', p.name, 'films', COALESCE(f.films, '[]'))::text END AS doc
 FROM page
 LEFT JOIN content.person p ON p.id = page.person_id
 LEFT JOIN LATERAL (
