@@ -62,7 +62,7 @@ export async function readRange(
 ): Promise<PendingRow[]> {
   return db.transaction(
     async (trx) => {
-      await trx.raw('SET LOCAL jit = off; SET LOCAL enable_bitmapscan = off');
+      await trx.raw('SET LOCAL jit = off');
       const r = await trx.raw<{ rows: PendingRow[] }>(spec.pageSql, { target, after, last });
       return r.rows;
     },
