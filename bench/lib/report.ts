@@ -89,6 +89,8 @@ export function writeReport(root: string): void {
     ? readdirSync(dir)
         .filter((f) => f.endsWith('.json'))
         .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as ResultFile)
+        // bench/watch.ts writes sessions, not results; its figures are in the hand-written part.
+        .filter((f) => Array.isArray(f.results))
         .sort((a, b) => b.started.localeCompare(a.started))
     : [];
   const generated = [BEGIN, '', ...files.map(section).flatMap((s) => [s, '']), END].join('\n');
