@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { MODELS } from './models.js';
+import { pgReason } from '../db/errors.js';
 import { QUEUES } from '../db/migrations/005_targets.js';
 
 /*
@@ -63,8 +64,10 @@ export async function decideFastPath(trx: Knex.Transaction): Promise<FastPathDec
     await trx.raw('SET LOCAL session_replication_role = origin');
     await trx.raw('RELEASE SAVEPOINT movies_fast_path');
   } catch (err) {
+    // Only "permission denied" means the trigger path; anything else (a timeout, a lost connection) is a failure.
+    if ((err as { code?: string }).code !== '42501') throw err;
     await trx.raw('ROLLBACK TO SAVEPOINT movies_fast_path');
-    return { ok: false, reason: `cannot set session_replication_role (${(err as Error).message})` };
+    return { ok: false, reason: `the role may not set session_replication_role (${pgReason(err)})` };
   }
   await trx.raw(`LOCK TABLE ${CONTENT.map((t) => `content.${t}`).join(', ')} IN ROW EXCLUSIVE MODE`);
   const r = await trx.raw<{

@@ -172,7 +172,7 @@ describe('loaddata fast path', () => {
     assert.equal(fast.first.length, 2 * (11 + 2 + 5));
   });
 
-  it('falls back to the triggers for a role that may not set session_replication_role, and loads the same', async () => {
+  it('falls back to the triggers for a role that may not set session_replication_role, and loads the same; granted it, takes the fast path', async () => {
     const h = await freshDatabase(services.DATABASE_URL, 'movies_fast');
     const role = `movies_nosu_${randomBytes(4).toString('hex')}`;
     try {
@@ -193,12 +193,20 @@ describe('loaddata fast path', () => {
       assert.equal(rows.length, 2 * (11 + 2 + 5));
       const links = await h.db.raw<{ rows: Array<{ n: number }> }>('SELECT count(*)::int AS n FROM content.film_work_person');
       assert.equal(links.rows[0]!.n, 3);
+      // The same role once granted the parameter (PostgreSQL 15+) takes the fast path.
+      await h.db.raw(`GRANT SET ON PARAMETER session_replication_role TO ${role}`);
+      const again = await runCli(['--json', 'loaddata', files.first!], { DATABASE_URL: url.toString() });
+      assert.equal(again.code, ExitCode.ok, again.stderr);
+      assert.equal((JSON.parse(again.stdout) as { fastPath: boolean }).fastPath, true);
     } finally {
       await h.drop();
-      // The role is cluster-wide: it goes once the database that granted it things is gone.
+      // The role and its grant are cluster-wide: they go once the database that granted it things is gone.
       const c = new pg.Client({ connectionString: services.DATABASE_URL });
       await c.connect();
-      await c.query(`DROP ROLE IF EXISTS ${role}`).finally(() => c.end());
+      await c
+        .query(`DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${role}') THEN
+                  REVOKE SET ON PARAMETER session_replication_role FROM ${role}; DROP ROLE ${role}; END IF; END $$`)
+        .finally(() => c.end());
     }
   });
 
