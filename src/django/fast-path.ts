@@ -54,7 +54,7 @@ export type FastPathDecision = { ok: true } | { ok: false; reason: string };
 
 /**
  * Whether the fast path may run in this transaction. Takes ROW EXCLUSIVE on the content tables
- * first (the lock the upsert takes anyway), so that no trigger can be added (CREATE TRIGGER
+ * and the queues first (the lock the upsert and the enqueue take anyway), so that no trigger can be added (CREATE TRIGGER
  * needs SHARE ROW EXCLUSIVE) between this look and the commit.
  */
 export async function decideFastPath(trx: Knex.Transaction): Promise<FastPathDecision> {
@@ -69,7 +69,7 @@ export async function decideFastPath(trx: Knex.Transaction): Promise<FastPathDec
     await trx.raw('ROLLBACK TO SAVEPOINT movies_fast_path');
     return { ok: false, reason: `the role may not set session_replication_role (${pgReason(err)})` };
   }
-  await trx.raw(`LOCK TABLE ${CONTENT.map((t) => `content.${t}`).join(', ')} IN ROW EXCLUSIVE MODE`);
+  await trx.raw(`LOCK TABLE ${WRITTEN.map((t) => `content.${t}`).join(', ')} IN ROW EXCLUSIVE MODE`);
   const r = await trx.raw<{
     rows: Array<{ tbl: string; name: string; enabled: string; internal: boolean; fk: string | null; parentSide: boolean }>;
   }>(
