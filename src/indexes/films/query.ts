@@ -6,6 +6,12 @@
  *
  * People are distinct (id, name, job) triples (links repeat under other pks, see 001), each
  * list sorted by name then id. The genre list is distinct and sorted.
+ *
+ * The people's subquery is sorted once and its five aggregates take its rows in that order.
+ * With an ORDER BY in each aggregate, PostgreSQL 15 sorted each one's input apart: five small
+ * sorts per film, which made the page cost ~76 µs of PostgreSQL CPU per film instead of ~57
+ * (100k films, same documents byte for byte). PostgreSQL 16+ would share one sort anyway; a
+ * subquery with DISTINCT and ORDER BY is never flattened, so its order reaches the aggregates.
  */
 export const FILMS_PAGE_SQL = `
 WITH page AS (
@@ -32,13 +38,14 @@ LEFT JOIN LATERAL (
   WHERE fwg.film_work_id = fw.id
 ) g ON true
 LEFT JOIN LATERAL (
-  SELECT array_agg(x.name ORDER BY x.name, x.id) FILTER (WHERE x.job = 'director') AS director,
-         array_agg(x.name ORDER BY x.name, x.id) FILTER (WHERE x.job = 'actor') AS actors_names,
-         array_agg(x.name ORDER BY x.name, x.id) FILTER (WHERE x.job = 'writer') AS writers_names,
-         json_agg(json_build_object('id', x.id, 'name', x.name) ORDER BY x.name, x.id) FILTER (WHERE x.job = 'actor') AS actors,
-         json_agg(json_build_object('id', x.id, 'name', x.name) ORDER BY x.name, x.id) FILTER (WHERE x.job = 'writer') AS writers
-  FROM (SELECT DISTINCT pr.id, pr.name, fwp.job
+  SELECT array_agg(x.name) FILTER (WHERE x.job = 'director') AS director,
+         array_agg(x.name) FILTER (WHERE x.job = 'actor') AS actors_names,
+         array_agg(x.name) FILTER (WHERE x.job = 'writer') AS writers_names,
+         json_agg(json_build_object('id', x.id, 'name', x.name)) FILTER (WHERE x.job = 'actor') AS actors,
+         json_agg(json_build_object('id', x.id, 'name', x.name)) FILTER (WHERE x.job = 'writer') AS writers
+  FROM (SELECT DISTINCT pr.name, pr.id, fwp.job
         FROM content.film_work_person fwp JOIN content.person pr ON pr.id = fwp.person_id
-        WHERE fwp.film_work_id = fw.id) x
+        WHERE fwp.film_work_id = fw.id
+        ORDER BY pr.name, pr.id, fwp.job) x
 ) p ON true
 ORDER BY page.version`;
