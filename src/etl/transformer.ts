@@ -57,7 +57,7 @@ export function toBulk<Doc>(
   const meta = (op: BulkAction['op'], id: string) => `{"${op}":{"_index":${name},"_id":"${id}"}}`;
   for (const row of rows) {
     const base = { id: row.id, version: row.version };
-    if (!row.present || row.doc === null) {
+    if (row.doc === null) {
       add(base, 'delete', meta('delete', row.id));
       continue;
     }

@@ -374,11 +374,11 @@ describe('genres and persons: change capture and page SQL on a generated catalog
         const rows = await readQueue(trx, spec);
         assert.equal(rows.length, want.size + 1, `${spec.name}: one row per queued id`);
         assert.deepEqual(
-          rows.filter((r) => !r.present).map((r) => r.id),
+          rows.filter((r) => r.doc === null).map((r) => r.id),
           [gone],
           `${spec.name}: only the gone id is a delete`,
         );
-        for (const row of rows.filter((r) => r.present)) {
+        for (const row of rows.filter((r) => r.doc !== null)) {
           const doc = JSON.parse(row.doc!) as unknown;
           assert.deepEqual(doc, want.get(row.id), `${spec.name} document ${row.id}`);
           assert.ok(validate(doc), `${spec.name} document ${row.id}: ${JSON.stringify(validate.errors)}`);

@@ -26,7 +26,7 @@ const film = (over: Partial<MovieDocument> = {}): MovieDocument => ({
 /** A pending film as the page query returns it: its document as PostgreSQL's JSON text (spaced as json_build_object spaces it). */
 const row = (over: Partial<PendingRow> = {}, doc: Partial<MovieDocument> = {}): PendingRow => {
   const id = over.id ?? '00879409-6589-4cc5-b8ae-f3dcc79c49ba';
-  return { id, version: 1, present: true, doc: JSON.stringify(film({ id, ...doc }), null, 1).replace(/\n/g, ''), ...over };
+  return { id, version: 1, doc: JSON.stringify(film({ id, ...doc }), null, 1).replace(/\n/g, ''), ...over };
 };
 
 describe('transformer', () => {
@@ -56,7 +56,7 @@ describe('transformer', () => {
   });
 
   it('turns a vanished film into a delete by _id', () => {
-    const b = toBulk([row({ present: false, doc: null }), row({ id: 'b0000000-0000-4000-8000-000000000000', version: 2 })], 'ix', filmsIndex, validate);
+    const b = toBulk([row({ doc: null }), row({ id: 'b0000000-0000-4000-8000-000000000000', version: 2 })], 'ix', filmsIndex, validate);
     const lines = b.body.trim().split('\n').map((l) => JSON.parse(l));
     assert.equal(b.body.slice(b.actions[1]!.start, b.actions[1]!.end).split('\n').length, 3, 'an index action is its two lines');
     assert.deepEqual(lines[0], { delete: { _index: 'ix', _id: '00879409-6589-4cc5-b8ae-f3dcc79c49ba' } });

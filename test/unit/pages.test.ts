@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { pages } from '../../src/etl/extractor.js';
 import type { PendingRow } from '../../src/indexes/spec.js';
 
-const row = (version: number): PendingRow => ({ id: `id-${version}`, version, present: true, doc: '{}' });
+const row = (version: number): PendingRow => ({ id: `id-${version}`, version, doc: '{}' });
 
 /** Pending versions with gaps; pages of at most `limit`, as pageEnd/readRange would give. */
 function fakeSource(versions: number[], limit: number) {

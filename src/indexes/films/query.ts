@@ -2,7 +2,7 @@
  * One statement reads a page of pending (id, version) pairs and builds each film's document
  * (mappings/movies.schema.json, MovieDocument) as JSON text from the same snapshot, with all
  * genres and people of the film (never only the changed ones). A film whose row is gone comes
- * back with present = false and no document: a delete.
+ * back with no document (doc null): a delete.
  *
  * People are distinct (id, name, job) triples (links repeat under other pks, see 001), each
  * list sorted by name then id. The genre list is distinct and sorted.
@@ -18,7 +18,7 @@ WITH page AS (
   SELECT film_work_id, version FROM content.film_work_change
   WHERE target_id = :target AND version > :after AND version <= :last
 )
-SELECT page.film_work_id AS id, page.version, fw.id IS NOT NULL AS present,
+SELECT page.film_work_id AS id, page.version,
        CASE WHEN fw.id IS NOT NULL THEN json_build_object(
          'id', fw.id,
          'imdb_rating', fw.imdb_rating,

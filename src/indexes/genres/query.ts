@@ -8,7 +8,7 @@ WITH page AS (
   SELECT genre_id, version FROM content.genre_change
   WHERE target_id = :target AND version > :after AND version <= :last
 )
-SELECT page.genre_id AS id, page.version, g.id IS NOT NULL AS present,
+SELECT page.genre_id AS id, page.version,
        CASE WHEN g.id IS NOT NULL THEN
          json_build_object('id', g.id, 'name', g.genre, 'description', g.description)::text END AS doc
 FROM page

@@ -12,7 +12,7 @@ WITH page AS (
   SELECT person_id, version FROM content.person_change
   WHERE target_id = :target AND version > :after AND version <= :last
 )
-SELECT page.person_id AS id, page.version, p.id IS NOT NULL AS present,
+SELECT page.person_id AS id, page.version,
        CASE WHEN p.id IS NOT NULL THEN
          json_build_object('id', p.id, 'full_name', p.name, 'films', COALESCE(f.films, '[]'))::text END AS doc
 FROM page
