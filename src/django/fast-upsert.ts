@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { MODELS, type ModelSpec } from './models.js';
 import { stage, upsertSql } from './upsert.js';
 import { QUEUE_TABLES } from './fast-path.js';
+import { QUEUES, type Queue } from '../db/migrations/005_targets.js';
 
 /*
  * The fast path's upsert (see fast-path.ts for when it runs): the same statements as the trigger
@@ -51,8 +52,8 @@ export async function lockReferencedParents(trx: Knex.Transaction): Promise<void
   }
 }
 
-const CAPTURE = ['film', 'genre', 'person'] as const;
-const capture = (q: (typeof CAPTURE)[number]) => `movies_capture_${q}`;
+/** Where the ids one queue's capture would enqueue are gathered during the upsert. */
+const capture = (index: Queue['index']) => `movies_capture_${index}`;
 
 /** What the capture triggers keep of a table's old rows, and the condition for "changed" per table. */
 const OLD: Record<string, string[] | undefined> = {
@@ -68,29 +69,29 @@ function captures(spec: ModelSpec): string[] {
   switch (spec.table) {
     case 'genre':
       return [
-        `INSERT INTO ${capture('genre')} SELECT n.id FROM up n LEFT JOIN ${o} o ON o.id = n.id
+        `INSERT INTO ${capture('genres')} SELECT n.id FROM up n LEFT JOIN ${o} o ON o.id = n.id
          WHERE o.id IS NULL OR (o.genre, o.description) IS DISTINCT FROM (n.genre, n.description)`,
         // The links as they are before this load writes any (the genre upsert runs first).
-        `INSERT INTO ${capture('film')} SELECT l.film_work_id FROM up n JOIN ${o} o ON o.id = n.id
+        `INSERT INTO ${capture('movies')} SELECT l.film_work_id FROM up n JOIN ${o} o ON o.id = n.id
          JOIN content.film_work_genre l ON l.genre_id = n.id WHERE o.genre IS DISTINCT FROM n.genre`,
       ];
     case 'person':
       return [
-        `INSERT INTO ${capture('person')} SELECT n.id FROM up n LEFT JOIN ${o} o ON o.id = n.id
+        `INSERT INTO ${capture('persons')} SELECT n.id FROM up n LEFT JOIN ${o} o ON o.id = n.id
          WHERE o.id IS NULL OR o.name IS DISTINCT FROM n.name`,
-        `INSERT INTO ${capture('film')} SELECT l.film_work_id FROM up n JOIN ${o} o ON o.id = n.id
+        `INSERT INTO ${capture('movies')} SELECT l.film_work_id FROM up n JOIN ${o} o ON o.id = n.id
          JOIN content.film_work_person l ON l.person_id = n.id WHERE o.name IS DISTINCT FROM n.name`,
       ];
     case 'film_work':
-      return [`INSERT INTO ${capture('film')} SELECT id FROM up`];
+      return [`INSERT INTO ${capture('movies')} SELECT id FROM up`];
     case 'film_work_genre':
       return [
-        `INSERT INTO ${capture('film')} SELECT film_work_id FROM up UNION SELECT film_work_id FROM ${o}`,
+        `INSERT INTO ${capture('movies')} SELECT film_work_id FROM up UNION SELECT film_work_id FROM ${o}`,
       ];
     case 'film_work_person':
       return [
-        `INSERT INTO ${capture('film')} SELECT film_work_id FROM up UNION SELECT film_work_id FROM ${o}`,
-        `INSERT INTO ${capture('person')} SELECT DISTINCT x.person_id
+        `INSERT INTO ${capture('movies')} SELECT film_work_id FROM up UNION SELECT film_work_id FROM ${o}`,
+        `INSERT INTO ${capture('persons')} SELECT DISTINCT x.person_id
          FROM up n LEFT JOIN ${o} o ON o.id = n.id
          CROSS JOIN LATERAL (VALUES (n.person_id), (o.person_id)) AS x(person_id)
          WHERE x.person_id IS NOT NULL AND (o.id IS NULL
@@ -103,7 +104,7 @@ function captures(spec: ModelSpec): string[] {
 
 /** Upserts every model with the triggers off, then enqueues what they would have. */
 export async function upsertSetBased(trx: Knex.Transaction): Promise<void> {
-  for (const q of CAPTURE) await trx.raw(`CREATE TEMP TABLE ${capture(q)} (id uuid) ON COMMIT DROP`);
+  for (const q of QUEUES) await trx.raw(`CREATE TEMP TABLE ${capture(q.index)} (id uuid) ON COMMIT DROP`);
   await trx.raw('SET LOCAL session_replication_role = replica');
   for (const spec of MODELS) {
     const old = OLD[spec.table];
@@ -126,13 +127,7 @@ export async function upsertSetBased(trx: Knex.Transaction): Promise<void> {
         `WITH up AS (${insert} RETURNING ${returning})${steps.map((s, i) => `, c${i} AS (${s})`).join('')} SELECT 1`,
     );
   }
-  for (const [q, fn] of [
-    ['film', 'enqueue_film_works'],
-    ['genre', 'enqueue_genres'],
-    ['person', 'enqueue_persons'],
-  ] as const) {
-    await trx.raw(`SELECT content.${fn}(ARRAY(SELECT id FROM ${capture(q)}))`);
-  }
+  for (const q of QUEUES) await trx.raw(`SELECT content.${q.fn}(ARRAY(SELECT id FROM ${capture(q.index)}))`);
   await lockQueueTargets(trx);
   await trx.raw('SET LOCAL session_replication_role = origin');
 }

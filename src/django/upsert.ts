@@ -36,5 +36,6 @@ export async function upsertSql(
 export async function upsertWithTriggers(trx: Knex.Transaction): Promise<void> {
   for (const spec of MODELS) await upsertSql(trx, spec);
   // Loaded films are pending for every target even when their rows did not change.
-  await enqueue(trx, filmsIndex.queue, 'SELECT DISTINCT id FROM movies_stage_film_work', { index: filmsIndex.name });
+  const films = MODELS.find((m) => m.table === 'film_work')!;
+  await enqueue(trx, filmsIndex.queue, `SELECT DISTINCT id FROM ${stage(films)}`, { index: filmsIndex.name });
 }
