@@ -13,6 +13,7 @@ import { Inflight } from './inflight.js';
 import { sendBulk } from './loader.js';
 import { toBulk } from './transformer.js';
 import type { Destination } from './destination.js';
+import { ensureHashMapping } from './hash-mapping.js';
 
 export interface EtlOptions<Doc = unknown> {
   db: Db;
@@ -125,6 +126,7 @@ async function run<Doc>(o: EtlOptions<Doc>, started: number, queryMs: () => numb
   const { upTo, pending } = await pg(() => pendingWatermark(o.db, o.spec.queue, o.dest.target));
   const result: EtlResult = { ...emptyResult(), pending };
   if (pending === 0) return finish(result, started, queryMs);
+  await ensureHashMapping(o.engine, o.dest.physical, o.retry);
 
   const bulkMode = pending >= o.bulkSettingsThreshold;
   await pg(() => analyzeIfBlind(o.db, o.spec.queue.table, o.dest.target, pending));

@@ -3,6 +3,7 @@ import { InvalidDataError } from '../errors.js';
 import type { Rejection } from '../db/queue.js';
 import type { IndexSpec, PendingRow } from '../indexes/spec.js';
 import { describeError } from '../schema.js';
+import { contentHash, withHash } from '../indexes/content-hash.js';
 
 /** One document's bulk action and where its lines are in the page's body, so that it can be resent alone. */
 export interface BulkAction {
@@ -27,7 +28,8 @@ export interface BulkPayload extends BulkPage {
 
 /**
  * Builds one page's bulk actions from the documents PostgreSQL wrote (PendingRow.doc). Each is
- * parsed once for the schema and sent as the very text it arrived as. The first document that
+ * parsed once for the schema and sent as the very text it arrived as, with its content hash
+ * first (src/indexes/content-hash.ts). The first document that
  * breaks the schema throws InvalidDataError before anything of the page is sent or marked,
  * unless `skipInvalid`: then it is left out and returned as a rejection.
  */
@@ -73,7 +75,7 @@ export function toBulk<Doc>(
           'Nothing of its batch was marked indexed (start-etl --skip-invalid indexes the others and records this one).',
       );
     }
-    add(base, 'index', meta('index', row.id), row.doc);
+    add(base, 'index', meta('index', row.id), withHash(row.doc, contentHash(row.doc)));
   }
   return { body: parts.join(''), actions, invalid };
 }

@@ -1,3 +1,5 @@
+import type { DocumentSql } from './document-sql.js';
+
 /**
  * One search index, everything that makes it: which documents exist, how one is built from the
  * catalogue, how it is validated and mapped, and where its pending changes queue up. The ETL
@@ -10,10 +12,12 @@ export interface IndexSpec<Doc = unknown> {
   readonly noun?: string;
   /** Where capture triggers queue this index's pending documents: (id, version) per document. */
   readonly queue: ChangeQueue;
+  /** How PostgreSQL builds each document as JSON text; `Doc` is the shape that text has. */
+  readonly document: DocumentSql;
   /**
    * One statement that reads one target's pending range (target_id = :target AND version > :after
    * AND version <= :last) of the queue and builds each document from the same snapshot, as JSON
-   * text (PendingRow). `Doc` is the shape that text has.
+   * text (PendingRow): pendingPageSql(queue, document).
    */
   readonly pageSql: string;
   /** JSON schema every document must satisfy before it is sent. */

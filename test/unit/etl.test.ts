@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InterruptedError, InvalidDataError } from '../../src/errors.js';
@@ -32,10 +33,12 @@ const row = (over: Partial<PendingRow> = {}, doc: Partial<MovieDocument> = {}): 
 describe('transformer', () => {
   const validate = loadValidator(filmsIndex.schemaPath);
 
-  it("sends PostgreSQL's JSON text as it is, after the action line", () => {
+  it("sends PostgreSQL's JSON text as it is, after the action line, with the md5 of that text first", () => {
     const r = row();
     const b = toBulk([r], 'movies', filmsIndex, validate);
-    assert.equal(b.body, `{"index":{"_index":"movies","_id":"${r.id}"}}\n${r.doc}\n`);
+    const md5 = createHash('md5').update(Buffer.from(r.doc!, 'utf8')).digest('hex');
+    assert.equal(b.body, `{"index":{"_index":"movies","_id":"${r.id}"}}\n{"content_hash":"${md5}",${r.doc!.slice(1)}\n`);
+    assert.deepEqual(JSON.parse(b.body.split('\n')[1]!), { content_hash: md5, ...JSON.parse(r.doc!) });
     assert.deepEqual(b.actions, [{ id: r.id, version: 1, op: 'index', start: 0, end: b.body.length }]);
   });
 

@@ -1,6 +1,7 @@
+import type { DocumentSql } from '../document-sql.js';
+
 /*
- * One statement reads a page of pending (id, version) pairs and builds each film's document
- * (mappings/movies.schema.json, MovieDocument) as JSON text from the same snapshot, with all
+ * Each film's document (mappings/movies.schema.json, MovieDocument) as JSON text, with all
  * genres and people of the film (never only the changed ones). A film whose row is gone comes
  * back with no document (doc null): a delete.
  *
@@ -13,13 +14,8 @@
  * (100k films, same documents byte for byte). PostgreSQL 16+ would share one sort anyway; a
  * subquery with DISTINCT and ORDER BY is never flattened, so its order reaches the aggregates.
  */
-export const FILMS_PAGE_SQL = `
-WITH page AS (
-  SELECT film_work_id, version FROM content.film_work_change
-  WHERE target_id = :target AND version > :after AND version <= :last
-)
-SELECT page.film_work_id AS id, page.version,
-       CASE WHEN fw.id IS NOT NULL THEN json_build_object(
+export const FILM_DOCUMENT: DocumentSql = {
+  expr: `CASE WHEN fw.id IS NOT NULL THEN json_build_object(
          'id', fw.id,
          'imdb_rating', fw.imdb_rating,
          'genre', COALESCE(g.genres, '{}'),
@@ -29,9 +25,8 @@ SELECT page.film_work_id AS id, page.version,
          'actors_names', COALESCE(p.actors_names, '{}'),
          'writers_names', COALESCE(p.writers_names, '{}'),
          'actors', COALESCE(p.actors, '[]'),
-         'writers', COALESCE(p.writers, '[]'))::text END AS doc
-FROM page
-LEFT JOIN content.film_work fw ON fw.id = page.film_work_id
+         'writers', COALESCE(p.writers, '[]'))::text END`,
+  joins: `LEFT JOIN content.film_work fw ON fw.id = page.id
 LEFT JOIN LATERAL (
   SELECT array_agg(DISTINCT gn.genre ORDER BY gn.genre) AS genres
   FROM content.film_work_genre fwg JOIN content.genre gn ON gn.id = fwg.genre_id
@@ -47,5 +42,5 @@ LEFT JOIN LATERAL (
         FROM content.film_work_person fwp JOIN content.person pr ON pr.id = fwp.person_id
         WHERE fwp.film_work_id = fw.id
         ORDER BY pr.name, pr.id, fwp.job) x
-) p ON true
-ORDER BY page.version`;
+) p ON true`,
+};

@@ -1,7 +1,10 @@
 import { shipped } from '../shipped.js';
-import type { IndexSpec } from '../spec.js';
+import type { ChangeQueue, IndexSpec } from '../spec.js';
 import type { PersonDocument } from './document.js';
-import { PERSON_PAGE_SQL } from './query.js';
+import { PERSON_DOCUMENT } from './query.js';
+import { pendingPageSql } from '../document-sql.js';
+
+const queue: ChangeQueue = { table: 'person_change', idColumn: 'person_id', rejectedTable: 'person_rejected' };
 
 /**
  * One document per person, also those without films: {id, full_name, films: [{id, roles}]}.
@@ -10,8 +13,9 @@ import { PERSON_PAGE_SQL } from './query.js';
 export const personsIndex: IndexSpec<PersonDocument> = {
   name: 'persons',
   noun: 'person',
-  queue: { table: 'person_change', idColumn: 'person_id', rejectedTable: 'person_rejected' },
-  pageSql: PERSON_PAGE_SQL,
+  queue,
+  document: PERSON_DOCUMENT,
+  pageSql: pendingPageSql(queue, PERSON_DOCUMENT),
   schemaPath: shipped('persons.schema.json'),
   mappings: { default: shipped('persons.json'), nostem: shipped('persons.nostem.json') },
   searchFields: ['full_name'],
