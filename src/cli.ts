@@ -16,6 +16,7 @@ import { dropTargetById, listTargets } from './commands/targets.js';
 import { combinedProblem, combineStatus, status } from './commands/status.js';
 import { generate } from './commands/generate.js';
 import { search } from './commands/search.js';
+import { driftProblem, verify } from './commands/verify.js';
 import * as render from './render.js';
 import { commanderOutput } from './output.js';
 import { mappingNames } from './indexes/mapping.js';
@@ -211,6 +212,32 @@ export function buildProgram(): Command {
         ctx.out.result(combineStatus(results), results.map(render.status).join('\n\n'));
         // Printed first, so monitoring gets the whole report; the exit code says what is wrong.
         const problem = combinedProblem(results);
+        if (problem) throw problem;
+      }),
+    );
+
+  program
+    .command('verify')
+    .description('compare every document of each index with the database (ids and content hashes); the exit code says whether they differ')
+    .option('--repair', 'make every drifted document pending (orphans as deletes), for the next start-etl')
+    .option('--page <n>', 'ids and hashes per page read from each side', positiveInt('--page'), defaults.verifyPage)
+    .action(
+      action(async (ctx, opts: { repair?: boolean; page: number }) => {
+        // The engines answer at most index.max_result_window (10,000 by default) hits per search.
+        if (opts.page > 10_000) throw new UsageError('--page: at most 10000 (the engines\' max_result_window)');
+        const r = await verify({
+          db: ctx.db(),
+          engine: await ctx.engine(),
+          engineUrl: ctx.config.engine.url,
+          indexes: ctx.config.indexes,
+          pageSize: opts.page,
+          repair: opts.repair ?? false,
+          retry: ctx.retry,
+          progress: (index, compared) => ctx.out.progress(`${index}: compared ${compared.toLocaleString('en')}`),
+        });
+        ctx.out.result(r, render.verify(r));
+        // Printed first, so monitoring gets the whole report; the exit code says whether there was drift.
+        const problem = driftProblem(r);
         if (problem) throw problem;
       }),
     );

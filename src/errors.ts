@@ -15,6 +15,8 @@ export const ExitCode = {
   indexMissing: 8,
   lastRunFailed: 9,
   filmsRejected: 10,
+  // `verify` only: an index differs from the database (the report is printed in every case).
+  drift: 11,
   interrupted: 130,
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
@@ -75,4 +77,9 @@ export class LastRunFailedError extends MoviesError {
 /** `status`: films were left out by `start-etl --skip-invalid` and wait for a fix. */
 export class FilmsRejectedError extends MoviesError {
   override readonly exitCode = ExitCode.filmsRejected;
+}
+
+/** `verify`: documents of an index differ from the database (missing, stale or orphan). */
+export class DriftError extends MoviesError {
+  override readonly exitCode = ExitCode.drift;
 }

@@ -10,6 +10,7 @@ import type { RollbackCommandResult } from './commands/rollback.js';
 import type { TargetListing } from './commands/targets.js';
 import type { GenerateCounts } from './django/generate.js';
 import type { ClusterHealth } from './engine/types.js';
+import type { VerifyResult } from './commands/verify.js';
 
 /** Human-readable results for stdout; --json prints the objects themselves. */
 const n = (x: number) => x.toLocaleString('en');
@@ -127,3 +128,21 @@ export const dropped = (t: TargetListing) =>
 export const watch = (r: WatchResult) =>
   `watched for ${r.seconds.toFixed(1)} s: ${n(r.cycles)} cycles with changes, indexed ${n(r.indexed)}, deleted ${n(r.deleted)}, ` +
   `${n(r.failures)} failed cycles`;
+
+export const verify = (r: VerifyResult) =>
+  Object.values(r.indexes)
+    .map((i) => {
+      const kinds = (['missing', 'stale', 'orphan'] as const).filter((k) => i[k].count > 0);
+      const lines = [
+        `${i.index} (${i.physical}, target ${i.target}): ` +
+          (i.drift === 0 ? 'in step with the database' : `${n(i.drift)} drifted`) +
+          `; compared ${n(i.database)} ${plural(i.name)} with ${n(i.indexed)} documents in ${i.seconds.toFixed(2)} s`,
+        ...kinds.map((k) => `  ${k.padEnd(8)} ${n(i[k].count)}: ${i[k].sample.join(', ')}${i[k].count > i[k].sample.length ? ', …' : ''}`),
+      ];
+      if (i.pending || i.queued) lines.push(`  pending  ${n(i.queued)} queued for start-etl; ${n(i.pending)} of those differ now (not drift)`);
+      if (i.changing) lines.push(`  changing ${n(i.changing)} changed under every reading (a writer and a run at work; not drift)`);
+      if (i.unlisted) lines.push(`  ${n(i.unlisted)} more documents without an id field than verify lists at once: run it again after the repair`);
+      if (i.repaired) lines.push(`  repaired: ${n(i.repaired.enqueued)} made pending for start-etl` + (i.repaired.deleted ? `, ${n(i.repaired.deleted)} deleted (no uuid)` : ''));
+      return lines.join('\n');
+    })
+    .join('\n');

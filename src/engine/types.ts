@@ -38,6 +38,13 @@ export type AliasAction =
   | { remove: { index: string; alias: string; must_exist: true } }
   | { remove_index: { index: string } };
 
+/** What `movies verify` reads of one document: its _id, its `id` field and its content hash, when it has them. */
+export interface DocStamp {
+  _id: string;
+  id?: string;
+  hash?: string;
+}
+
 export interface BulkOptions {
   /** Refuse actions whose _index is not an alias, instead of creating an index (require_alias). */
   requireAlias: boolean;
@@ -68,6 +75,14 @@ export interface SearchEngine {
   getIndexSettings(index: string): Promise<Record<string, unknown>>;
   putIndexSettings(index: string, settings: Record<string, unknown>): Promise<void>;
   search(index: string, body: Record<string, unknown>): Promise<SearchHits>;
+  /** Adds fields to an index's mapping (PUT _mapping): the same definition again changes nothing. */
+  putMapping(index: string, properties: Record<string, unknown>): Promise<void>;
+  /** Up to `size` documents with an `id` field, sorted by it, after `after`: ids and hashes only (src/engine/stamps.ts). */
+  stamps(index: string, o: { after?: string; size: number; hashField: string }): Promise<DocStamp[]>;
+  /** Documents without an `id` field: how many, and the first `size` of them. */
+  unkeyedStamps(index: string, o: { size: number; hashField: string }): Promise<{ total: number; stamps: DocStamp[] }>;
+  /** The named documents that exist, read in real time (also what is not refreshed yet). */
+  getStamps(index: string, ids: string[], hashField: string): Promise<DocStamp[]>;
   close(): Promise<void>;
 }
 

@@ -1,0 +1,154 @@
+import type { Db } from '../db/knex.js';
+import { pendingStats } from '../db/queue.js';
+import { withPgRetry } from '../db/retry.js';
+import { withEngineRetry } from '../engine/errors.js';
+import type { DocStamp, SearchEngine } from '../engine/types.js';
+import { HASH_FIELD } from '../indexes/content-hash.js';
+import type { IndexSpec } from '../indexes/spec.js';
+import { interrupted, type RetryPolicy } from '../retry.js';
+import { suspects, type DriftKind, type Suspect } from './compare.js';
+import { confirm, isUuid, type Readers } from './confirm.js';
+import { currentOf, expectedPage, type Current } from './expected.js';
+import { Cursor, keysetPages } from './pages.js';
+import { repair, type Repaired } from './repair.js';
+
+const NIL_UUID = '00000000-0000-0000-0000-000000000000';
+/** Sample ids shown per kind of drift. */
+const SAMPLE = 10;
+/*
+ * Documents without an `id` field have no sort key, so only one window of them can be listed
+ * (the engine's default max_result_window); more are counted and left for the next verify.
+ */
+const UNKEYED_WINDOW = 10_000;
+
+export interface VerifyOptions {
+  db: Db;
+  engine: SearchEngine;
+  spec: IndexSpec;
+  /** The target: its queue rows and the concrete index behind the alias. */
+  target: number;
+  physical: string;
+  /** Documents per page read from each side. */
+  pageSize: number;
+  repair: boolean;
+  retry: RetryPolicy;
+  progress?(compared: number): void;
+}
+
+export interface DriftCount {
+  count: number;
+  /** The first ids found. */
+  sample: string[];
+}
+
+export interface TargetVerify {
+  target: number;
+  physical: string;
+  /** Documents the database says should exist, all compared. */
+  database: number;
+  /** Documents in the index when the comparison ended. */
+  indexed: number;
+  missing: DriftCount;
+  stale: DriftCount;
+  orphan: DriftCount;
+  /** missing + stale + orphan. */
+  drift: number;
+  /** Documents that differ but are pending: not drift, the next run brings them in step. */
+  pending: number;
+  /** Documents still changing through every reading (writers and a run at work): not drift. */
+  changing: number;
+  /** The target's pending documents when the comparison began. */
+  queued: number;
+  /** Documents without an `id` field beyond the window verify can list: run verify again after a repair. */
+  unlisted: number;
+  repaired?: Repaired;
+  seconds: number;
+}
+
+const empty = (): DriftCount => ({ count: 0, sample: [] });
+
+/**
+ * Compares one target's index with the database: both sides are read in id order, ids and
+ * hashes only, and merged; what differs is read again (confirm.ts) before it is called drift.
+ * Memory is a page of each side and one stretch of suspects, whatever the size of either.
+ */
+export async function verifyTarget(o: VerifyOptions): Promise<TargetVerify> {
+  const started = performance.now();
+  const pg = <T>(fn: () => Promise<T>) => withPgRetry(fn, o.retry);
+  const eng = <T>(what: string, fn: () => Promise<T>) => withEngineRetry(what, fn, o.retry);
+  const report: TargetVerify = {
+    target: o.target,
+    physical: o.physical,
+    database: 0,
+    indexed: 0,
+    missing: empty(),
+    stale: empty(),
+    orphan: empty(),
+    drift: 0,
+    pending: 0,
+    changing: 0,
+    queued: (await pg(() => pendingStats(o.db, o.spec.queue, o.target))).pending,
+    unlisted: 0,
+    seconds: 0,
+  };
+  if (o.repair) report.repaired = { enqueued: 0, deleted: 0 };
+
+  const readers: Readers = {
+    engine: (ids) => eng('reading documents', () => o.engine.getStamps(o.physical, ids, HASH_FIELD)),
+    database: (ids) => pg(() => currentOf(o.db, o.spec, o.target, ids)),
+  };
+  /*
+   * A document under an _id its `id` field does not name (or without one) matches nothing in
+   * the merge. If the database has that _id, the merge finds the id without its document and
+   * reads it as such; so here it only counts when the database does not have it (an orphan).
+   */
+  const settle = async (found: Suspect[]) => {
+    if (found.length === 0) return;
+    if (o.retry.signal?.aborted) throw interrupted(o.retry.signal);
+    const strays = found.filter((s) => s.stray && isUuid(s.id)).map((s) => s.id);
+    const known = strays.length > 0 ? await readers.database(strays) : new Map<string, Current>();
+    const ids = found.filter((s) => !(s.stray && known.get(s.id)?.hash)).map((s) => s.id);
+    const v = await confirm(ids, readers);
+    report.pending += v.pending.length;
+    report.changing += v.changing.length;
+    for (const d of v.drifted) tally(report[d.kind], d.id);
+    report.drift += v.drifted.length;
+    if (o.repair && v.drifted.length > 0) {
+      const r = await repair({ ...o, spec: o.spec }, v.drifted);
+      report.repaired!.enqueued += r.enqueued;
+      report.repaired!.deleted += r.deleted;
+    }
+  };
+
+  // Documents written by hand without an `id` field are outside the sorted reading.
+  const unkeyed = await eng('reading the index', () => o.engine.unkeyedStamps(o.physical, { size: UNKEYED_WINDOW, hashField: HASH_FIELD }));
+  report.unlisted = unkeyed.total - unkeyed.stamps.length;
+  await settle(unkeyed.stamps.map((d) => ({ id: d._id, kind: 'orphan', stray: true })));
+
+  const expected = new Cursor(
+    keysetPages((after) => pg(() => expectedPage(o.db, o.spec, after ?? NIL_UUID, o.pageSize)), (e) => e.id, o.pageSize)[Symbol.asyncIterator](),
+  );
+  const indexed = new Cursor<DocStamp>(
+    keysetPages(
+      (after) => eng('reading the index', () => o.engine.stamps(o.physical, { after, size: o.pageSize, hashField: HASH_FIELD })),
+      (d) => d.id!,
+      o.pageSize,
+    )[Symbol.asyncIterator](),
+  );
+  for await (const stretch of suspects(expected, indexed, Math.min(o.pageSize, 1_000))) {
+    if (o.retry.signal?.aborted) throw interrupted(o.retry.signal);
+    await settle(stretch.suspects);
+    report.database = stretch.compared;
+    o.progress?.(stretch.compared);
+  }
+  report.indexed = await eng('counting documents', () => o.engine.count(o.physical));
+  report.seconds = (performance.now() - started) / 1000;
+  return report;
+}
+
+function tally(c: DriftCount, id: string): void {
+  c.count++;
+  if (c.sample.length < SAMPLE) c.sample.push(id);
+}
+
+export type { DriftKind };
