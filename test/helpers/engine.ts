@@ -2,7 +2,10 @@
 export interface IndexedDoc {
   id: string;
   version: number;
+  /** The document without its content hash: what the truth helpers build. */
   source: Record<string, unknown>;
+  /** Its content_hash field (movies verify reads it), undefined when it has none. */
+  hash?: string;
 }
 
 async function call(url: string, init?: RequestInit): Promise<unknown> {
@@ -26,7 +29,10 @@ export async function allDocs(base: string, index: string): Promise<Map<string, 
       body: JSON.stringify({ size: 5000, version: true, sort: [{ id: 'asc' }], ...(after ? { search_after: after } : {}) }),
     })) as { hits: { hits: Array<{ _id: string; _version: number; _source: Record<string, unknown>; sort: unknown[] }> } };
     const hits = body.hits.hits;
-    for (const h of hits) out.set(h._id, { id: h._id, version: h._version, source: h._source });
+    for (const h of hits) {
+      const { content_hash: hash, ...source } = h._source;
+      out.set(h._id, { id: h._id, version: h._version, source, ...(typeof hash === 'string' ? { hash } : {}) });
+    }
     if (hits.length < 5000) return out;
     after = hits[hits.length - 1]!.sort;
   }

@@ -1,0 +1,215 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import pg from 'pg';
+import { runCli } from '../helpers/cli.js';
+import { freshDatabase } from '../helpers/db.js';
+import { allDocs, deleteIndex, physicalIndexes } from '../helpers/engine.js';
+import { ENGINES, mappingArgs, type Engine } from '../helpers/engines.js';
+import { root, serviceEnv } from '../helpers/env.js';
+import { canonical, truth } from '../helpers/truth.js';
+import { genreTruth, personTruth } from '../helpers/truth-indexes.js';
+import { ExitCode } from '../../src/errors.js';
+import type { VerifyResult } from '../../src/commands/verify.js';
+
+const services = serviceEnv();
+const ALL = 'movies,genres,persons';
+const NAMES = ['movies', 'genres', 'persons'] as const;
+
+type Db = Awaited<ReturnType<typeof freshDatabase>>;
+
+/** A fresh database with a generated catalogue, its three indexes built and in step, under a prefix of its own. */
+async function indexed(engine: Engine, name: string, films = 200) {
+  const h = await freshDatabase(services.DATABASE_URL);
+  const prefix = `vf${name}_${engine.name.slice(0, 2)}${process.pid}_`;
+  const env = { DATABASE_URL: h.url, ELASTICSEARCH_URL: engine.url, MOVIES_INDEX_PREFIX: prefix, MOVIES_ONLY: ALL };
+  const file = join(mkdtempSync(join(tmpdir(), 'movies-')), 'catalogue.json');
+  for (const args of [['generate', '--films', String(films), '--seed', '23', '--out', file], ['loaddata', file], ['init-es', ...mappingArgs(engine)], ['start-etl']]) {
+    const r = await runCli(args, env);
+    assert.equal(r.code, 0, `${args[0]}: ${r.stderr}`);
+  }
+  return {
+    ...h,
+    env,
+    prefix,
+    engineUrl: engine.url,
+    async physical(index: (typeof NAMES)[number]) {
+      return (await physicalIndexes(engine.url, `${prefix}${index}`))[0]!;
+    },
+    async cleanup() {
+      for (const n of NAMES) await deleteIndex(engine.url, `${prefix}${n}`);
+      await h.drop();
+    },
+  };
+}
+
+async function verify(env: Record<string, string>, ...args: string[]): Promise<{ code: number | null; r: VerifyResult; stderr: string }> {
+  const run = await runCli(['--json', 'verify', ...args], env);
+  assert.ok(run.stdout.trim(), `verify printed a result: ${run.stderr}`);
+  return { code: run.code, r: JSON.parse(run.stdout) as VerifyResult, stderr: run.stderr };
+}
+
+/** Every index equals an independent reading of the database, document by document. */
+async function assertAllMatch(c: Db & { engineUrl: string; prefix: string }, context: string): Promise<void> {
+  const [films, genres, persons] = await Promise.all(NAMES.map((n) => allDocs(c.engineUrl, `${c.prefix}${n}`)));
+  const [wantFilms, wantGenres, wantPersons] = await Promise.all([truth(c.db), genreTruth(c.db), personTruth(c.db)]);
+  assert.deepEqual([...films!.keys()].sort(), [...wantFilms.keys()].sort(), `${context}: film ids`);
+  for (const [id, want] of wantFilms) assert.equal(canonical(films!.get(id)!.source), canonical(want), `${context}: film ${id}`);
+  assert.deepEqual(new Map([...genres!].map(([id, d]) => [id, d.source])), wantGenres, `${context}: genres`);
+  assert.deepEqual(new Map([...persons!].map(([id, d]) => [id, d.source])), wantPersons, `${context}: persons`);
+}
+
+async function send(url: string, method: string, path: string, body?: unknown): Promise<void> {
+  const res = await fetch(`${url}${path}`, { method, headers: { 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
+  assert.ok(res.ok, `${method} ${path}: HTTP ${res.status} ${await res.text()}`);
+}
+
+const drift = (r: VerifyResult, index: string) => {
+  const x = r.indexes[index]!;
+  return { missing: x.missing.sample.sort(), stale: x.stale.sample.sort(), orphan: x.orphan.sample.sort() };
+};
+const none = { missing: [], stale: [], orphan: [] };
+
+for (const engine of ENGINES) {
+  describe(`movies verify (${engine.name})`, () => {
+    it('an index built by init-es and start-etl verifies clean, every document compared, exit 0', async () => {
+      const c = await indexed(engine, 'clean');
+      try {
+        const { code, r, stderr } = await verify(c.env);
+        assert.equal(code, 0, stderr);
+        const want = { movies: await c.db('content.film_work').count({ n: '*' }), genres: await c.db('content.genre').count({ n: '*' }), persons: await c.db('content.person').count({ n: '*' }) };
+        for (const n of NAMES) {
+          assert.equal(r.indexes[n]!.database, Number(want[n][0]!.n), `${n}: every document of the database compared`);
+          assert.equal(r.indexes[n]!.indexed, Number(want[n][0]!.n), `${n}: as many in the index`);
+          assert.deepEqual(drift(r, n), none, n);
+          assert.equal(r.indexes[n]!.physical, await c.physical(n), `${n}: the index behind the alias`);
+        }
+        assert.equal(r.drift, 0);
+      } finally {
+        await c.cleanup();
+      }
+    });
+
+    it('finds exactly the drift written to the engine (replaced, deleted, extra, hand-made id); --repair then start-etl mends it', async () => {
+      const c = await indexed(engine, 'engine');
+      try {
+        const ids = (await c.db('content.film_work').select('id').orderBy('id').limit(3)).map((r) => r.id as string);
+        const [edited, deleted, other] = ids as [string, string, string];
+        const films = await c.physical('movies');
+        const docs = await allDocs(c.engineUrl, films);
+        // Edited by hand: the whole document written again, with another title (no content hash).
+        await send(c.engineUrl, 'PUT', `/${films}/_doc/${edited}`, { ...docs.get(edited)!.source, title: 'Edited by hand' });
+        await send(c.engineUrl, 'DELETE', `/${films}/_doc/${deleted}`);
+        const extra = '0badc0de-0000-4000-8000-000000000001';
+        await send(c.engineUrl, 'PUT', `/${films}/_doc/${extra}`, { ...docs.get(other)!.source, id: extra, title: 'Nobody wrote me' });
+        await send(c.engineUrl, 'PUT', `/${films}/_doc/hand-made`, { title: 'No id field at all' });
+        const person = (await c.db('content.person').select('id').orderBy('id').first()).id as string;
+        await send(c.engineUrl, 'DELETE', `/${await c.physical('persons')}/_doc/${person}`);
+
+        const first = await verify(c.env);
+        assert.equal(first.code, ExitCode.drift, first.stderr);
+        assert.deepEqual(drift(first.r, 'movies'), { missing: [deleted], stale: [edited], orphan: [extra, 'hand-made'].sort() });
+        assert.deepEqual(drift(first.r, 'persons'), { missing: [person], stale: [], orphan: [] });
+        assert.deepEqual(drift(first.r, 'genres'), none);
+        assert.equal(first.r.drift, 5);
+        assert.match(first.stderr, /5 document\(s\) differ from the database/);
+
+        const repair = await verify(c.env, '--repair');
+        assert.equal(repair.code, ExitCode.drift, 'drift found is drift, repaired or not');
+        assert.deepEqual(repair.r.indexes.movies!.repaired, { enqueued: 3, deleted: 1 }, 'uuids queued, the hand-made id deleted');
+        assert.deepEqual(repair.r.indexes.persons!.repaired, { enqueued: 1, deleted: 0 });
+        const etl = await runCli(['start-etl'], c.env);
+        assert.equal(etl.code, 0, etl.stderr);
+        await assertAllMatch(c, 'after --repair and start-etl');
+        const after = await verify(c.env);
+        assert.equal(after.code, 0, after.stderr);
+      } finally {
+        await c.cleanup();
+      }
+    });
+
+    it('finds films and persons changed in PostgreSQL with the triggers off (session_replication_role = replica)', async () => {
+      const c = await indexed(engine, 'replica');
+      const client = new pg.Client({ connectionString: c.url });
+      await client.connect();
+      try {
+        const film = (await c.db('content.film_work').select('id').orderBy('id', 'desc').first()).id as string;
+        // A person with films: a new name changes their document and each of their films'.
+        const person = (await c.db('content.film_work_person').select('person_id').orderBy('person_id').first()).person_id as string;
+        const added = '0badc0de-0000-4000-8000-000000000002';
+        await client.query("SET session_replication_role = 'replica'");
+        await client.query('BEGIN');
+        await client.query("UPDATE content.film_work SET title = 'Restored from elsewhere' WHERE id = $1", [film]);
+        await client.query("UPDATE content.person SET name = 'Renamed without triggers' WHERE id = $1", [person]);
+        await client.query("INSERT INTO content.film_work (id, title, description) VALUES ($1, 'Copied in', '')", [added]);
+        await client.query('COMMIT');
+        const pending = await c.db.raw('SELECT (SELECT count(*) FROM content.film_work_change) + (SELECT count(*) FROM content.person_change) AS n');
+        assert.equal(Number(pending.rows[0].n), 0, 'no trigger fired: nothing is pending');
+
+        const filmsOfPerson = (await c.db('content.film_work_person').distinct('film_work_id').where({ person_id: person })).map((r) => r.film_work_id as string);
+        const staleFilms = [...new Set([film, ...filmsOfPerson])].sort();
+        const first = await verify(c.env);
+        assert.equal(first.code, ExitCode.drift, first.stderr);
+        assert.equal(first.r.indexes.movies!.stale.count, staleFilms.length);
+        assert.deepEqual(drift(first.r, 'movies'), { missing: [added], stale: staleFilms.slice(0, 10), orphan: [] });
+        assert.deepEqual(drift(first.r, 'persons'), { missing: [], stale: [person], orphan: [] });
+        assert.deepEqual(drift(first.r, 'genres'), none);
+
+        assert.equal((await verify(c.env, '--repair')).code, ExitCode.drift);
+        const etl = await runCli(['start-etl'], c.env);
+        assert.equal(etl.code, 0, etl.stderr);
+        await assertAllMatch(c, 'after --repair and start-etl');
+        assert.equal((await verify(c.env)).code, 0);
+      } finally {
+        await client.end();
+        await c.cleanup();
+      }
+    });
+
+    it('a verify while a writer edits and runs index reports no false drift', async () => {
+      const c = await indexed(engine, 'busy', 300);
+      const seconds = 12;
+      const writer = spawn(process.execPath, ['--import', 'tsx', `${root}test/helpers/writer.ts`, c.url, '4242', String(seconds), '2'], {
+        cwd: root,
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
+      const writing = new Promise<void>((resolve) => writer.on('close', () => resolve()));
+      let done = false;
+      void writing.then(() => (done = true));
+      // Runs index the writer's changes meanwhile, as a cron or a watch would.
+      const etl = (async () => {
+        while (!done) {
+          const r = await runCli(['start-etl', '--batch', '50'], c.env);
+          assert.equal(r.code, 0, r.stderr);
+        }
+      })();
+      void etl.catch(() => undefined); // awaited below; a failure meanwhile must not be an unhandled rejection
+      try {
+        const verdicts: Array<{ code: number | null; r: VerifyResult }> = [];
+        let differing = 0;
+        while (!done) {
+          const v = await verify(c.env, '--page', '100');
+          verdicts.push(v);
+          differing += Object.values(v.r.indexes).reduce((a, x) => a + x.pending + x.changing, 0);
+          assert.equal(v.code, 0, `verify #${verdicts.length} while writing: ${JSON.stringify(Object.values(v.r.indexes).map((x) => [x.missing, x.stale, x.orphan]))}`);
+        }
+        await etl;
+        assert.ok(verdicts.length >= 2, `verify ran ${verdicts.length} times during the writes`);
+        // The test means something only if verify met documents that differed while it read.
+        assert.ok(differing > 0, 'verify met documents in flux (pending or changing)');
+        const last = await runCli(['start-etl'], c.env);
+        assert.equal(last.code, 0, last.stderr);
+        await assertAllMatch(c, 'after the writer');
+        assert.equal((await verify(c.env)).code, 0, 'in step once the writer stopped');
+      } finally {
+        writer.kill('SIGKILL');
+        await writing;
+        await etl.catch(() => undefined);
+        await c.cleanup();
+      }
+    });
+  });
+}
