@@ -220,9 +220,10 @@ export function buildProgram(): Command {
     .command('verify')
     .description('compare every document of each index with the database (ids and content hashes); the exit code says whether they differ')
     .option('--repair', 'make every drifted document pending (orphans as deletes), for the next start-etl')
+    .option('--deep', 'compare whole documents too, not only their content hashes (catches edits in the engine that kept the hash; slower)')
     .option('--page <n>', 'ids and hashes per page read from each side', positiveInt('--page'), defaults.verifyPage)
     .action(
-      action(async (ctx, opts: { repair?: boolean; page: number }) => {
+      action(async (ctx, opts: { repair?: boolean; deep?: boolean; page: number }) => {
         // The engines answer at most index.max_result_window (10,000 by default) hits per search.
         if (opts.page > 10_000) throw new UsageError('--page: at most 10000 (the engines\' max_result_window)');
         const r = await verify({
@@ -232,6 +233,7 @@ export function buildProgram(): Command {
           indexes: ctx.config.indexes,
           pageSize: opts.page,
           repair: opts.repair ?? false,
+          deep: opts.deep,
           retry: ctx.retry,
           progress: (index, compared) => ctx.out.progress(`${index}: compared ${compared.toLocaleString('en')}`),
         });

@@ -15,6 +15,8 @@ export interface VerifyCommandOptions {
   indexes: IndexChoice[];
   pageSize: number;
   repair: boolean;
+  /** Compare whole documents, not only the stored hashes. */
+  deep?: boolean;
   retry: RetryPolicy;
   progress?(index: string, compared: number): void;
 }
@@ -46,6 +48,7 @@ export async function verify(o: VerifyCommandOptions): Promise<VerifyResult> {
       physical: dest.physical,
       pageSize: o.pageSize,
       repair: o.repair,
+      deep: o.deep,
       retry: o.retry,
       progress: (n) => o.progress?.(t.index, n),
     });

@@ -3,7 +3,7 @@ import { Client } from '@elastic/elasticsearch';
 import type { EngineConfig } from '../config.js';
 import { engineAuth } from './auth.js';
 import { BULK_FILTER_PATH, bulkItems, clusterHealthOf, nameStateOf, normalized, searchHits } from './normalize.js';
-import { mgetStampsOf, stampsBody, stampsOf, unkeyedBody } from './stamps.js';
+import { mgetParams, mgetStampsOf, stampsBody, stampsOf, unkeyedBody } from './stamps.js';
 import type { IndexBody, SearchEngine } from './types.js';
 
 export function createElasticsearch(cfg: EngineConfig, version: string, cluster: string): SearchEngine {
@@ -63,10 +63,9 @@ export function createElasticsearch(cfg: EngineConfig, version: string, cluster:
       call(async () => {
         await client.indices.putMapping({ index, properties } as never);
       }),
-    stamps: (index, o) => call(async () => stampsOf(await client.search({ index, ...stampsBody(o) } as never), o.hashField).stamps),
-    unkeyedStamps: (index, o) => call(async () => stampsOf(await client.search({ index, ...unkeyedBody(o) } as never), o.hashField)),
-    getStamps: (index, ids, hashField) =>
-      call(async () => mgetStampsOf(await client.mget({ index, ids, _source_includes: ['id', hashField], realtime: true } as never), hashField)),
+    stamps: (index, o) => call(async () => stampsOf(await client.search({ index, ...stampsBody(o) } as never), o).stamps),
+    unkeyedStamps: (index, o) => call(async () => stampsOf(await client.search({ index, ...unkeyedBody(o) } as never), o)),
+    getStamps: (index, ids, o) => call(async () => mgetStampsOf(await client.mget({ index, ids, ...mgetParams(o) } as never), o)),
     close: () => client.close(),
   };
 }

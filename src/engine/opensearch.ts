@@ -3,7 +3,7 @@ import { Client } from '@opensearch-project/opensearch';
 import type { EngineConfig } from '../config.js';
 import { engineAuth } from './auth.js';
 import { BULK_FILTER_PATH, bulkItems, clusterHealthOf, nameStateOf, normalized, searchHits } from './normalize.js';
-import { mgetStampsOf, stampsBody, stampsOf, unkeyedBody } from './stamps.js';
+import { mgetParams, mgetStampsOf, stampsBody, stampsOf, unkeyedBody } from './stamps.js';
 import type { IndexBody, SearchEngine } from './types.js';
 
 export function createOpenSearch(cfg: EngineConfig, version: string, cluster: string): SearchEngine {
@@ -64,12 +64,9 @@ export function createOpenSearch(cfg: EngineConfig, version: string, cluster: st
       call(async () => {
         await client.indices.putMapping({ index, body: { properties } } as never);
       }),
-    stamps: (index, o) => call(async () => stampsOf((await client.search({ index, body: stampsBody(o) } as never)).body, o.hashField).stamps),
-    unkeyedStamps: (index, o) => call(async () => stampsOf((await client.search({ index, body: unkeyedBody(o) } as never)).body, o.hashField)),
-    getStamps: (index, ids, hashField) =>
-      call(async () =>
-        mgetStampsOf((await client.mget({ index, body: { ids }, _source_includes: ['id', hashField], realtime: true } as never)).body, hashField),
-      ),
+    stamps: (index, o) => call(async () => stampsOf((await client.search({ index, body: stampsBody(o) } as never)).body, o).stamps),
+    unkeyedStamps: (index, o) => call(async () => stampsOf((await client.search({ index, body: unkeyedBody(o) } as never)).body, o)),
+    getStamps: (index, ids, o) => call(async () => mgetStampsOf((await client.mget({ index, body: { ids }, ...mgetParams(o) } as never)).body, o)),
     close: () => client.close(),
   };
 }

@@ -2,20 +2,32 @@ import type { DocStamp } from './types.js';
 
 /*
  * What `movies verify` reads of an index: each document's _id, its `id` field and its content
- * hash, from doc values (no _source), sorted by `id` in pages that follow each other with
- * search_after. Both engines take the same bodies and answer in the same shape; each adapter
- * only makes the calls.
+ * hash, from doc values (no _source unless `source`), sorted by `id` in pages that follow each
+ * other with search_after. Both engines take the same bodies and answer in the same shape; each
+ * adapter only makes the calls.
  */
 
+/** Which field holds the content hash, and whether the whole _source is wanted too (verify --deep). */
+export interface StampOptions {
+  hashField: string;
+  source?: boolean;
+}
+
 /** The page of documents with an `id` field after `after` (all from the start when undefined), sorted by it. */
-export const stampsBody = (o: { after?: string; size: number; hashField: string }): Record<string, unknown> => ({
+export const stampsBody = (o: StampOptions & { after?: string; size: number }): Record<string, unknown> => ({
   size: o.size,
   query: { exists: { field: 'id' } },
   sort: [{ id: 'asc' }],
   ...(o.after !== undefined ? { search_after: [o.after] } : {}),
-  _source: false,
+  _source: o.source === true,
   docvalue_fields: ['id', o.hashField],
   track_total_hits: false,
+});
+
+/** The parameters of an _mget that reads stamps (in real time). */
+export const mgetParams = (o: StampOptions): Record<string, unknown> => ({
+  realtime: true,
+  ...(o.source ? {} : { _source_includes: ['id', o.hashField] }),
 });
 
 /** Documents without an `id` field (written by hand): only a bounded window of them can be listed. */
@@ -38,26 +50,29 @@ const firstString = (v: unknown): string | undefined => {
   return typeof x === 'string' ? x : undefined;
 };
 
-function stampOf(h: RawHit, hashField: string): DocStamp | undefined {
+function stampOf(h: RawHit, o: StampOptions): DocStamp | undefined {
   if (typeof h._id !== 'string') return undefined;
-  const from = h.fields ?? h._source ?? {};
   const stamp: DocStamp = { _id: h._id };
-  const id = firstString(from.id);
-  const hash = firstString(from[hashField]);
+  const id = firstString(h.fields?.id ?? h._source?.id);
+  const hash = firstString(h.fields?.[o.hashField] ?? h._source?.[o.hashField]);
   if (id !== undefined) stamp.id = id;
   if (hash !== undefined) stamp.hash = hash;
+  if (o.source && h._source) {
+    const { [o.hashField]: _, ...source } = h._source;
+    stamp.source = source;
+  }
   return stamp;
 }
 
 /** The stamps of a search answer's hits, in their order. */
-export function stampsOf(body: unknown, hashField: string): { total: number; stamps: DocStamp[] } {
+export function stampsOf(body: unknown, o: StampOptions): { total: number; stamps: DocStamp[] } {
   const h = ((body ?? {}) as { hits?: { total?: number | { value?: number }; hits?: RawHit[] } }).hits ?? {};
   const total = typeof h.total === 'number' ? h.total : Number(h.total?.value ?? 0);
-  return { total, stamps: (h.hits ?? []).flatMap((x) => stampOf(x, hashField) ?? []) };
+  return { total, stamps: (h.hits ?? []).flatMap((x) => stampOf(x, o) ?? []) };
 }
 
-/** The found documents of an _mget answer, read from their _source (id and hash only). */
-export function mgetStampsOf(body: unknown, hashField: string): DocStamp[] {
+/** The found documents of an _mget answer, read from their _source. */
+export function mgetStampsOf(body: unknown, o: StampOptions): DocStamp[] {
   const docs = ((body ?? {}) as { docs?: RawHit[] }).docs ?? [];
-  return docs.flatMap((d) => (d.found ? (stampOf(d, hashField) ?? []) : []));
+  return docs.flatMap((d) => (d.found ? (stampOf(d, o) ?? []) : []));
 }

@@ -1,3 +1,4 @@
+import type { StampOptions } from './stamps.js';
 import type { EngineKind } from '../config.js';
 
 export interface BulkItemResult {
@@ -43,6 +44,8 @@ export interface DocStamp {
   _id: string;
   id?: string;
   hash?: string;
+  /** The document without its hash, when asked for (verify --deep). */
+  source?: Record<string, unknown>;
 }
 
 export interface BulkOptions {
@@ -78,11 +81,11 @@ export interface SearchEngine {
   /** Adds fields to an index's mapping (PUT _mapping): the same definition again changes nothing. */
   putMapping(index: string, properties: Record<string, unknown>): Promise<void>;
   /** Up to `size` documents with an `id` field, sorted by it, after `after`: ids and hashes only (src/engine/stamps.ts). */
-  stamps(index: string, o: { after?: string; size: number; hashField: string }): Promise<DocStamp[]>;
+  stamps(index: string, o: StampOptions & { after?: string; size: number }): Promise<DocStamp[]>;
   /** Documents without an `id` field: how many, and the first `size` of them. */
-  unkeyedStamps(index: string, o: { size: number; hashField: string }): Promise<{ total: number; stamps: DocStamp[] }>;
+  unkeyedStamps(index: string, o: StampOptions & { size: number }): Promise<{ total: number; stamps: DocStamp[] }>;
   /** The named documents that exist, read in real time (also what is not refreshed yet). */
-  getStamps(index: string, ids: string[], hashField: string): Promise<DocStamp[]>;
+  getStamps(index: string, ids: string[], o: StampOptions): Promise<DocStamp[]>;
   close(): Promise<void>;
 }
 

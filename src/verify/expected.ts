@@ -1,6 +1,7 @@
 import type { Db } from '../db/knex.js';
 import { contentHashSql } from '../indexes/content-hash.js';
 import type { IndexSpec } from '../indexes/spec.js';
+import { expectedFingerprint } from './fingerprint.js';
 
 /** A document the database says should exist, and the hash of its content. */
 export interface Expected {
@@ -14,25 +15,36 @@ export interface Expected {
  * hash of the document the ETL would build now: the same DocumentSql, hashed by PostgreSQL, so
  * that only ids and 32-character hashes leave the database.
  */
-const pageSql = (spec: Pick<IndexSpec, 'allIdsSql' | 'document'>) => `
+const pageSql = (spec: Pick<IndexSpec, 'allIdsSql' | 'document'>, deep: boolean) => `
 WITH page AS (
   SELECT id FROM (${spec.allIdsSql}) AS a(id) WHERE id > :after::uuid ORDER BY id LIMIT :limit
 )
-SELECT page.id::text AS id, ${contentHashSql(spec.document.expr)} AS hash
+SELECT page.id::text AS id, ${hashOrDoc(spec, deep)}
 FROM page
 ${spec.document.joins}
 ORDER BY page.id`;
 
+/*
+ * With `deep` (verify --deep), the documents themselves leave the database and the CLI makes
+ * their fingerprint (fingerprint.ts); otherwise PostgreSQL sends only the hash.
+ */
+const hashOrDoc = (spec: Pick<IndexSpec, 'document'>, deep: boolean) =>
+  deep ? `${spec.document.expr} AS doc` : `${contentHashSql(spec.document.expr)} AS hash`;
+
+type Row = { id: string; hash?: string | null; doc?: string | null };
+const hashOf = (r: Row): string | null => (r.doc !== undefined ? (r.doc === null ? null : expectedFingerprint(r.doc)) : (r.hash ?? null));
+
 /** One page of expected documents after `after` (the nil uuid for the first). */
-export async function expectedPage(db: Db, spec: Pick<IndexSpec, 'allIdsSql' | 'document'>, after: string, limit: number): Promise<Expected[]> {
-  return db.transaction(
+export async function expectedPage(db: Db, spec: Pick<IndexSpec, 'allIdsSql' | 'document'>, after: string, limit: number, deep = false): Promise<Expected[]> {
+  const rows = await db.transaction(
     async (trx) => {
       // As for the ETL's pages (src/etl/extractor.ts): index lookups that JIT only slows down.
       await trx.raw('SET LOCAL jit = off');
-      return (await trx.raw<{ rows: Expected[] }>(pageSql(spec), { after, limit })).rows;
+      return (await trx.raw<{ rows: Row[] }>(pageSql(spec, deep), { after, limit })).rows;
     },
     { readOnly: true },
   );
+  return rows.map((r) => ({ id: r.id, hash: hashOf(r) ?? '' }));
 }
 
 /** What the database says now of some documents: each one's hash (null: it should not exist) and whether it is pending for the target. */
@@ -41,9 +53,9 @@ export interface Current {
   pending: boolean;
 }
 
-const currentSql = (spec: Pick<IndexSpec, 'queue' | 'document'>) => `
+const currentSql = (spec: Pick<IndexSpec, 'queue' | 'document'>, deep: boolean) => `
 WITH page AS (SELECT DISTINCT unnest(:ids::uuid[]) AS id)
-SELECT page.id::text AS id, ${contentHashSql(spec.document.expr)} AS hash,
+SELECT page.id::text AS id, ${hashOrDoc(spec, deep)},
        EXISTS (SELECT 1 FROM content.${spec.queue.table} q
                WHERE q.target_id = :target AND q.${spec.queue.idColumn} = page.id) AS pending
 FROM page
@@ -54,7 +66,13 @@ ${spec.document.joins}`;
  * commits a change and its queue row together, so each document's hash and pending state come
  * from the same snapshot.
  */
-export async function currentOf(db: Db, spec: Pick<IndexSpec, 'queue' | 'document'>, target: number, ids: string[]): Promise<Map<string, Current>> {
-  const r = await db.raw<{ rows: Array<Current & { id: string }> }>(currentSql(spec), { ids, target });
-  return new Map(r.rows.map((x) => [x.id, { hash: x.hash, pending: x.pending }]));
+export async function currentOf(
+  db: Db,
+  spec: Pick<IndexSpec, 'queue' | 'document'>,
+  target: number,
+  ids: string[],
+  deep = false,
+): Promise<Map<string, Current>> {
+  const r = await db.raw<{ rows: Array<Row & { pending: boolean }> }>(currentSql(spec, deep), { ids, target });
+  return new Map(r.rows.map((x) => [x.id, { hash: hashOf(x), pending: x.pending }]));
 }

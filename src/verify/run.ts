@@ -10,6 +10,7 @@ import { suspects, type DriftKind, type Suspect } from './compare.js';
 import { confirm, isUuid, type Readers } from './confirm.js';
 import { currentOf, expectedPage, type Current } from './expected.js';
 import { Cursor, keysetPages } from './pages.js';
+import { indexedFingerprint } from './fingerprint.js';
 import { repair, type Repaired } from './repair.js';
 
 const NIL_UUID = '00000000-0000-0000-0000-000000000000';
@@ -31,6 +32,8 @@ export interface VerifyOptions {
   /** Documents per page read from each side. */
   pageSize: number;
   repair: boolean;
+  /** Compare whole documents too, not only the stored hashes (fingerprint.ts). */
+  deep?: boolean;
   retry: RetryPolicy;
   progress?(compared: number): void;
 }
@@ -93,9 +96,14 @@ export async function verifyTarget(o: VerifyOptions): Promise<TargetVerify> {
   };
   if (o.repair) report.repaired = { enqueued: 0, deleted: 0 };
 
+  const deep = o.deep ?? false;
+  const read = { hashField: HASH_FIELD, source: deep };
+  // With --deep, a document's "hash" is its fingerprint: stored hash and canonical content.
+  const fingerprinted = (docs: DocStamp[]): DocStamp[] =>
+    deep ? docs.map(({ source, ...d }) => ({ ...d, hash: indexedFingerprint(d.hash, source ?? {}) })) : docs;
   const readers: Readers = {
-    engine: (ids) => eng('reading documents', () => o.engine.getStamps(o.physical, ids, HASH_FIELD)),
-    database: (ids) => pg(() => currentOf(o.db, o.spec, o.target, ids)),
+    engine: async (ids) => fingerprinted(await eng('reading documents', () => o.engine.getStamps(o.physical, ids, read))),
+    database: (ids) => pg(() => currentOf(o.db, o.spec, o.target, ids, deep)),
   };
   /*
    * A document under an _id its `id` field does not name (or without one) matches nothing in
@@ -129,11 +137,11 @@ export async function verifyTarget(o: VerifyOptions): Promise<TargetVerify> {
   await settle(unkeyed.stamps.map((d) => ({ id: d._id, kind: 'orphan', stray: true })));
 
   const expected = new Cursor(
-    keysetPages((after) => pg(() => expectedPage(o.db, o.spec, after ?? NIL_UUID, o.pageSize)), (e) => e.id, o.pageSize)[Symbol.asyncIterator](),
+    keysetPages((after) => pg(() => expectedPage(o.db, o.spec, after ?? NIL_UUID, o.pageSize, deep)), (e) => e.id, o.pageSize)[Symbol.asyncIterator](),
   );
   const indexed = new Cursor<DocStamp>(
     keysetPages(
-      (after) => eng('reading the index', () => o.engine.stamps(o.physical, { after, size: o.pageSize, hashField: HASH_FIELD })),
+      async (after) => fingerprinted(await eng('reading the index', () => o.engine.stamps(o.physical, { after, size: o.pageSize, ...read }))),
       (d) => d.id!,
       o.pageSize,
     )[Symbol.asyncIterator](),

@@ -78,6 +78,10 @@ for (const engine of ENGINES) {
     it('an index built by init-es and start-etl verifies clean, every document compared, exit 0', async () => {
       const c = await indexed(engine, 'clean');
       try {
+        // Hashed as UTF-8 bytes by the ETL (Node) and by verify (PostgreSQL): text outside ASCII must agree.
+        await c.db('content.film_work').whereIn('id', c.db('content.film_work').select('id').orderBy('id').limit(1)).update({ title: 'Сталкер 🎬 — «Зона»' });
+        const etl = await runCli(['start-etl'], c.env);
+        assert.equal(etl.code, 0, etl.stderr);
         const { code, r, stderr } = await verify(c.env);
         assert.equal(code, 0, stderr);
         const want = { movies: await c.db('content.film_work').count({ n: '*' }), genres: await c.db('content.genre').count({ n: '*' }), persons: await c.db('content.person').count({ n: '*' }) };
@@ -88,16 +92,19 @@ for (const engine of ENGINES) {
           assert.equal(r.indexes[n]!.physical, await c.physical(n), `${n}: the index behind the alias`);
         }
         assert.equal(r.drift, 0);
+        const deep = await verify(c.env, '--deep');
+        assert.equal(deep.code, 0, `--deep: whole documents equal too: ${deep.stderr}`);
+        assert.equal(deep.r.indexes.movies!.database, r.indexes.movies!.database);
       } finally {
         await c.cleanup();
       }
     });
 
-    it('finds exactly the drift written to the engine (replaced, deleted, extra, hand-made id); --repair then start-etl mends it', async () => {
+    it('finds exactly the drift written to the engine (replaced, deleted, extra, hand-made id; edited in place with --deep); --repair then start-etl mends it', async () => {
       const c = await indexed(engine, 'engine');
       try {
-        const ids = (await c.db('content.film_work').select('id').orderBy('id').limit(3)).map((r) => r.id as string);
-        const [edited, deleted, other] = ids as [string, string, string];
+        const ids = (await c.db('content.film_work').select('id').orderBy('id').limit(4)).map((r) => r.id as string);
+        const [edited, deleted, other, updated] = ids as [string, string, string, string];
         const films = await c.physical('movies');
         const docs = await allDocs(c.engineUrl, films);
         // Edited by hand: the whole document written again, with another title (no content hash).
@@ -106,6 +113,8 @@ for (const engine of ENGINES) {
         const extra = '0badc0de-0000-4000-8000-000000000001';
         await send(c.engineUrl, 'PUT', `/${films}/_doc/${extra}`, { ...docs.get(other)!.source, id: extra, title: 'Nobody wrote me' });
         await send(c.engineUrl, 'PUT', `/${films}/_doc/hand-made`, { title: 'No id field at all' });
+        // Edited in place: a partial update keeps the stored content hash; only --deep sees it.
+        await send(c.engineUrl, 'POST', `/${films}/_update/${updated}`, { doc: { title: 'Partly edited' } });
         const person = (await c.db('content.person').select('id').orderBy('id').first()).id as string;
         await send(c.engineUrl, 'DELETE', `/${await c.physical('persons')}/_doc/${person}`);
 
@@ -117,14 +126,19 @@ for (const engine of ENGINES) {
         assert.equal(first.r.drift, 5);
         assert.match(first.stderr, /5 document\(s\) differ from the database/);
 
-        const repair = await verify(c.env, '--repair');
+        const deep = await verify(c.env, '--deep');
+        assert.equal(deep.code, ExitCode.drift);
+        assert.deepEqual(drift(deep.r, 'movies'), { missing: [deleted], stale: [edited, updated].sort(), orphan: [extra, 'hand-made'].sort() });
+        assert.deepEqual(drift(deep.r, 'persons'), { missing: [person], stale: [], orphan: [] });
+
+        const repair = await verify(c.env, '--repair', '--deep');
         assert.equal(repair.code, ExitCode.drift, 'drift found is drift, repaired or not');
-        assert.deepEqual(repair.r.indexes.movies!.repaired, { enqueued: 3, deleted: 1 }, 'uuids queued, the hand-made id deleted');
+        assert.deepEqual(repair.r.indexes.movies!.repaired, { enqueued: 4, deleted: 1 }, 'uuids queued, the hand-made id deleted');
         assert.deepEqual(repair.r.indexes.persons!.repaired, { enqueued: 1, deleted: 0 });
         const etl = await runCli(['start-etl'], c.env);
         assert.equal(etl.code, 0, etl.stderr);
         await assertAllMatch(c, 'after --repair and start-etl');
-        const after = await verify(c.env);
+        const after = await verify(c.env, '--deep');
         assert.equal(after.code, 0, after.stderr);
       } finally {
         await c.cleanup();
@@ -134,8 +148,8 @@ for (const engine of ENGINES) {
     it('finds films and persons changed in PostgreSQL with the triggers off (session_replication_role = replica)', async () => {
       const c = await indexed(engine, 'replica');
       const client = new pg.Client({ connectionString: c.url });
-      await client.connect();
       try {
+        await client.connect();
         const film = (await c.db('content.film_work').select('id').orderBy('id', 'desc').first()).id as string;
         // A person with films: a new name changes their document and each of their films'.
         const person = (await c.db('content.film_work_person').select('person_id').orderBy('person_id').first()).person_id as string;

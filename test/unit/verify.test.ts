@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { DocStamp } from '../../src/engine/types.js';
@@ -5,6 +6,7 @@ import { byteOrder, suspects, type Suspect } from '../../src/verify/compare.js';
 import { confirm, judge, type Readers } from '../../src/verify/confirm.js';
 import type { Current, Expected } from '../../src/verify/expected.js';
 import { Cursor, keysetPages } from '../../src/verify/pages.js';
+import { canonicalJson, expectedFingerprint, indexedFingerprint } from '../../src/verify/fingerprint.js';
 
 const id = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 
@@ -135,5 +137,21 @@ describe('verify: confirming a suspect', () => {
     };
     assert.deepEqual((await confirm(['hand'], r)).drifted, [{ id: 'hand', kind: 'orphan' }]);
     assert.deepEqual(asked, []);
+  });
+});
+
+describe('verify --deep: fingerprints', () => {
+  it('canonical JSON sorts keys at every level and keeps array order', () => {
+    assert.equal(canonicalJson({ b: 1, a: [{ d: null, c: 'x' }, 2] }), '{"a":[{"c":"x","d":null},2],"b":1}');
+    assert.notEqual(canonicalJson({ a: [1, 2] }), canonicalJson({ a: [2, 1] }));
+  });
+
+  it('a document PostgreSQL wrote and the same content as the engine returns it have one fingerprint', () => {
+    const doc = '{"id" : "x", "title" : "Сталкер", "imdb_rating" : 8.1, "actors" : [{"id" : "p", "name" : "A"}]}';
+    const stored = createHash('md5').update(Buffer.from(doc, 'utf8')).digest('hex');
+    const source = { title: 'Сталкер', actors: [{ name: 'A', id: 'p' }], imdb_rating: 8.1, id: 'x' };
+    assert.equal(indexedFingerprint(stored, source), expectedFingerprint(doc));
+    assert.notEqual(indexedFingerprint(stored, { ...source, title: 'Edited' }), expectedFingerprint(doc), 'an edit that kept the hash');
+    assert.notEqual(indexedFingerprint(undefined, source), expectedFingerprint(doc), 'a document without its hash');
   });
 });
