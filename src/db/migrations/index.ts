@@ -5,6 +5,7 @@ import * as rejections from './003_rejections.js';
 import * as genrePersonQueues from './004_genre_person_queues.js';
 import * as targets from './005_targets.js';
 import * as notify from './006_notify.js';
+import * as linkLocksParent from './007_link_locks_parent.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -19,6 +20,7 @@ const migrations: Record<string, Migration> = {
   '004_genre_person_queues': genrePersonQueues,
   '005_targets': targets,
   '006_notify': notify,
+  '007_link_locks_parent': linkLocksParent,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
