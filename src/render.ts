@@ -141,6 +141,7 @@ export const verify = (r: VerifyResult) =>
       ];
       if (i.pending || i.queued) lines.push(`  pending  ${n(i.queued)} queued for start-etl; ${n(i.pending)} of those differ now (not drift)`);
       if (i.changing) lines.push(`  changing ${n(i.changing)} changed under every reading (a writer and a run at work; not drift)`);
+      if (i.unhashed) lines.push(`  ${n(i.unhashed)} of the stale carry no content hash (indexed by an earlier version): \`movies init-es\` rebuilds the index with them, without downtime`);
       if (i.unlisted) lines.push(`  ${n(i.unlisted)} more documents without an id field than verify lists at once: run it again after the repair`);
       if (i.repaired) lines.push(`  repaired: ${n(i.repaired.enqueued)} made pending for start-etl` + (i.repaired.deleted ? `, ${n(i.repaired.deleted)} deleted (no uuid)` : ''));
       return lines.join('\n');

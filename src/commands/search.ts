@@ -1,5 +1,6 @@
 import type { SearchEngine } from '../engine/types.js';
 import type { IndexSpec } from '../indexes/spec.js';
+import { HASH_FIELD } from '../indexes/content-hash.js';
 
 export interface SearchResult {
   query: string;
@@ -28,6 +29,8 @@ export async function search(o: {
 }): Promise<SearchResult> {
   const r = await o.engine.search(o.index, {
     size: o.size,
+    // The content hash is for `movies verify`, not for readers of the results.
+    _source: { excludes: [HASH_FIELD] },
     query: {
       multi_match: {
         query: o.query,

@@ -6,6 +6,8 @@ import type { Current } from './expected.js';
 export interface Drifted {
   id: string;
   kind: DriftKind;
+  /** Stale because it carries no content hash: indexed by a version before documents had one. */
+  unhashed?: true;
 }
 
 export interface Verdicts {
@@ -27,13 +29,13 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 export const isUuid = (id: string): boolean => UUID.test(id);
 
 /** One reading of one document: in step, pending, or drifted in a way named by its signature. */
-export function judge(id: string, db: Current | undefined, doc: DocStamp | undefined): 'ok' | 'pending' | { kind: DriftKind; signature: string } {
+export function judge(id: string, db: Current | undefined, doc: DocStamp | undefined): 'ok' | 'pending' | { kind: DriftKind; signature: string; unhashed?: true } {
   if (db?.pending) return 'pending';
   const want = db?.hash ?? null;
   if (want === null) return doc ? { kind: 'orphan', signature: `orphan ${doc.hash ?? '-'}` } : 'ok';
   if (!doc) return { kind: 'missing', signature: `missing ${want}` };
   if (doc.id === id && doc.hash === want) return 'ok';
-  return { kind: 'stale', signature: `stale ${want} ${doc.id ?? '-'} ${doc.hash ?? '-'}` };
+  return { kind: 'stale', signature: `stale ${want} ${doc.id ?? '-'} ${doc.hash ?? '-'}`, ...(doc.hash === undefined ? { unhashed: true as const } : {}) };
 }
 
 /**
@@ -57,7 +59,7 @@ export async function confirm(ids: string[], read: Readers, rounds = 3): Promise
       const v = judge(id, db.get(id), docs.get(id));
       if (v === 'ok') continue;
       if (v === 'pending') out.pending.push(id);
-      else if (last.get(id) === v.signature) out.drifted.push({ id, kind: v.kind });
+      else if (last.get(id) === v.signature) out.drifted.push({ id, kind: v.kind, ...(v.unhashed ? { unhashed: v.unhashed } : {}) });
       else {
         last.set(id, v.signature);
         again.push(id);

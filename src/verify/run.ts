@@ -62,6 +62,8 @@ export interface TargetVerify {
   changing: number;
   /** The target's pending documents when the comparison began. */
   queued: number;
+  /** Stale documents that carry no content hash (indexed before documents had one): `movies init-es` rewrites them all. */
+  unhashed: number;
   /** Documents without an `id` field beyond the window verify can list: run verify again after a repair. */
   unlisted: number;
   repaired?: Repaired;
@@ -91,6 +93,7 @@ export async function verifyTarget(o: VerifyOptions): Promise<TargetVerify> {
     pending: 0,
     changing: 0,
     queued: (await pg(() => pendingStats(o.db, o.spec.queue, o.target))).pending,
+    unhashed: 0,
     unlisted: 0,
     seconds: 0,
   };
@@ -119,7 +122,10 @@ export async function verifyTarget(o: VerifyOptions): Promise<TargetVerify> {
     const v = await confirm(ids, readers);
     report.pending += v.pending.length;
     report.changing += v.changing.length;
-    for (const d of v.drifted) tally(report[d.kind], d.id);
+    for (const d of v.drifted) {
+      tally(report[d.kind], d.id);
+      if (d.unhashed) report.unhashed++;
+    }
     report.drift += v.drifted.length;
     if (o.repair && v.drifted.length > 0) {
       const r = await repair({ ...o, spec: o.spec }, v.drifted);

@@ -94,6 +94,11 @@ for (const engine of ENGINES) {
         assert.equal(r.drift, 0);
         const deep = await verify(c.env, '--deep');
         assert.equal(deep.code, 0, `--deep: whole documents equal too: ${deep.stderr}`);
+        const found = await runCli(['--json', 'search', 'Сталкер'], c.env);
+        assert.equal(found.code, 0, found.stderr);
+        const hits = JSON.parse(found.stdout).hits as Array<Record<string, unknown>>;
+        assert.equal(hits.length, 1, 'the film found');
+        assert.ok(!('content_hash' in hits[0]!), 'search results leave the content hash out');
         assert.equal(deep.r.indexes.movies!.database, r.indexes.movies!.database);
       } finally {
         await c.cleanup();
