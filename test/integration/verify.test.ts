@@ -232,3 +232,39 @@ for (const engine of ENGINES) {
     });
   });
 }
+
+describe('movies verify with two targets (one catalogue, both engines)', () => {
+  it('verifies each target on its own: drift in one is not the other\'s, pending of one is not drift', async (t) => {
+    if (ENGINES.length < 2) {
+      t.skip('needs both engines (MOVIES_TEST_ENGINES selects one)');
+      return;
+    }
+    const [os, es] = [ENGINES.find((e) => e.name === 'opensearch')!, ENGINES.find((e) => e.name === 'elasticsearch')!];
+    const c = await indexed(os, 'two');
+    const onEs = { ...c.env, ELASTICSEARCH_URL: es.url };
+    try {
+      for (const args of [['init-es', ...mappingArgs(es)], ['start-etl']]) {
+        const r = await runCli(args, onEs);
+        assert.equal(r.code, 0, `${args[0]} on ${es.name}: ${r.stderr}`);
+      }
+      const [gone, edited] = (await c.db('content.film_work').select('id').orderBy('id').limit(2)).map((r) => r.id as string) as [string, string];
+      const esFilms = (await physicalIndexes(es.url, `${c.prefix}movies`))[0]!;
+      await send(es.url, 'DELETE', `/${esFilms}/_doc/${gone}`);
+      // A change indexed on OpenSearch only: pending for the Elasticsearch target.
+      await c.db('content.film_work').where({ id: edited }).update({ title: 'Changed for both' });
+      const etl = await runCli(['start-etl'], c.env);
+      assert.equal(etl.code, 0, etl.stderr);
+
+      const onOs = await verify(c.env);
+      assert.equal(onOs.code, 0, `OpenSearch's target is in step: ${onOs.stderr}`);
+      const other = await verify(onEs);
+      assert.equal(other.code, ExitCode.drift, other.stderr);
+      assert.deepEqual(drift(other.r, 'movies'), { missing: [gone], stale: [], orphan: [] });
+      assert.equal(other.r.indexes.movies!.pending, 1, 'the change not yet indexed there is pending, not drift');
+      assert.notEqual(other.r.indexes.movies!.target, onOs.r.indexes.movies!.target);
+    } finally {
+      for (const n of NAMES) await deleteIndex(es.url, `${c.prefix}${n}`);
+      await c.cleanup();
+    }
+  });
+});
