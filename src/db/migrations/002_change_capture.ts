@@ -9,6 +9,28 @@ import type { Knex } from 'knex';
  * The change table has no foreign key: a deleted film keeps its row until the engine
  * has acknowledged the delete.
  */
+/**
+ * The link tables' capture function. `lock` is SQL run first, before anything is queued:
+ * migration 007 puts there the locks that make a rename and a new link wait for each other.
+ */
+export const linkCaptureFunction = (lock: string) => `
+    CREATE OR REPLACE FUNCTION content.capture_film_work_link() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+    BEGIN${lock}
+      IF TG_OP = 'INSERT' THEN
+        PERFORM content.enqueue_film_works(ARRAY(SELECT film_work_id FROM new_rows));
+      ELSIF TG_OP = 'UPDATE' THEN
+        PERFORM content.enqueue_film_works(ARRAY(
+          SELECT film_work_id FROM new_rows UNION SELECT film_work_id FROM old_rows));
+      ELSIF TG_OP = 'DELETE' THEN
+        PERFORM content.enqueue_film_works(ARRAY(SELECT film_work_id FROM old_rows));
+      ELSE
+        EXECUTE format('SELECT content.enqueue_film_works(ARRAY(SELECT DISTINCT film_work_id FROM %s))',
+                       TG_RELID::regclass);
+      END IF;
+      RETURN NULL;
+    END $$;`;
+
 export async function up(knex: Knex): Promise<void> {
   await knex.raw(`
     CREATE SEQUENCE content.film_work_change_seq;
@@ -67,22 +89,7 @@ export async function up(knex: Knex): Promise<void> {
       RETURN NULL;
     END $$;
 
-    CREATE FUNCTION content.capture_film_work_link() RETURNS trigger
-    LANGUAGE plpgsql AS $$
-    BEGIN
-      IF TG_OP = 'INSERT' THEN
-        PERFORM content.enqueue_film_works(ARRAY(SELECT film_work_id FROM new_rows));
-      ELSIF TG_OP = 'UPDATE' THEN
-        PERFORM content.enqueue_film_works(ARRAY(
-          SELECT film_work_id FROM new_rows UNION SELECT film_work_id FROM old_rows));
-      ELSIF TG_OP = 'DELETE' THEN
-        PERFORM content.enqueue_film_works(ARRAY(SELECT film_work_id FROM old_rows));
-      ELSE
-        EXECUTE format('SELECT content.enqueue_film_works(ARRAY(SELECT DISTINCT film_work_id FROM %s))',
-                       TG_RELID::regclass);
-      END IF;
-      RETURN NULL;
-    END $$;
+    ${linkCaptureFunction('')}
 
     -- A genre or person affects documents through its name only; other edits enqueue nothing.
     -- Arguments: the name column, the link table, the link table's column for this row's id.

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { linkCaptureFunction } from './002_change_capture.js';
 
 /*
  * A rename racing a new link. A film's document carries the names of its persons and genres.
@@ -42,25 +43,6 @@ import type { Knex } from 'knex';
  * (src/django/fast-upsert.ts).
  */
 
-/** 002's function body; `lock` runs first, before anything is queued. */
-const linkCapture = (lock: string) => `
-  CREATE OR REPLACE FUNCTION content.capture_film_work_link() RETURNS trigger
-  LANGUAGE plpgsql AS $$
-  BEGIN${lock}
-    IF TG_OP = 'INSERT' THEN
-      PERFORM content.enqueue_film_works(ARRAY(SELECT film_work_id FROM new_rows));
-    ELSIF TG_OP = 'UPDATE' THEN
-      PERFORM content.enqueue_film_works(ARRAY(
-        SELECT film_work_id FROM new_rows UNION SELECT film_work_id FROM old_rows));
-    ELSIF TG_OP = 'DELETE' THEN
-      PERFORM content.enqueue_film_works(ARRAY(SELECT film_work_id FROM old_rows));
-    ELSE
-      EXECUTE format('SELECT content.enqueue_film_works(ARRAY(SELECT DISTINCT film_work_id FROM %s))',
-                     TG_RELID::regclass);
-    END IF;
-    RETURN NULL;
-  END $$;`;
-
 const LOCK_PARENTS = `
     -- 007: the persons or genres the written links point to, FOR SHARE, in id order.
     IF TG_OP IN ('INSERT', 'UPDATE') THEN
@@ -72,9 +54,9 @@ const LOCK_PARENTS = `
     END IF;`;
 
 export async function up(knex: Knex): Promise<void> {
-  await knex.raw(linkCapture(LOCK_PARENTS));
+  await knex.raw(linkCaptureFunction(LOCK_PARENTS));
 }
 
 export async function down(knex: Knex): Promise<void> {
-  await knex.raw(linkCapture(''));
+  await knex.raw(linkCaptureFunction(''));
 }
