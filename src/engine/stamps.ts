@@ -1,4 +1,4 @@
-import type { DocStamp } from './types.js';
+import type { DocStamp, StampOptions } from './types.js';
 
 /*
  * What `movies verify` reads of an index: each document's _id, its `id` field and its content
@@ -6,12 +6,6 @@ import type { DocStamp } from './types.js';
  * other with search_after. Both engines take the same bodies and answer in the same shape; each
  * adapter only makes the calls.
  */
-
-/** Which field holds the content hash, and whether the whole _source is wanted too (verify --deep). */
-export interface StampOptions {
-  hashField: string;
-  source?: boolean;
-}
 
 /** The page of documents with an `id` field after `after` (all from the start when undefined), sorted by it. */
 export const stampsBody = (o: StampOptions & { after?: string; size: number }): Record<string, unknown> => ({

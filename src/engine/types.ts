@@ -1,4 +1,3 @@
-import type { StampOptions } from './stamps.js';
 import type { EngineKind } from '../config.js';
 
 export interface BulkItemResult {
@@ -46,6 +45,12 @@ export interface DocStamp {
   hash?: string;
   /** The document without its hash, when asked for (verify --deep). */
   source?: Record<string, unknown>;
+}
+
+/** Which field holds the content hash, and whether the whole _source is wanted too (verify --deep). */
+export interface StampOptions {
+  hashField: string;
+  source?: boolean;
 }
 
 export interface BulkOptions {

@@ -1,5 +1,3 @@
-import type { DocumentSql } from './document-sql.js';
-
 /**
  * One search index, everything that makes it: which documents exist, how one is built from the
  * catalogue, how it is validated and mapped, and where its pending changes queue up. The ETL
@@ -49,4 +47,17 @@ export interface ChangeQueue {
   readonly idColumn: string;
   /** Where rejected documents are recorded (start-etl --skip-invalid): (<idColumn>, version, field, rule, reason, rejected_at). */
   readonly rejectedTable: string;
+}
+
+/**
+ * How PostgreSQL builds an index's documents, for the ids of a CTE named `page` (its column
+ * `id`): the joins they need and the expression of each one's JSON text, null when its source
+ * row is gone. One definition serves the ETL's pending pages and verify's hash pages, so that
+ * what verify expects is by construction what the ETL sends.
+ */
+export interface DocumentSql {
+  /** FROM page <joins>: LEFT JOINs, so that every id of the page yields a row. */
+  joins: string;
+  /** The document as JSON text (json_build_object(...)::text), or null. */
+  expr: string;
 }

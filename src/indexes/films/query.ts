@@ -1,4 +1,4 @@
-import type { DocumentSql } from '../document-sql.js';
+import type { DocumentSql } from '../spec.js';
 
 /*
  * Each film's document (mappings/movies.schema.json, MovieDocument) as JSON text, with all

@@ -1,4 +1,4 @@
-import type { DocumentSql } from '../document-sql.js';
+import type { DocumentSql } from '../spec.js';
 
 /*
  * A genre's document is its own row, joined by primary key: cost proportional to the page. The

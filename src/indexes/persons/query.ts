@@ -1,4 +1,4 @@
-import type { DocumentSql } from '../document-sql.js';
+import type { DocumentSql } from '../spec.js';
 
 /*
  * Each person's document (mappings/persons.schema.json, PersonDocument) as JSON text with the
