@@ -128,7 +128,8 @@ export async function verifyTarget(o: VerifyOptions): Promise<TargetVerify> {
     }
     report.drift += v.drifted.length;
     if (o.repair && v.drifted.length > 0) {
-      const r = await repair({ ...o, spec: o.spec }, v.drifted);
+      // Both steps may run again after an outage: enqueueing and deleting are idempotent.
+      const r = await eng('repairing', () => pg(() => repair(o, v.drifted)));
       report.repaired!.enqueued += r.enqueued;
       report.repaired!.deleted += r.deleted;
     }
