@@ -1,4 +1,4 @@
-import type { DocStamp, StampOptions } from './types.js';
+import { EngineHttpError, type DocStamp, type StampOptions } from './types.js';
 
 /*
  * What `movies verify` reads of an index: each document's _id, its `id` field and its content
@@ -58,15 +58,24 @@ function stampOf(h: RawHit, o: StampOptions): DocStamp | undefined {
   return stamp;
 }
 
+/*
+ * An answer without its list is malformed, not empty: read as empty, an index would look as if
+ * it had no documents there, and verify would compare nothing. It fails like an unreachable
+ * engine (retried within the budget, then exit 3).
+ */
+const malformed = (what: string) => new EngineHttpError(`malformed ${what} answer (no ${what === 'search' ? 'hits.hits' : 'docs'} list)`, undefined, 'malformed');
+
 /** The stamps of a search answer's hits, in their order. */
 export function stampsOf(body: unknown, o: StampOptions): { total: number; stamps: DocStamp[] } {
-  const h = ((body ?? {}) as { hits?: { total?: number | { value?: number }; hits?: RawHit[] } }).hits ?? {};
+  const h = ((body ?? {}) as { hits?: { total?: number | { value?: number }; hits?: RawHit[] } }).hits;
+  if (!h || !Array.isArray(h.hits)) throw malformed('search');
   const total = typeof h.total === 'number' ? h.total : Number(h.total?.value ?? 0);
-  return { total, stamps: (h.hits ?? []).flatMap((x) => stampOf(x, o) ?? []) };
+  return { total, stamps: h.hits.flatMap((x) => stampOf(x, o) ?? []) };
 }
 
 /** The found documents of an _mget answer, read from their _source. */
 export function mgetStampsOf(body: unknown, o: StampOptions): DocStamp[] {
-  const docs = ((body ?? {}) as { docs?: RawHit[] }).docs ?? [];
+  const docs = ((body ?? {}) as { docs?: RawHit[] }).docs;
+  if (!Array.isArray(docs)) throw malformed('mget');
   return docs.flatMap((d) => (d.found ? (stampOf(d, o) ?? []) : []));
 }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import pg from 'pg';
 import { runCli } from '../helpers/cli.js';
+import { HttpFaultProxy } from '../helpers/http-proxy.js';
 import { freshDatabase } from '../helpers/db.js';
 import { allDocs, deleteIndex, physicalIndexes } from '../helpers/engine.js';
 import { ENGINES, mappingArgs, type Engine } from '../helpers/engines.js';
@@ -267,4 +268,37 @@ describe('movies verify with two targets (one catalogue, both engines)', () => {
       await c.cleanup();
     }
   });
+});
+
+describe('movies verify when the engine fails it', () => {
+  const os = ENGINES[0]!;
+  const cases: Array<[string, () => { status: number; body: string } | 'hang']> = [
+    ['a 200 answer without hits', () => ({ status: 200, body: '{"took":1,"timed_out":false}' })],
+    ['503 to every search', () => ({ status: 503, body: '{"error":"unavailable"}' })],
+    ['no answer at all', () => 'hang'],
+  ];
+  for (const [name, answer] of cases) {
+    it(`${name}: exit 3 within the retry budget, nothing called drift or queued`, async () => {
+      const c = await indexed(os, 'fail', 50);
+      const proxy = new HttpFaultProxy(os.url);
+      await proxy.start();
+      try {
+        proxy.match = /\/_search/;
+        proxy.fault = () => answer();
+        const started = Date.now();
+        const r = await runCli(['--max-retry-time', '3', 'verify', '--repair'], { ...c.env, ELASTICSEARCH_URL: proxy.url() }, { timeoutMs: 60_000 });
+        const seconds = (Date.now() - started) / 1000;
+        assert.equal(r.code, ExitCode.connection, r.stderr);
+        assert.ok(proxy.hits > 0, 'the fault was met');
+        // The budget is 3 s; a request that hangs is cut at the request timeout derived from it (at least 10 s).
+        assert.ok(seconds < 30, `bounded: ${seconds} s`);
+        assert.equal(r.stdout, '', 'no report: nothing was compared');
+        const queued = await c.db.raw('SELECT (SELECT count(*) FROM content.film_work_change) + (SELECT count(*) FROM content.person_change) + (SELECT count(*) FROM content.genre_change) AS n');
+        assert.equal(Number(queued.rows[0].n), 0, 'nothing queued by --repair');
+      } finally {
+        await proxy.stop();
+        await c.cleanup();
+      }
+    });
+  }
 });
