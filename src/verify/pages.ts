@@ -19,8 +19,12 @@ export class Cursor<T> {
       }
       this.page = r.value;
       this.at = 0;
-      // Read ahead: the next page is read while this one is compared.
-      if (this.page.length > 0) this.next = this.pages.next();
+      // Read ahead: the next page is read while this one is compared. Its failure is met at the
+      // next peek; until then it must not count as an unhandled rejection (Node would exit).
+      if (this.page.length > 0) {
+        this.next = this.pages.next();
+        this.next.catch(() => undefined);
+      }
     }
     return this.page[this.at];
   }

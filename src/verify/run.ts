@@ -6,7 +6,7 @@ import type { DocStamp, SearchEngine } from '../engine/types.js';
 import { HASH_FIELD } from '../indexes/content-hash.js';
 import type { IndexSpec } from '../indexes/spec.js';
 import { interrupted, type RetryPolicy } from '../retry.js';
-import { suspects, type DriftKind, type Suspect } from './compare.js';
+import { suspects, type Suspect } from './compare.js';
 import { confirm, isUuid, type Readers } from './confirm.js';
 import { currentOf, expectedPage, type Current } from './expected.js';
 import { Cursor, keysetPages } from './pages.js';
@@ -169,4 +169,3 @@ function tally(c: DriftCount, id: string): void {
   if (c.sample.length < SAMPLE) c.sample.push(id);
 }
 
-export type { DriftKind };

@@ -59,6 +59,19 @@ describe('verify: merging the two sorted readings', () => {
     assert.ok(byteOrder(id(1), id(2)) < 0);
   });
 
+  it('a page read ahead that fails is met at the next peek, not as an unhandled rejection', async () => {
+    async function* failing(): AsyncGenerator<string[]> {
+      yield ['a'];
+      throw new Error('engine gone');
+    }
+    const cursor = new Cursor(failing());
+    assert.equal(await cursor.peek(), 'a');
+    // The read-ahead fails while the consumer is busy elsewhere.
+    await new Promise((r) => setTimeout(r, 20));
+    cursor.advance();
+    await assert.rejects(cursor.peek(), /engine gone/);
+  });
+
   it('keyset pages end at the first short page and ask from the last key', async () => {
     const asked: Array<string | undefined> = [];
     const data = [1, 2, 3, 4, 5].map(id);
