@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import crypto from 'node:crypto';
 
 /*
  * Every document carries the hash of its own content, so that `movies verify` can compare an
@@ -12,8 +12,16 @@ export const HASH_FIELD = 'content_hash';
 /** Kept in doc values only: verify reads it sorted by id, nobody searches it. */
 export const HASH_MAPPING = { type: 'keyword', index: false, doc_values: true } as const;
 
-/** The hash of a document's JSON text. */
-export const contentHash = (doc: string): string => createHash('md5').update(doc, 'utf8').digest('hex');
+/*
+ * crypto.hash (Node 20.12+) is one call for a small input: 3.0 µs per 1.5 kB document against
+ * 3.6–4.8 with createHash(...).update(...).digest() (100k documents, 3 rounds, this machine).
+ * Older Node 20 releases take the long way.
+ */
+const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
+
+/** The hash of a document's JSON text (its UTF-8 bytes). */
+export const contentHash = (doc: string): string =>
+  oneShot ? oneShot('md5', doc, 'hex') : crypto.createHash('md5').update(doc, 'utf8').digest('hex');
 
 /** The same hash computed by PostgreSQL, of the SQL expression `doc` (JSON text). */
 export const contentHashSql = (doc: string): string => `md5(convert_to(${doc}, 'UTF8'))`;
