@@ -10,6 +10,8 @@ const ENGINE_SUITES = [
   'test/integration/convergence.test.ts', // convergence under concurrent writers
   'test/integration/lifecycle.test.ts', // aliases, rebuilds, rollback, kills
   'test/integration/watch.test.ts', // the continuous mode
+  'test/integration/verify.test.ts', // verify: sorted doc-value pages, real-time mget, content hash mapping
+  'test/integration/capture-race.test.ts', // rename against new link: row locks of each PostgreSQL
 ];
 const CLUSTER_SUITES = ['test/cluster/failover.test.ts'];
 const CLUSTER = ['opensearch-node-1', 'opensearch-node-2', 'opensearch-node-3'];
