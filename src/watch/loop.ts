@@ -140,6 +140,8 @@ export async function watch(o: WatchOptions): Promise<WatchResult> {
     // Writers stop paying for notifications nobody listens to; bounded, a one-shot run clears what is left.
     await settlesWithin(CLEAR_BOUND_MS, Promise.all([...watched].map((id) => setWatched(o.db, id, false))).catch(() => undefined));
     server?.close();
+    // Connections still open (a slow or stuck client) would keep the process alive after the watch.
+    server?.closeAllConnections();
     await listener.close();
     await session.close();
     for (const l of watchLocks) await l.release();

@@ -46,9 +46,36 @@ export class WatchMetrics {
   }
 }
 
+/**
+ * Bounds of the endpoint. Every connection costs the process a file descriptor, the same ones
+ * the ETL needs for PostgreSQL, the engine and its mapping files: idle clients (a slowloris, a
+ * scraper that leaks connections) beyond the open-files limit made cycles fail with EMFILE. So
+ * at most MAX_CONNECTIONS at once (further ones are closed as soon as they are accepted), and
+ * none is kept for long: a scrape is one small request.
+ */
+export const ENDPOINT_LIMITS = {
+  maxConnections: 64,
+  /** The whole request head must arrive within this. */
+  headersTimeoutMs: 5_000,
+  /** The whole request, body included. */
+  requestTimeoutMs: 10_000,
+  /** An idle keep-alive connection between two requests. */
+  keepAliveTimeoutMs: 5_000,
+  /** A socket with no traffic at all, whatever state it is in. */
+  idleTimeoutMs: 10_000,
+  /** How often the server checks headersTimeout and requestTimeout (Node's default is 30 s). */
+  checkIntervalMs: 1_000,
+} as const;
+
 /** /metrics for Prometheus and /healthz (200 or 503) for a load balancer or an orchestrator. */
 export function serveMetrics(metrics: WatchMetrics, port: number, health: () => { ok: boolean; reason: string }): Promise<http.Server> {
-  const server = http.createServer((req, res) => {
+  const limits = ENDPOINT_LIMITS;
+  const server = http.createServer({
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    connectionsCheckingInterval: limits.checkIntervalMs,
+  }, (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/metrics') {
       metrics.registry.metrics().then(
@@ -72,6 +99,9 @@ export function serveMetrics(metrics: WatchMetrics, port: number, health: () => 
     res.writeHead(404);
     res.end('not found: /metrics or /healthz\n');
   });
+  server.maxConnections = limits.maxConnections;
+  // No 'timeout' listener: Node destroys a socket idle this long.
+  server.setTimeout(limits.idleTimeoutMs);
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, () => resolve(server));
