@@ -59,6 +59,14 @@ function clusterLine(c: ClusterHealth): string {
   return `${c.status}, ${n(c.nodes)} node${c.nodes === 1 ? '' : 's'} (${n(c.dataNodes)} data)${unassigned}`;
 }
 
+/** A duration for people: 42 s, 17 min, 5.2 h, 3.1 days. */
+export function age(seconds: number): string {
+  if (seconds < 60) return `${seconds.toFixed(seconds < 10 ? 1 : 0)} s`;
+  if (seconds < 3_600) return `${Math.floor(seconds / 60)} min`;
+  if (seconds < 86_400) return `${(seconds / 3_600).toFixed(1)} h`;
+  return `${(seconds / 86_400).toFixed(1)} days`;
+}
+
 export function status(r: StatusResult): string {
   const last = r.lastRun
     ? `${r.lastRun.outcome}, started ${r.lastRun.startedAt}, finished ${r.lastRun.finishedAt ?? '-'}, ` +
@@ -82,7 +90,8 @@ export function status(r: StatusResult): string {
           ...r.targets.map(
             (t) =>
               `  ${t.id}: ${t.alias ?? '(unclaimed)'} -> ${t.physical ?? '-'} (${t.state}) on ${t.engine ?? '?'} ${t.url ?? ''}: ` +
-              `${n(t.pending)} pending, last run ${t.lastRun ? `${t.lastRun.outcome} ${t.lastRun.finishedAt ?? ''}`.trim() : 'never'}`,
+              `${n(t.pending)} pending${t.pending ? ` (oldest change ${age(t.oldestChangeSeconds)} old)` : ''}, ` +
+              `last run ${t.lastRun ? `${t.lastRun.outcome} ${t.lastRun.finishedAt ?? ''}`.trim() : 'never'}`,
           ),
         ]
       : []),

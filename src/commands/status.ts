@@ -8,7 +8,8 @@ import {
   type MoviesError,
 } from '../errors.js';
 import { aliasLock, isLockHeld } from '../db/lock.js';
-import { allTargets, pendingByTarget, type TargetRow } from '../db/targets.js';
+import { targetQueues } from '../db/queue-stats.js';
+import { allTargets, type TargetRow } from '../db/targets.js';
 import type { IndexSpec } from '../indexes/spec.js';
 
 export interface RejectedFilm {
@@ -22,7 +23,10 @@ export interface RejectedFilm {
 
 /** One target of the index (any cluster, any state) with its own pending documents and last run. */
 export type TargetStatus = Pick<TargetRow, 'id' | 'cluster' | 'alias' | 'physical' | 'state' | 'engine' | 'url'> & {
+  /** Rows in the queue for this target: documents to index or delete. */
   pending: number;
+  /** Age of its oldest pending change (0 when none): a target nobody runs ages without bound. */
+  oldestChangeSeconds: number;
   lastRun: null | { outcome: string; finishedAt: string | null };
 };
 
@@ -90,7 +94,7 @@ export async function status(o: StatusOptions): Promise<StatusResult> {
   const targets = (await allTargets(o.db)).filter((t) => t.indexName === o.spec.name);
   // Before the first run after an upgrade, an earlier version's queue is not claimed by any cluster yet.
   const here = targetHere(targets, o.index, o.engine?.cluster) ?? targets.find((t) => t.cluster === null);
-  const pendingOf = await pendingByTarget(o.db, q.table);
+  const queues = new Map((await targetQueues(o.db, q, o.spec.name)).map((x) => [x.target, x]));
   const counts = await o.db.raw<{ rows: Array<{ films: number; pending_deletes: number; rejected: number }> }>(
     `
     SELECT (SELECT count(*)::int FROM (${o.spec.allIdsSql}) s) AS films,
@@ -146,7 +150,7 @@ export async function status(o: StatusOptions): Promise<StatusResult> {
     index: o.index,
     physical: here?.physical ?? null,
     films: c.films,
-    pending: here ? (pendingOf.get(here.id) ?? 0) : 0,
+    pending: here ? (queues.get(here.id)?.rows ?? 0) : 0,
     pendingDeletes: c.pending_deletes,
     rejected: c.rejected,
     rejectedFilms: rejectedRows.map((r) => ({
@@ -180,7 +184,8 @@ export async function status(o: StatusOptions): Promise<StatusResult> {
         state: t.state,
         engine: t.engine,
         url: t.url,
-        pending: pendingOf.get(t.id) ?? 0,
+        pending: queues.get(t.id)?.rows ?? 0,
+        oldestChangeSeconds: queues.get(t.id)?.oldestChangeSeconds ?? 0,
         lastRun: run ? { outcome: run.outcome, finishedAt: run.finished_at ? new Date(run.finished_at).toISOString() : null } : null,
       };
     }),

@@ -9,6 +9,7 @@ import { settlesWithin, sleep } from '../retry.js';
 import { runIndex, type StartEtlOptions } from '../commands/start-etl.js';
 import { ChangeListener } from './listener.js';
 import { failureKind, serveMetrics, WatchMetrics } from './metrics.js';
+import { readTargetQueues } from './target-queues.js';
 
 export interface WatchOptions extends StartEtlOptions {
   /** The safety net for missed notifications: look at the queues at least this often. */
@@ -72,12 +73,16 @@ export async function watch(o: WatchOptions): Promise<WatchResult> {
         ? { ok: false, reason: `oldest pending change is ${lag.toFixed(1)} s old (--max-lag ${o.maxLagSeconds})` }
         : { ok: true, reason: 'last cycle succeeded' };
   let server: Awaited<ReturnType<typeof serveMetrics>> | undefined;
+  let queues: ReturnType<typeof readTargetQueues> | undefined;
   const watched = new Set<number>();
   try {
     for (const k of keys) {
       watchLocks.push(await withPgRetry(() => RunLock.acquire(o.databaseUrl, o.timeouts, o.wait ?? false, aliasLock('watch', k.cluster, k.alias)), o.retry));
     }
-    if (o.metricsPort !== undefined) server = await serveMetrics(metrics, o.metricsPort, health);
+    if (o.metricsPort !== undefined) {
+      server = await serveMetrics(metrics, o.metricsPort, health);
+      queues = readTargetQueues(o.db, o.indexes.map((t) => t.spec), metrics);
+    }
     listener.start();
     let backoff = 0;
     while (!signal?.aborted) {
@@ -139,6 +144,7 @@ export async function watch(o: WatchOptions): Promise<WatchResult> {
   } finally {
     // Writers stop paying for notifications nobody listens to; bounded, a one-shot run clears what is left.
     await settlesWithin(CLEAR_BOUND_MS, Promise.all([...watched].map((id) => setWatched(o.db, id, false))).catch(() => undefined));
+    await queues?.stop();
     server?.close();
     // Connections still open (a slow or stuck client) would keep the process alive after the watch.
     server?.closeAllConnections();

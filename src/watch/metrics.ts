@@ -1,5 +1,6 @@
 import http from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { TargetQueue } from '../db/queue-stats.js';
 import {
   ConnectionError,
   EngineRejectedError,
@@ -41,8 +42,44 @@ export class WatchMetrics {
   readonly lastSuccess = new Gauge({ name: 'movies_last_success_timestamp_seconds', help: 'When a cycle last succeeded (Unix time)', registers: [this.registry] });
   readonly healthy = new Gauge({ name: 'movies_healthy', help: '1 when the last cycle succeeded and the lag is within --max-lag, else 0', registers: [this.registry] });
 
+  /*
+   * Every target of the watched indexes, on any cluster and in any state: a target nobody runs
+   * (a retired cluster, an unreachable one) only shows here. Labels are the index, the target's
+   * id and its state; a database keeps a few targets per index (one live per cluster, --keep
+   * kept ones), and a dropped target's series goes with the next reading.
+   */
+  private readonly targetReadings = new Map<string, { queues: TargetQueue[]; at: number }>();
+  readonly targetQueueRows: Gauge = new Gauge({
+    name: 'movies_target_queue_rows',
+    help: 'Rows pending in the queue for each target of a watched index, by target id and state (live, building, kept)',
+    labelNames: ['index', 'target', 'state'],
+    registers: [this.registry],
+    collect: (): void => this.fillTargetGauge(this.targetQueueRows, (q) => q.rows),
+  });
+  readonly targetOldestChange: Gauge = new Gauge({
+    name: 'movies_target_oldest_change_seconds',
+    help: 'Age of the oldest change pending for each target of a watched index (0 when none is pending)',
+    labelNames: ['index', 'target', 'state'],
+    registers: [this.registry],
+    // It goes on growing between two readings, and while the database cannot be read.
+    collect: (): void => this.fillTargetGauge(this.targetOldestChange, (q, sinceRead) => (q.rows > 0 ? q.oldestChangeSeconds + sinceRead : 0)),
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'movies_' });
+  }
+
+  /** The latest reading of one index's target queues (src/watch/target-queues.ts). */
+  setTargetQueues(index: string, queues: TargetQueue[]): void {
+    this.targetReadings.set(index, { queues, at: performance.now() });
+  }
+
+  private fillTargetGauge(gauge: Gauge, value: (q: TargetQueue, secondsSinceRead: number) => number): void {
+    gauge.reset();
+    const now = performance.now();
+    for (const [index, r] of this.targetReadings) {
+      for (const q of r.queues) gauge.set({ index, target: String(q.target), state: q.state }, value(q, (now - r.at) / 1000));
+    }
   }
 }
 

@@ -1,0 +1,32 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { WatchMetrics } from '../../src/watch/metrics.js';
+
+const rules = readFileSync(new URL('../../ops/prometheus/movies.rules.yml', import.meta.url), 'utf8');
+
+describe('shipped alert rules', () => {
+  it('name only metrics and labels the watch exports', async () => {
+    const m = new WatchMetrics();
+    m.setTargetQueues('movies', [{ target: 7, state: 'live', rows: 3, oldestChangeSeconds: 90 }]);
+    const exported = await m.registry.metrics();
+    const names = [...new Set(rules.match(/\bmovies_[a-z_]+/g) ?? [])];
+    assert.ok(names.includes('movies_target_oldest_change_seconds'));
+    for (const name of names) assert.match(exported, new RegExp(`^${name}\\{`, 'm'), `${name} is exported`);
+    assert.match(exported, /^movies_target_oldest_change_seconds\{index="movies",target="7",state="live"\} 90(\.\d+)?$/m);
+    assert.match(exported, /^movies_target_queue_rows\{index="movies",target="7",state="live"\} 3$/m);
+  });
+
+  it("a target's oldest change goes on ageing between two readings; a target gone from a reading loses its series", async () => {
+    const m = new WatchMetrics();
+    m.setTargetQueues('movies', [{ target: 1, state: 'live', rows: 3, oldestChangeSeconds: 10 }, { target: 2, state: 'kept', rows: 0, oldestChangeSeconds: 0 }]);
+    await new Promise((r) => setTimeout(r, 300));
+    const first = await m.registry.metrics();
+    const age = Number(/^movies_target_oldest_change_seconds\{index="movies",target="1",state="live"\} (\S+)$/m.exec(first)![1]);
+    assert.ok(age >= 10.25 && age < 11, `aged to ${age}`);
+    assert.match(first, /^movies_target_oldest_change_seconds\{index="movies",target="2",state="kept"\} 0$/m, 'nothing pending: 0');
+    m.setTargetQueues('movies', [{ target: 1, state: 'live', rows: 0, oldestChangeSeconds: 0 }]);
+    const second = await m.registry.metrics();
+    assert.doesNotMatch(second, /target="2"/);
+  });
+});
