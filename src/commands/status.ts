@@ -11,6 +11,7 @@ import { aliasLock, isLockHeld } from '../db/lock.js';
 import { targetQueues } from '../db/queue-stats.js';
 import { allTargets, type TargetRow } from '../db/targets.js';
 import type { IndexSpec } from '../indexes/spec.js';
+import { viewAlias } from '../lifecycle/resolve.js';
 
 export interface RejectedFilm {
   id: string;
@@ -91,6 +92,10 @@ function targetHere(targets: TargetRow[], alias: string, cluster: string | undef
 
 export async function status(o: StatusOptions): Promise<StatusResult> {
   const q = o.spec.queue;
+  // A swap or rollback killed between moving the alias and recording it: the engine says which
+  // index serves, and viewAlias records it, as the next init-es or start-etl would. An engine
+  // that cannot answer is reported below.
+  if (o.engine) await viewAlias(o.db, o.engine, { cluster: o.engine.cluster, alias: o.index }).catch(() => undefined);
   const targets = (await allTargets(o.db)).filter((t) => t.indexName === o.spec.name);
   // Before the first run after an upgrade, an earlier version's queue is not claimed by any cluster yet.
   const here = targetHere(targets, o.index, o.engine?.cluster) ?? targets.find((t) => t.cluster === null);

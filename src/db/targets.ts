@@ -4,7 +4,8 @@ import type { Db } from './knex.js';
  * A target: one concrete index on one engine cluster, with its own pending documents in its
  * index's queue (migration 005). `alias` is the name users query; `state` says whether the
  * alias points to it (live), init-es is filling it aside (building), or it is the previous
- * live index, kept for rollback (kept).
+ * live index, kept for rollback (kept). `liveSince` orders an alias's targets by when each last
+ * served: its serving history (migration 008).
  */
 export interface TargetRow {
   id: number;
@@ -19,6 +20,8 @@ export interface TargetRow {
   engine: string | null;
   url: string | null;
   createdAt: string;
+  /** When the alias last came to point to it (null: it never served). */
+  liveSince: string | null;
 }
 
 interface RawRow {
@@ -31,6 +34,7 @@ interface RawRow {
   engine: string | null;
   url: string | null;
   created_at: Date;
+  live_since: Date | null;
 }
 
 const fromRow = (r: RawRow): TargetRow => ({
@@ -43,6 +47,7 @@ const fromRow = (r: RawRow): TargetRow => ({
   engine: r.engine,
   url: r.url,
   createdAt: new Date(r.created_at).toISOString(),
+  liveSince: r.live_since ? new Date(r.live_since).toISOString() : null,
 });
 
 const TABLE = 'content.etl_target';
@@ -62,6 +67,15 @@ export async function targetsOf(db: Db, key: Pick<AliasKey, 'cluster' | 'alias'>
   return (rows as RawRow[]).map(fromRow);
 }
 
+/**
+ * The kept targets among `targets`, in the alias's serving history: the one that served last
+ * first. Rollback goes to the first; init-es keeps the first --keep and prunes the rest.
+ */
+export function keptByHistory(targets: TargetRow[]): TargetRow[] {
+  const since = (t: TargetRow) => (t.liveSince ? Date.parse(t.liveSince) : Number.NEGATIVE_INFINITY);
+  return targets.filter((t) => t.state === 'kept').sort((a, b) => since(b) - since(a) || b.id - a.id);
+}
+
 export async function liveTarget(db: Db, key: Pick<AliasKey, 'cluster' | 'alias'>): Promise<TargetRow | undefined> {
   return (await targetsOf(db, key)).find((t) => t.state === 'live');
 }
@@ -73,6 +87,11 @@ export async function allTargets(db: Db): Promise<TargetRow[]> {
 export async function getTarget(db: Db, id: number): Promise<TargetRow | undefined> {
   const row = (await db(TABLE).where({ id }).first()) as RawRow | undefined;
   return row ? fromRow(row) : undefined;
+}
+
+/** The targets of any alias on a cluster whose concrete index is `physical`. */
+export async function targetsWithPhysical(db: Db, cluster: string, physical: string): Promise<TargetRow[]> {
+  return ((await db(TABLE).where({ cluster, physical })) as RawRow[]).map(fromRow);
 }
 
 /**
@@ -97,15 +116,16 @@ export async function registerBuild(db: Db, key: AliasKey, physical: string): Pr
 }
 
 /**
- * Records that the alias now points to `live`: it becomes live and the previous live target
- * (if any) is kept. The engine is moved first; when this fails, reconcile() records it later.
+ * Records that the alias now points to `live`: it becomes live, from now on in the serving
+ * history, and the previous live target (if any) is kept. The engine is moved first; when this
+ * fails, viewAlias() records it later. Recording it again changes nothing.
  */
 export async function recordSwap(db: Db, live: number): Promise<void> {
   await db.transaction(async (trx) => {
     const t = (await trx(TABLE).where({ id: live }).forUpdate().first()) as RawRow | undefined;
-    if (!t) return;
+    if (!t || t.state === 'live') return;
     await trx(TABLE).where({ cluster: t.cluster, alias: t.alias, state: 'live' }).whereNot({ id: live }).update({ state: 'kept' });
-    await trx(TABLE).where({ id: live }).update({ state: 'live' });
+    await trx(TABLE).where({ id: live }).update({ state: 'live', live_since: trx.raw('clock_timestamp()') });
   });
 }
 

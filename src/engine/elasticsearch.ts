@@ -26,10 +26,12 @@ export function createElasticsearch(cfg: EngineConfig, version: string, cluster:
     indexExists: (index) => call(() => client.indices.exists({ index })),
     nameState: (name) =>
       call(() =>
-        nameStateOf(
-          () => client.indices.getAlias({ name }),
-          () => client.indices.exists({ index: name }),
-        ),
+        nameStateOf({
+          aliasOf: () => client.indices.getAlias({ name }),
+          exists: () => client.indices.exists({ index: name }),
+          catStatus: () => client.cat.indices({ index: name, format: 'json', h: 'status' }),
+          aliasesOfIndex: () => client.indices.getAlias({ index: name }),
+        }),
       ),
     updateAliases: (actions) =>
       call(async () => {

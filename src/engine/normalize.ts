@@ -67,18 +67,42 @@ export function aliasIndices(body: unknown): string[] {
   return body && typeof body === 'object' ? Object.keys(body) : [];
 }
 
+/** How an adapter reads what a name is; each makes the calls with its own client and returns the bodies. */
+export interface NameCalls {
+  /** GET /_alias/<name>: the indexes an alias of that name points to (404 when none). */
+  aliasOf(): Promise<unknown>;
+  /** HEAD /<name>: whether an index of that name exists (open or closed). */
+  exists(): Promise<boolean>;
+  /** GET /_cat/indices/<name>?format=json&h=status: "open" or "close". */
+  catStatus(): Promise<unknown>;
+  /** GET /<name>/_alias: the aliases that point to the index (answered for a closed index too). */
+  aliasesOfIndex(): Promise<unknown>;
+}
+
+const malformedState = (what: string) => new EngineHttpError(`malformed ${what} answer`, undefined, 'malformed');
+
 /**
  * What a name is: GET /_alias/<name> answers 404 when no alias has it, and then the index
- * itself may exist. Shared by both adapters, which differ only in how they make the calls.
+ * itself may exist. Of a concrete index, whether it is open (a closed one answers every search
+ * with index_closed_exception) and which aliases point to it (deleting it would take them
+ * along). Shared by both adapters, which differ only in how they make the calls; an answer
+ * without what is asked is a failed request, never read as "open" or "no aliases".
  */
-export async function nameStateOf(getAlias: () => Promise<unknown>, indexExists: () => Promise<boolean>): Promise<NameState> {
+export async function nameStateOf(c: NameCalls): Promise<NameState> {
   try {
-    const indices = aliasIndices(await getAlias());
+    const indices = aliasIndices(await c.aliasOf());
     if (indices.length > 0) return { kind: 'alias', indices };
   } catch (err) {
     if (normalizeError(err).statusCode !== 404) throw err;
   }
-  return (await indexExists()) ? { kind: 'index' } : { kind: 'missing' };
+  if (!(await c.exists())) return { kind: 'missing' };
+  const [cat, aliases] = await Promise.all([c.catStatus(), c.aliasesOfIndex()]);
+  const status = Array.isArray(cat) ? (cat[0] as { status?: unknown } | undefined)?.status : undefined;
+  if (status !== 'open' && status !== 'close') throw malformedState('_cat/indices');
+  if (!aliases || typeof aliases !== 'object') throw malformedState('_alias');
+  // Keyed by the concrete index's name: the one entry there is.
+  const entry = Object.values(aliases as Record<string, { aliases?: Record<string, unknown> }>)[0];
+  return { kind: 'index', open: status === 'open', aliases: Object.keys(entry?.aliases ?? {}) };
 }
 
 interface RawSearchResponse {

@@ -26,10 +26,12 @@ export function createOpenSearch(cfg: EngineConfig, version: string, cluster: st
     indexExists: (index) => call(async () => (await client.indices.exists({ index })).body === true),
     nameState: (name) =>
       call(() =>
-        nameStateOf(
-          async () => (await client.indices.getAlias({ name })).body,
-          async () => (await client.indices.exists({ index: name })).body === true,
-        ),
+        nameStateOf({
+          aliasOf: async () => (await client.indices.getAlias({ name })).body,
+          exists: async () => (await client.indices.exists({ index: name })).body === true,
+          catStatus: async () => (await client.cat.indices({ index: name, format: 'json', h: 'status' } as never)).body,
+          aliasesOfIndex: async () => (await client.indices.getAlias({ index: name })).body,
+        }),
       ),
     updateAliases: (actions) =>
       call(async () => {

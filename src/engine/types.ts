@@ -29,8 +29,11 @@ export interface ClusterHealth {
   unassignedShards: number;
 }
 
-/** What a name is on the engine: an alias (and the indexes it points to), a concrete index, or nothing. */
-export type NameState = { kind: 'alias'; indices: string[] } | { kind: 'index' } | { kind: 'missing' };
+/**
+ * What a name is on the engine: an alias (and the indexes it points to), a concrete index (open
+ * or closed, and the aliases that point to it), or nothing.
+ */
+export type NameState = { kind: 'alias'; indices: string[] } | { kind: 'index'; open: boolean; aliases: string[] } | { kind: 'missing' };
 
 /** One action of an atomic `_aliases` call. */
 export type AliasAction =
@@ -70,7 +73,7 @@ export interface SearchEngine {
   readonly cluster: string;
   /** Sends one pre-serialized NDJSON bulk body; returns one result per action, in order. */
   bulk(ndjson: string, options: BulkOptions): Promise<BulkItemResult[]>;
-  /** What `name` is: an alias, a concrete index, or missing. */
+  /** What `name` is: an alias, a concrete index (whether it is open, which aliases it has), or missing. */
   nameState(name: string): Promise<NameState>;
   /** Applies all actions at once, or none (the engine's `_aliases` API). */
   updateAliases(actions: AliasAction[]): Promise<void>;

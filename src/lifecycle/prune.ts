@@ -1,6 +1,6 @@
 import type { Db } from '../db/knex.js';
 import { withPgRetry } from '../db/retry.js';
-import { dropTarget, targetsOf, type AliasKey, type TargetRow } from '../db/targets.js';
+import { dropTarget, keptByHistory, targetsOf, type AliasKey, type TargetRow } from '../db/targets.js';
 import { withEngineRetry } from '../engine/errors.js';
 import type { SearchEngine } from '../engine/types.js';
 import type { RetryPolicy } from '../retry.js';
@@ -26,9 +26,12 @@ export async function discardTarget(o: PruneOptions, t: TargetRow, retry: RetryP
   return t.physical ? [t.physical] : [];
 }
 
-/** Keeps the `keep` most recent previous indexes of the alias for rollback and deletes the older ones. */
+/**
+ * Keeps the `keep` indexes that served last before the live one (the alias's serving history,
+ * not the order they were built in) for rollback, and deletes the other kept ones.
+ */
 export async function prune(o: PruneOptions, keep: number): Promise<string[]> {
-  const kept = (await withPgRetry(() => targetsOf(o.db, o.key), o.retry)).filter((t) => t.state === 'kept');
+  const kept = keptByHistory(await withPgRetry(() => targetsOf(o.db, o.key), o.retry));
   const dropped: string[] = [];
   for (const t of kept.slice(keep)) dropped.push(...(await discardTarget(o, t, o.retry)));
   return dropped;

@@ -15,6 +15,7 @@ import { buildAlias, physicalName } from './names.js';
 import { discardTarget, prune } from './prune.js';
 import { viewAlias } from './resolve.js';
 import { createPhysical } from './create.js';
+import { assertOwnName } from './own.js';
 
 export interface RebuildOptions extends AliasWork {
   body: IndexBody;
@@ -60,6 +61,8 @@ const DISCARD_BOUND_MS = 5_000;
  *   3. catch-up passes index what changed meanwhile, the last one under the alias's run lock;
  *   4. `_aliases` moves the alias (the old index, or an earlier version's concrete index, out;
  *      the new one in) and the database records it.
+ * A name that is not this index's own (another index's alias, or a concrete index that is not
+ * an earlier version's of this one) is refused before anything is changed (own.ts).
  * Until step 4 the alias keeps serving the old index, which start-etl keeps in step. Any
  * failure before it leaves the alias alone and removes the new index (or leaves it to the
  * next init-es, which removes what a killed build left).
@@ -70,6 +73,7 @@ export async function rebuild(o: RebuildOptions): Promise<RebuildResult> {
   const buildLock = await pg(() => RunLock.acquire(o.databaseUrl, o.timeouts, o.wait ?? false, aliasLock('build', o.key.cluster, o.key.alias)));
   try {
     const before = await viewAlias(o.db, o.engine, o.key);
+    await pg(() => assertOwnName(o, before));
     // Holding the build lock, any target still building was left by a build that died.
     const dropped: string[] = [];
     for (const t of before.all.filter((t) => t.state === 'building')) dropped.push(...(await discardTarget(o, t, o.retry)));
@@ -159,7 +163,10 @@ async function fill(o: RebuildOptions, dest: Destination, ensureLock: () => Prom
 async function swapUnderRunLock(o: RebuildOptions, target: TargetRow, dest: Destination, total: Totals) {
   const runLock = await acquireWithin(o, aliasLock('run', o.key.cluster, o.key.alias));
   try {
-    const { state, live } = await viewAlias(o.db, o.engine, o.key);
+    const view = await viewAlias(o.db, o.engine, o.key);
+    const { state, live } = view;
+    // Again under the lock: the name may have changed during the build (an alias added by hand).
+    await assertOwnName(o, view);
     await etl(o, dest, false, () => runLock.ensureHeld(), total);
     total.passes++;
     const actions = swapActions(state, o.key.alias, dest.physical);

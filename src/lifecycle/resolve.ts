@@ -27,7 +27,7 @@ export interface AliasView {
  * alias points to one of its targets that is not recorded live: the engine was moved but the
  * process died before recording it (a swap or a rollback).
  */
-export async function viewAlias(db: Db, engine: SearchEngine, key: AliasKey): Promise<AliasView> {
+export async function viewAlias(db: Db, engine: SearchEngine, key: Pick<AliasKey, 'cluster' | 'alias'>): Promise<AliasView> {
   const state = await engine.nameState(key.alias);
   let all = await targetsOf(db, key);
   const pointedTo = state.kind === 'alias' && state.indices.length === 1 ? all.find((t) => t.physical === state.indices[0]) : undefined;

@@ -1,7 +1,7 @@
 import { aliasLock, RunLock } from '../db/lock.js';
 import { withPgRetry } from '../db/retry.js';
 import { pendingStats } from '../db/queue.js';
-import { recordSwap } from '../db/targets.js';
+import { keptByHistory, recordSwap } from '../db/targets.js';
 import type { AliasWork } from './work.js';
 import { withEngineRetry } from '../engine/errors.js';
 import type { AliasAction } from '../engine/types.js';
@@ -12,7 +12,7 @@ export type RollbackOptions = AliasWork;
 
 export interface RollbackResult {
   alias: string;
-  /** The index the alias points to now: the most recent kept one. */
+  /** The index the alias points to now: the one that served before the one it replaced. */
   physical: string;
   /** The index it pointed to before, now kept in turn (rollback again to come back). */
   previous: string | null;
@@ -22,10 +22,12 @@ export interface RollbackResult {
 }
 
 /**
- * Moves the alias back to the most recent kept index in one atomic `_aliases` call, under the
- * alias's run lock so that no start-etl writes through it meanwhile. The kept index has had
+ * Moves the alias back to the index that served before the current one (the first kept target
+ * of the alias's serving history whose index still exists) in one atomic `_aliases` call, under
+ * the alias's run lock so that no start-etl writes through it meanwhile. The kept index has had
  * every change queued for it since it stopped being live, so the next start-etl brings it in
- * step; the index it replaces is kept in turn.
+ * step; the index it replaces is kept in turn and, having served last, is where the next
+ * rollback goes. A closed index is refused, not skipped: every search on the alias would fail.
  */
 export async function rollback(o: RollbackOptions): Promise<RollbackResult> {
   const started = performance.now();
@@ -33,10 +35,17 @@ export async function rollback(o: RollbackOptions): Promise<RollbackResult> {
   const lock = await pg(() => RunLock.acquire(o.databaseUrl, o.timeouts, o.wait ?? false, aliasLock('run', o.key.cluster, o.key.alias)));
   try {
     const view = await withEngineRetry('reading the alias', () => pg(() => viewAlias(o.db, o.engine, o.key)), o.retry);
-    const kept = view.all.filter((t) => t.state === 'kept');
+    const kept = keptByHistory(view.all);
     let restore;
     for (const t of kept) {
       const state = await withEngineRetry('reading a kept index', () => o.engine.nameState(t.physical!), o.retry);
+      if (state.kind === 'index' && !state.open) {
+        throw new UsageError(
+          `"${o.key.alias}" would roll back to ${t.physical}, the index that served before the current one, but that index ` +
+            `is closed on the ${o.engine.kind} server, and every search on the alias would fail. Open it ` +
+            `(POST /${t.physical}/_open) and run rollback again; the alias was left as it was`,
+        );
+      }
       if (state.kind === 'index') {
         restore = t;
         break;

@@ -21,7 +21,7 @@ describe('lifecycle: names and the one _aliases call of a swap', () => {
   });
 
   it("an earlier version's concrete index goes in the same call; a missing name is just added", () => {
-    assert.deepEqual(swapActions({ kind: 'index' }, 'movies', 'movies_new')[0], { remove_index: { index: 'movies' } });
+    assert.deepEqual(swapActions({ kind: 'index', open: true, aliases: [] }, 'movies', 'movies_new')[0], { remove_index: { index: 'movies' } });
     assert.deepEqual(swapActions({ kind: 'missing' }, 'movies', 'movies_new').map((a) => Object.keys(a)[0]), ['add', 'remove']);
   });
 });

@@ -6,6 +6,7 @@ import * as genrePersonQueues from './004_genre_person_queues.js';
 import * as targets from './005_targets.js';
 import * as notify from './006_notify.js';
 import * as linkLocksParent from './007_link_locks_parent.js';
+import * as servingHistory from './008_serving_history.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -21,6 +22,7 @@ const migrations: Record<string, Migration> = {
   '005_targets': targets,
   '006_notify': notify,
   '007_link_locks_parent': linkLocksParent,
+  '008_serving_history': servingHistory,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
