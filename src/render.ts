@@ -22,6 +22,8 @@ export const loaddata = (r: LoadResult) =>
   [
     `loaded ${n(r.objects)} objects in ${r.seconds.toFixed(2)} s`,
     ...Object.entries(r.counts).map(([model, c]) => `  ${model.padEnd(22)} ${n(c)}`),
+    ...(r.analyzed.tables.length ? [`planner statistics refreshed (ANALYZE) on ${r.analyzed.tables.length} tables in ${r.analyzed.seconds.toFixed(2)} s`] : []),
+    ...(r.analyzed.failed ? [`planner statistics not all refreshed (the load is committed): ${r.analyzed.failed}`] : []),
     r.fastPath
       ? 'foreign keys and change capture checked set-based (triggers off)'
       : `foreign keys and change capture by the triggers: ${r.fallback ?? 'fast path not taken'}`,
