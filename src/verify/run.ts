@@ -60,8 +60,13 @@ export interface TargetVerify {
   pending: number;
   /** Documents still changing through every reading (writers and a run at work): not drift. */
   changing: number;
-  /** The target's pending documents when the comparison began. */
+  /**
+   * The target's pending documents when the comparison began, and when it ended (after --repair
+   * queued the drift). Writers queue more meanwhile and a run marks some, so `pending` (the
+   * differences met all through) is a part of neither.
+   */
   queued: number;
+  queuedAtEnd: number;
   /** Stale documents that carry no content hash (indexed before documents had one): `movies init-es` rewrites them all. */
   unhashed: number;
   /** Documents without an `id` field beyond the window verify can list: run verify again after a repair. */
@@ -93,6 +98,7 @@ export async function verifyTarget(o: VerifyOptions): Promise<TargetVerify> {
     pending: 0,
     changing: 0,
     queued: (await pg(() => pendingStats(o.db, o.spec.queue, o.target))).pending,
+    queuedAtEnd: 0,
     unhashed: 0,
     unlisted: 0,
     seconds: 0,
@@ -192,6 +198,7 @@ export async function verifyTarget(o: VerifyOptions): Promise<TargetVerify> {
     o.progress?.(stretch.compared);
   }
   report.indexed = await eng('counting documents', () => o.engine.count(o.physical));
+  report.queuedAtEnd = (await pg(() => pendingStats(o.db, o.spec.queue, o.target))).pending;
   report.seconds = (performance.now() - started) / 1000;
   return report;
 }
