@@ -59,7 +59,7 @@ ON CONFLICT (${q.idColumn}) DO UPDATE
  * load) or a catalogue never analyzed (autovacuum off) makes the planner guess a few rows per
  * target. It then hashes all of a target's pending rows to mark a page, and hashes the whole
  * person table to build one (measured at 100k films, no statistics: marking 500 rows hashed
- * 100,000 in 72 ms against 1-2 ms by the primary key; the film page hashed all 40,000 persons
+ * 100,000 in 34-72 ms against 3-5 ms by the primary key; the film page hashed all 40,000 persons
  * per page). These statements touch a page's rows by key, so nested loops over the indexes are
  * the right plan whatever the estimates; the settings hold for their transaction only.
  */
