@@ -22,6 +22,8 @@ export const loaddata = (r: LoadResult) =>
   [
     `loaded ${n(r.objects)} objects in ${r.seconds.toFixed(2)} s`,
     ...Object.entries(r.counts).map(([model, c]) => `  ${model.padEnd(22)} ${n(c)}`),
+    ...(r.analyzed.tables.length ? [`planner statistics refreshed (ANALYZE) on ${r.analyzed.tables.length} tables in ${r.analyzed.seconds.toFixed(2)} s`] : []),
+    ...(r.analyzed.failed ? [`planner statistics not all refreshed (the load is committed): ${r.analyzed.failed}`] : []),
     r.fastPath
       ? 'foreign keys and change capture checked set-based (triggers off)'
       : `foreign keys and change capture by the triggers: ${r.fallback ?? 'fast path not taken'}`,
@@ -148,11 +150,17 @@ export const verify = (r: VerifyResult) =>
           `; compared ${n(i.database)} ${plural(i.name)} with ${n(i.indexed)} documents in ${i.seconds.toFixed(2)} s`,
         ...kinds.map((k) => `  ${k.padEnd(8)} ${n(i[k].count)}: ${i[k].sample.join(', ')}${i[k].count > i[k].sample.length ? ', …' : ''}`),
       ];
-      if (i.pending || i.queued) lines.push(`  pending  ${n(i.queued)} queued for start-etl; ${n(i.pending)} of those differ now (not drift)`);
+      // Three figures, none a part of another: writers queue and a run marks while verify reads.
+      if (i.pending || i.queued || i.queuedAtEnd) {
+        lines.push(
+          `  pending  ${n(i.pending)} differ from the database but are pending for start-etl (not drift); ` +
+            `${n(i.queued)} were pending when verify began, ${n(i.queuedAtEnd)} when it ended`,
+        );
+      }
       if (i.changing) lines.push(`  changing ${n(i.changing)} changed under every reading (a writer and a run at work; not drift)`);
       if (i.unhashed) lines.push(`  ${n(i.unhashed)} of the stale carry no content hash (indexed by an earlier version): \`movies init-es\` rebuilds the index with them, without downtime`);
       if (i.unlisted) lines.push(`  ${n(i.unlisted)} more documents without an id field than verify lists at once: run it again after the repair`);
-      if (i.repaired) lines.push(`  repaired: ${n(i.repaired.enqueued)} made pending for start-etl` + (i.repaired.deleted ? `, ${n(i.repaired.deleted)} deleted (no uuid)` : ''));
+      if (i.repaired) lines.push(`  repaired ${n(i.repaired.enqueued)} drifted made pending for start-etl` + (i.repaired.deleted ? `, ${n(i.repaired.deleted)} deleted (no uuid)` : ''));
       return lines.join('\n');
     })
     .join('\n');

@@ -67,7 +67,7 @@ export function createElasticsearch(cfg: EngineConfig, version: string, cluster:
       }),
     stamps: (index, o) => call(async () => stampsOf(await client.search({ index, ...stampsBody(o) } as never), o).stamps),
     unkeyedStamps: (index, o) => call(async () => stampsOf(await client.search({ index, ...unkeyedBody(o) } as never), o)),
-    getStamps: (index, ids, o) => call(async () => mgetStampsOf(await client.mget({ index, ids, ...mgetParams(o) } as never), o)),
+    getStamps: (index, ids, o) => call(async () => mgetStampsOf(await client.mget({ index, ids, ...mgetParams(o) } as never), o, ids.length)),
     close: () => client.close(),
   };
 }

@@ -68,7 +68,7 @@ export function createOpenSearch(cfg: EngineConfig, version: string, cluster: st
       }),
     stamps: (index, o) => call(async () => stampsOf((await client.search({ index, body: stampsBody(o) } as never)).body, o).stamps),
     unkeyedStamps: (index, o) => call(async () => stampsOf((await client.search({ index, body: unkeyedBody(o) } as never)).body, o)),
-    getStamps: (index, ids, o) => call(async () => mgetStampsOf((await client.mget({ index, body: { ids }, ...mgetParams(o) } as never)).body, o)),
+    getStamps: (index, ids, o) => call(async () => mgetStampsOf((await client.mget({ index, body: { ids }, ...mgetParams(o) } as never)).body, o, ids.length)),
     close: () => client.close(),
   };
 }

@@ -73,9 +73,16 @@ export function stampsOf(body: unknown, o: StampOptions): { total: number; stamp
   return { total, stamps: h.hits.flatMap((x) => stampOf(x, o) ?? []) };
 }
 
-/** The found documents of an _mget answer, read from their _source. */
-export function mgetStampsOf(body: unknown, o: StampOptions): DocStamp[] {
+/**
+ * The found documents of an _mget answer, read from their _source. The engine answers one entry
+ * per id asked (found or not): a list of any other length is malformed too, or an empty list
+ * would read as "none of them exists".
+ */
+export function mgetStampsOf(body: unknown, o: StampOptions, asked: number): DocStamp[] {
   const docs = ((body ?? {}) as { docs?: RawHit[] }).docs;
   if (!Array.isArray(docs)) throw malformed('mget');
+  if (docs.length !== asked) {
+    throw new EngineHttpError(`malformed mget answer (${docs.length} entries for ${asked} ids)`, undefined, 'malformed');
+  }
   return docs.flatMap((d) => (d.found ? (stampOf(d, o) ?? []) : []));
 }

@@ -2,7 +2,7 @@ import type { Db } from '../db/knex.js';
 import { pendingStats } from '../db/queue.js';
 import { withPgRetry } from '../db/retry.js';
 import { withEngineRetry } from '../engine/errors.js';
-import type { DocStamp, SearchEngine } from '../engine/types.js';
+import { EngineHttpError, type DocStamp, type SearchEngine } from '../engine/types.js';
 import { HASH_FIELD } from '../indexes/content-hash.js';
 import type { IndexSpec } from '../indexes/spec.js';
 import { interrupted, type RetryPolicy } from '../retry.js';
@@ -60,8 +60,13 @@ export interface TargetVerify {
   pending: number;
   /** Documents still changing through every reading (writers and a run at work): not drift. */
   changing: number;
-  /** The target's pending documents when the comparison began. */
+  /**
+   * The target's pending documents when the comparison began, and when it ended (after --repair
+   * queued the drift). Writers queue more meanwhile and a run marks some, so `pending` (the
+   * differences met all through) is a part of neither.
+   */
   queued: number;
+  queuedAtEnd: number;
   /** Stale documents that carry no content hash (indexed before documents had one): `movies init-es` rewrites them all. */
   unhashed: number;
   /** Documents without an `id` field beyond the window verify can list: run verify again after a repair. */
@@ -93,6 +98,7 @@ export async function verifyTarget(o: VerifyOptions): Promise<TargetVerify> {
     pending: 0,
     changing: 0,
     queued: (await pg(() => pendingStats(o.db, o.spec.queue, o.target))).pending,
+    queuedAtEnd: 0,
     unhashed: 0,
     unlisted: 0,
     seconds: 0,
@@ -143,12 +149,44 @@ export async function verifyTarget(o: VerifyOptions): Promise<TargetVerify> {
   report.unlisted = unkeyed.total - unkeyed.stamps.length;
   await settle(unkeyed.stamps.map((d) => ({ id: d._id, kind: 'orphan', stray: true })));
 
+  /*
+   * The sorted reading must account for the documents the index itself counts. An engine that
+   * answers a search with an empty (or short) list of hits while its _count says otherwise has
+   * not shown us its documents: read as it stands, every film would be "missing" and --repair
+   * would queue the catalogue. So when the reading ends, it must have seen at least what the
+   * index counted before it and counts now (the lower of the two), less what a run may have
+   * deleted meanwhile (at most the target's pending documents, before and now). Short of that,
+   * the last page is a failed reading: retried within the budget, then exit 3.
+   */
+  const countedBefore = await eng('counting documents', () => o.engine.count(o.physical));
+  let seen = unkeyed.total;
+  const wholeReading = async (page: DocStamp[]) => {
+    if (page.length >= o.pageSize) return;
+    const counted = Math.min(countedBefore, await o.engine.count(o.physical));
+    const read = seen + page.length;
+    if (read >= counted) return;
+    const pendingNow = (await pg(() => pendingStats(o.db, o.spec.queue, o.target))).pending;
+    if (read + report.queued + pendingNow >= counted) return;
+    throw new EngineHttpError(
+      `the index's sorted reading returned ${read.toLocaleString('en')} documents where its _count says ${counted.toLocaleString('en')}: a failed reading, not drift`,
+      undefined,
+      'malformed',
+    );
+  };
   const expected = new Cursor(
     keysetPages((after) => pg(() => expectedPage(o.db, o.spec, after ?? NIL_UUID, o.pageSize, deep)), (e) => e.id, o.pageSize)[Symbol.asyncIterator](),
   );
   const indexed = new Cursor<DocStamp>(
     keysetPages(
-      async (after) => fingerprinted(await eng('reading the index', () => o.engine.stamps(o.physical, { after, size: o.pageSize, ...read }))),
+      async (after) => {
+        const page = await eng('reading the index', async () => {
+          const p = await o.engine.stamps(o.physical, { after, size: o.pageSize, ...read });
+          await wholeReading(p);
+          return p;
+        });
+        seen += page.length;
+        return fingerprinted(page);
+      },
       (d) => d.id!,
       o.pageSize,
     )[Symbol.asyncIterator](),
@@ -160,6 +198,7 @@ export async function verifyTarget(o: VerifyOptions): Promise<TargetVerify> {
     o.progress?.(stretch.compared);
   }
   report.indexed = await eng('counting documents', () => o.engine.count(o.physical));
+  report.queuedAtEnd = (await pg(() => pendingStats(o.db, o.spec.queue, o.target))).pending;
   report.seconds = (performance.now() - started) / 1000;
   return report;
 }
