@@ -81,4 +81,20 @@ describe('status during a run shows how far the run is', () => {
     const row = await c.db('content.etl_run').orderBy('id', 'desc').first();
     assert.deepEqual([row.outcome, Number(row.indexed)], ['success', FILMS], 'the finished run records its final counts');
   });
+
+  it('a progress write that fails costs the run nothing: it ends with success and its final counts', async () => {
+    // Every UPDATE of a run still running (the progress writes) fails in the database itself.
+    await c.db.raw(`CREATE FUNCTION content.no_progress() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.outcome = 'running' THEN RAISE EXCEPTION 'progress refused by the test'; END IF; RETURN NEW; END $$`);
+    await c.db.raw('CREATE TRIGGER no_progress BEFORE UPDATE ON content.etl_run FOR EACH ROW EXECUTE FUNCTION content.no_progress()');
+    try {
+      await c.db('content.film_work').update({ description: c.db.raw("description || '-'") });
+      const r = await runCli(['start-etl', '--batch', String(BATCH * 4), '--concurrency', '1'], { ...c.env, ELASTICSEARCH_URL: engine.url() });
+      assert.equal(r.code, 0, r.stderr);
+      const row = await c.db('content.etl_run').orderBy('id', 'desc').first();
+      assert.deepEqual([row.outcome, Number(row.indexed)], ['success', FILMS]);
+    } finally {
+      await c.db.raw('DROP TRIGGER no_progress ON content.etl_run; DROP FUNCTION content.no_progress()');
+    }
+  });
 });
