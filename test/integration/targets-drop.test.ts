@@ -126,6 +126,12 @@ describe('movies targets drop', () => {
     assert.equal(s.code, ExitCode.indexMissing, s.stderr);
     assert.match(s.stderr, /not a target of this database: nothing keeps the index it serves in step/);
     assert.doesNotMatch(s.stderr, /does not exist/);
+    // The way back: init-es builds a new target behind the alias; the dropped index stays.
+    const rebuilt = await runCli(['init-es'], c.env);
+    assert.equal(rebuilt.code, 0, rebuilt.stderr);
+    assert.equal((await runCli(['status'], c.env)).code, 0);
+    assert.deepEqual((await targets()).map((x) => x.state), ['live']);
+    assert.equal((await fetch(`${c.engineUrl}/${t.physical}`, { method: 'HEAD' })).status, 200, 'the dropped index was left on the engine');
   });
 });
 
