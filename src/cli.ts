@@ -12,7 +12,8 @@ import { initEs } from './commands/init-es.js';
 import { startEtl } from './commands/start-etl.js';
 import { watch } from './watch/loop.js';
 import { rollback } from './commands/rollback.js';
-import { dropTargetById, listTargets } from './commands/targets.js';
+import { dropTargetById, listTargets, targetToDrop } from './commands/targets.js';
+import { confirm } from './prompt.js';
 import { combinedProblem, combineStatus, status } from './commands/status.js';
 import { generate } from './commands/generate.js';
 import { search } from './commands/search.js';
@@ -140,12 +141,22 @@ export function buildProgram(): Command {
     );
   targets
     .command('drop')
-    .description('forget a target and its pending documents (its index on the engine is left as it is)')
+    .description('forget a target and its pending documents (its index on the engine is left as it is; a live alias goes on serving it, unmaintained)')
     .argument('<id>', 'the target id, from `movies targets`', positiveInt('<id>'))
+    .option('--yes', 'drop without asking (needed when stdin is not a terminal)')
     .action(
-      action(async (ctx, id: number) => {
+      action(async (ctx, id: number, opts: { yes?: boolean }) => {
+        // Refused targets are refused before anyone is asked.
+        const t = await targetToDrop(ctx.db(), id);
+        if (!opts.yes) {
+          if (!process.stdin.isTTY) throw new UsageError(`targets drop asks before it drops and stdin is not a terminal: pass --yes to drop target ${id}`);
+          if (!(await confirm(`${render.dropPlan(t)}\nDrop target ${id}? [y/N] `, ctx.retry.signal))) {
+            ctx.out.result({ ...t, dropped: false }, `target ${id} was not dropped`);
+            return;
+          }
+        }
         const r = await dropTargetById(ctx.db(), id);
-        ctx.out.result(r, render.dropped(r));
+        ctx.out.result({ ...r, dropped: true }, render.dropped(r));
       }),
     );
 

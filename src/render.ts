@@ -132,9 +132,23 @@ export const targets = (ts: TargetListing[]) =>
     ? 'no targets yet: `movies init-es` registers one per index on the cluster it builds'
     : [`  id  index    alias                state     index behind the alias               pending`, ...ts.map(targetLine)].join('\n');
 
+/** What the index behind a dropped target becomes, by its state. */
+const afterDrop = (t: TargetListing) =>
+  ({
+    live: `the alias "${t.alias ?? t.indexName}" goes on serving ${t.physical ?? 'it'}, no longer kept in step, until \`movies init-es\` builds a new target on that cluster`,
+    kept: '`movies rollback` can no longer go back to it (nor does init-es delete it any more)',
+    building: 'no alias points to it (a build an init-es left; init-es no longer deletes it)',
+  })[t.state];
+
+/** What `targets drop` is about to do, shown before it asks. */
+export const dropPlan = (t: TargetListing) =>
+  `target ${t.id}: ${t.alias ?? t.indexName} -> ${t.physical ?? '-'} (${t.state}) on ${t.engine ?? '?'} ${t.url ?? 'an unclaimed cluster'}\n` +
+  `dropping it deletes its ${n(t.pending)} pending documents and stops queueing changes for it; ` +
+  `its index stays on the engine as it is, and ${afterDrop(t)}`;
+
 export const dropped = (t: TargetListing) =>
   `dropped target ${t.id} (${t.alias ?? t.indexName} on ${t.url ?? 'an unclaimed cluster'}) and its ${n(t.pending)} pending documents; ` +
-  `its index ${t.physical ?? ''} was left on the engine`;
+  `its index ${t.physical ?? ''} was left on the engine; ${afterDrop(t)}`;
 
 export const watch = (r: WatchResult) =>
   `watched for ${r.seconds.toFixed(1)} s: ${n(r.cycles)} cycles with changes, indexed ${n(r.indexed)}, deleted ${n(r.deleted)}, ` +

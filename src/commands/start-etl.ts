@@ -10,7 +10,7 @@ import { pendingStats } from '../db/queue.js';
 import { setWatched } from '../db/targets.js';
 import { LockedError } from '../errors.js';
 import { aliasKey, destinationFor } from '../lifecycle/resolve.js';
-import { finishRun, recordFailure, startRun, type RunCounts } from '../db/runs.js';
+import { finishRun, progressRecorder, recordFailure, startRun, type RunCounts } from '../db/runs.js';
 
 export interface StartEtlOptions {
   db: Db;
@@ -74,6 +74,8 @@ export async function runIndex(o: StartEtlOptions, t: IndexChoice, takeLock: Tak
     const runId = opts.record ? await pg(() => startRun(o.db, t.index, target.id)) : undefined;
     // What was marked before a failure is recorded with the failed run.
     let sofar: RunCounts = { indexed: 0, deleted: 0, rejected: 0, batches: 0 };
+    // The run's row says how far it is while it goes (status reads it), at most once a second.
+    const recorder = runId !== undefined ? progressRecorder(o.db, runId) : undefined;
     try {
       const result = await runEtl({
         ...o,
@@ -83,13 +85,16 @@ export async function runIndex(o: StartEtlOptions, t: IndexChoice, takeLock: Tak
         ensureLock: () => lock.ensureHeld(),
         progress: (r) => {
           sofar = { indexed: r.indexed, deleted: r.deleted, rejected: r.rejected, batches: r.batches };
+          recorder?.update(sofar);
           o.progress?.(t.index, r);
         },
       });
+      await recorder?.settle();
       if (runId !== undefined) await pg(() => finishRun(o.db, runId, 'success', result));
       const after = await pg(() => pendingStats(o.db, t.spec.queue, target.id));
       return { ...result, index: t.index, target: target.id, pendingAfter: after.pending, lagSeconds: after.lagSeconds };
     } catch (err) {
+      await recorder?.settle();
       throw runId !== undefined ? await recordFailure(o.db, runId, err, sofar) : err;
     }
   } finally {

@@ -133,7 +133,7 @@ export async function status(o: StatusOptions): Promise<StatusResult> {
   }
   if (!here && !missing && !error) {
     missing = true;
-    error = `"${o.index}" on this cluster is not a target of this database; run \`movies init-es\``;
+    error = `"${o.index}" on this cluster is not a target of this database: nothing keeps the index it serves in step (as after \`movies targets drop\`); run \`movies init-es\``;
   }
   const c = counts.rows[0]!;
   // A 'running' row with no lock holder is a run that was killed.
@@ -215,7 +215,8 @@ export function statusProblem(r: StatusResult): MoviesError | undefined {
     case 'cluster-red':
       return new ConnectionError(`the cluster is red: ${r.engine.cluster?.unassignedShards ?? '?'} shards unassigned, so some documents can be neither searched nor written`);
     case 'index-missing':
-      return new IndexMissingError(`index "${r.index}" does not exist; run \`movies init-es\``);
+      // An alias that serves with no target here (a dropped one) exists: say so, not "does not exist".
+      return new IndexMissingError(r.engine.documents !== null && r.engine.error ? r.engine.error : `index "${r.index}" does not exist; run \`movies init-es\``);
     case 'last-run-failed':
       return new LastRunFailedError(`the last run ${r.lastRun?.outcome}: ${r.lastRun?.error ?? 'no error recorded'}`);
     case 'films-rejected':

@@ -1,5 +1,5 @@
 import type { Db } from '../db/knex.js';
-import { aliasLock, isLockHeld } from '../db/lock.js';
+import { aliasLock, isLockHeld, type LockName } from '../db/lock.js';
 import { allTargets, dropTarget, getTarget, pendingByTarget, type TargetRow } from '../db/targets.js';
 import { LockedError, UsageError } from '../errors.js';
 import { INDEXES } from '../indexes/all.js';
@@ -14,20 +14,42 @@ export async function listTargets(db: Db): Promise<TargetListing[]> {
 }
 
 /**
- * Forgets a target and its pending rows: changes stop being queued for it. Its index on the
- * engine is left as it is (the engine may be gone for good, which is why one drops a target).
- * A live target being written to, or an index being built, is refused.
+ * The locks that refuse dropping a target: a run writing through its alias, an init-es
+ * rebuilding it or rollback moving it (any target of the alias), and, for the live target, a
+ * watch keeping the alias in step (it would fail every cycle on an alias with no target).
  */
-export async function dropTargetById(db: Db, id: number): Promise<TargetListing> {
+function locksOf(t: TargetRow): Array<{ lock: LockName; holder: string }> {
+  if (!t.cluster || !t.alias) return [];
+  const holders = {
+    run: 'a movies run (start-etl, or init-es or rollback moving the alias) is writing to',
+    build: 'an init-es is rebuilding',
+    watch: 'a start-etl --watch keeps',
+  };
+  const purposes = t.state === 'live' ? (['run', 'build', 'watch'] as const) : (['run', 'build'] as const);
+  return purposes.map((p) => ({ lock: aliasLock(p, t.cluster!, t.alias!), holder: holders[p] }));
+}
+
+const refused = (t: TargetRow, holder: string) =>
+  new LockedError(`${holder} "${t.alias}" on this cluster: target ${t.id} was not dropped (drop it when that is done)`);
+
+/** The target `id` as it would be dropped now; a missing target is a usage error, a held one is refused (exit 6). */
+export async function targetToDrop(db: Db, id: number): Promise<TargetListing> {
   const t = await getTarget(db, id);
   if (!t) throw new UsageError(`no target ${id} (see \`movies targets\`)`);
-  if (t.cluster && t.alias) {
-    for (const purpose of ['run', 'build'] as const) {
-      const lock = aliasLock(purpose, t.cluster, t.alias);
-      if (await isLockHeld(db, lock)) throw new LockedError(`${lock.held}; drop the target when it is done`);
-    }
-  }
-  const [listed] = (await listTargets(db)).filter((x) => x.id === id);
-  await dropTarget(db, id);
-  return listed!;
+  for (const { lock, holder } of locksOf(t)) if (await isLockHeld(db, lock)) throw refused(t, holder);
+  return (await listTargets(db)).find((x) => x.id === id)!;
+}
+
+/**
+ * Forgets a target and its pending rows: changes stop being queued for it. Its index on the
+ * engine is left as it is (the engine may be gone for good, which is why one drops a target);
+ * a live target's alias goes on serving that index, no longer kept in step, until init-es.
+ * A target that a run, a watch or an init-es holds is refused, checked again as it is dropped.
+ */
+export async function dropTargetById(db: Db, id: number): Promise<TargetListing> {
+  const listed = await targetToDrop(db, id);
+  const locks = locksOf(listed);
+  const held = await dropTarget(db, id, locks.map((l) => l.lock));
+  if (held) throw refused(listed, locks.find((l) => l.lock === held)!.holder);
+  return listed;
 }

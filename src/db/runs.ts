@@ -56,3 +56,36 @@ export async function recordFailure(db: Db, id: number, err: unknown, counts: Ru
   await settlesWithin(RECORD_BOUND_MS, finishRun(db, id, outcome, counts, shown.message));
   return shown;
 }
+
+/** The counts of a run still going, so that `status` says how far it is; a finished run is left as it ended. */
+export async function recordProgress(db: Db, id: number, counts: RunCounts): Promise<void> {
+  await db('content.etl_run')
+    .where({ id, outcome: 'running' })
+    .update({ indexed: counts.indexed, deleted: counts.deleted, rejected: counts.rejected, batches: counts.batches });
+}
+
+/** Progress is written at most this often: one small UPDATE a second, whatever the page rate. */
+export const PROGRESS_EVERY_MS = 1_000;
+
+/**
+ * Records a run's progress off its critical path: update() never waits and never throws; at
+ * most one write is in flight and one starts per PROGRESS_EVERY_MS, so a slow or failing
+ * database costs the run nothing but a stale figure in status. settle() lets the last write
+ * end (bounded) before the run records its outcome.
+ */
+export function progressRecorder(db: Db, id: number, everyMs = PROGRESS_EVERY_MS) {
+  let writing: Promise<void> | undefined;
+  let last = 0;
+  return {
+    update(counts: RunCounts): void {
+      if (writing || performance.now() - last < everyMs) return;
+      last = performance.now();
+      writing = recordProgress(db, id, { ...counts })
+        .catch(() => undefined)
+        .finally(() => (writing = undefined));
+    },
+    async settle(): Promise<void> {
+      if (writing) await settlesWithin(RECORD_BOUND_MS, writing);
+    },
+  };
+}

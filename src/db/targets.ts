@@ -1,4 +1,5 @@
 import type { Db } from './knex.js';
+import type { LockName } from './lock.js';
 
 /**
  * A target: one concrete index on one engine cluster, with its own pending documents in its
@@ -129,9 +130,20 @@ export async function recordSwap(db: Db, live: number): Promise<void> {
   });
 }
 
-/** Forgets a target and every pending row it had (the foreign keys cascade). */
-export async function dropTarget(db: Db, id: number): Promise<void> {
-  await db(TABLE).where({ id }).delete();
+/**
+ * Forgets a target and every pending row it had (the foreign keys cascade), unless another
+ * session holds one of `locks`: then nothing is dropped and the lock is returned. The locks are
+ * taken for the transaction, so no run, watch or build can start on the target while it goes.
+ */
+export async function dropTarget(db: Db, id: number, locks: LockName[] = []): Promise<LockName | undefined> {
+  return db.transaction(async (trx) => {
+    for (const lock of locks) {
+      const r = await trx.raw<{ rows: Array<{ ok: boolean }> }>('SELECT pg_try_advisory_xact_lock(?::bigint) AS ok', [lock.key]);
+      if (!r.rows[0]?.ok) return lock;
+    }
+    await trx(TABLE).where({ id }).delete();
+    return undefined;
+  });
 }
 
 /** Pending documents and deletes per target of one queue table. */

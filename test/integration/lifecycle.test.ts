@@ -378,7 +378,7 @@ describe('one database, two targets: OpenSearch and Elasticsearch kept in step i
       await assertIndexMatchesDatabase(catOf(os), 'OpenSearch, untouched by it:');
 
       const esTarget = listed.find((t: { engine: string }) => t.engine.startsWith('elasticsearch'));
-      await json(['targets', 'drop', String(esTarget.id)], envOf(os));
+      await json(['targets', 'drop', '--yes', String(esTarget.id)], envOf(os));
       await h.db('content.film_work').update({ title: h.db.raw("title || '!'") }).whereIn('id', edited);
       assert.deepEqual((await json(['targets'], envOf(os))).map((t: { pending: number }) => t.pending), [10], 'changes are queued for the remaining target only');
       const gone = await runCli(['start-etl'], envOf(es));
