@@ -13,6 +13,8 @@ export interface EngineConfig {
   urlName?: string;
   /** 'auto' asks the server's GET / which product it is. */
   engine: EngineKind | 'auto';
+  /** How the user named the engine (--engine or MOVIES_ENGINE), for messages. */
+  engineName?: string;
   apiKey?: string;
   username?: string;
   password?: string;
@@ -188,8 +190,9 @@ export function resolveConfig(flags: CommonFlags, env: NodeJS.ProcessEnv = proce
   const esUrlName = sourceName(flags.esUrl, '--es-url', 'ELASTICSEARCH_URL');
   const parsedEs = checkUrl(esUrlName, pick(flags.esUrl, env.ELASTICSEARCH_URL, defaults.esUrl), ['http:', 'https:'], 'http://host:9200');
   const engine = pick(flags.engine, env.MOVIES_ENGINE, 'auto');
+  const engineName = sourceName(flags.engine, '--engine', 'MOVIES_ENGINE');
   if (engine !== 'auto' && engine !== 'elasticsearch' && engine !== 'opensearch') {
-    throw new UsageError(`--engine must be auto, elasticsearch or opensearch (got "${engine}")`);
+    throw new UsageError(`${engineName} must be auto, elasticsearch or opensearch (got "${engine}")`);
   }
   const prefix = pick(flags.indexPrefix, env.MOVIES_INDEX_PREFIX, defaults.indexPrefix);
   const index = checkIndexName(pick(flags.index, env.MOVIES_INDEX, `${prefix}${filmsIndex.name}`));
@@ -206,15 +209,16 @@ export function resolveConfig(flags: CommonFlags, env: NodeJS.ProcessEnv = proce
     spec,
     index: spec === filmsIndex ? index : checkIndexName(`${prefix}${spec.name}`),
   }));
-  const retrySeconds = Number(pick(flags.maxRetryTime, env.MOVIES_MAX_RETRY_TIME, defaults.maxRetryTime));
-  if (!Number.isFinite(retrySeconds) || retrySeconds < 0) {
-    throw new UsageError('--max-retry-time must be a number of seconds >= 0');
-  }
+  const retrySeconds = integerSetting(
+    '--max-retry-time',
+    pick(flags.maxRetryTime, env.MOVIES_MAX_RETRY_TIME, defaults.maxRetryTime),
+    sourceName(flags.maxRetryTime, '--max-retry-time', 'MOVIES_MAX_RETRY_TIME'),
+  );
   const statementSeconds = pick(flags.statementTimeout, env.MOVIES_STATEMENT_TIMEOUT, '');
-  const statementTimeoutMs = statementSeconds === '' ? undefined : Number(statementSeconds) * 1000;
-  if (statementTimeoutMs !== undefined && !(Number.isFinite(statementTimeoutMs) && statementTimeoutMs >= 1000)) {
-    throw new UsageError('--statement-timeout must be a number of seconds >= 1');
-  }
+  const statementTimeoutMs =
+    statementSeconds === ''
+      ? undefined
+      : integerSetting('--statement-timeout', statementSeconds, sourceName(flags.statementTimeout, '--statement-timeout', 'MOVIES_STATEMENT_TIMEOUT')) * 1000;
   const derived = deriveTimeouts(retrySeconds * 1000, statementTimeoutMs);
   // Credentials in the URL become explicit auth: fetch refuses URLs that carry them.
   registerSecret(parsedEs.password);
@@ -233,6 +237,7 @@ export function resolveConfig(flags: CommonFlags, env: NodeJS.ProcessEnv = proce
       url: parsedEs.toString().replace(/\/$/, ''),
       urlName: esUrlName,
       engine,
+      engineName,
       apiKey: env.ELASTICSEARCH_API_KEY || undefined,
       username,
       password,
@@ -247,24 +252,51 @@ export function resolveConfig(flags: CommonFlags, env: NodeJS.ProcessEnv = proce
   };
 }
 
-/** A commander parser for an integer flag of at least `min`; commander reports its error as a usage error (2). */
-function integerAtLeast(name: string, min: number, what: string): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be a ${what} integer (got "${value}")`);
-    return n;
-  };
+/**
+ * The bounds of every integer option, written once: the parsers below, their messages and the
+ * README's table of options come from here. Values are plain decimal digits; "1e9", "0x10",
+ * "1.5" or " 5" are refused rather than read as JavaScript would read them.
+ */
+export const BOUNDS = {
+  '--batch': { min: 1, max: 10_000 },
+  '--concurrency': { min: 1, max: 32 },
+  '--keep': { min: 0, max: 100 },
+  // The engines answer at most index.max_result_window (10,000 by default) hits per search.
+  '--page': { min: 1, max: 10_000 },
+  '--size': { min: 1, max: 10_000 },
+  '--poll-interval': { min: 1, max: 3_600 },
+  '--max-lag': { min: 1, max: 86_400 },
+  '--metrics-port': { min: 1, max: 65_535 },
+  '--max-retry-time': { min: 0, max: 86_400 },
+  '--statement-timeout': { min: 1, max: 86_400 },
+  '--films': { min: 1, max: 100_000_000 },
+  '--seed': { min: 1, max: 2_147_483_647 },
+  '<id>': { min: 1, max: Number.MAX_SAFE_INTEGER },
+} as const satisfies Record<string, { min: number; max: number }>;
+export type IntegerOption = keyof typeof BOUNDS;
+
+/**
+ * The one integer parser: `value` as a plain decimal integer within the option's bounds, or a
+ * message naming the option (`shownAs`, e.g. the environment variable it came from), the value
+ * and the bounds.
+ */
+export function parseInteger(option: IntegerOption, value: string, shownAs: string = option): number | string {
+  const { min, max } = BOUNDS[option];
+  const n = /^[0-9]+$/.test(value) ? Number(value) : NaN;
+  if (Number.isSafeInteger(n) && n >= min && n <= max) return n;
+  return `${shownAs} must be a whole number from ${min.toLocaleString('en')} to ${max.toLocaleString('en')}, in decimal digits (got "${value}")`;
 }
 
-export const positiveInt = (name: string) => integerAtLeast(name, 1, 'positive');
-export const port = (name: string) => (value: string) => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new InvalidArgumentError(`${name} must be a port number, 1-65535 (got "${value}")`);
+/** parseInteger for settings read by resolveConfig: a usage error (exit 2). */
+function integerSetting(option: IntegerOption, value: string, shownAs: string): number {
+  const n = parseInteger(option, value, shownAs);
+  if (typeof n === 'string') throw new UsageError(n);
+  return n;
+}
+
+/** A commander parser for an integer option; commander reports its error as a usage error (2). */
+export const integer = (option: IntegerOption) => (value: string): number => {
+  const n = parseInteger(option, value);
+  if (typeof n === 'string') throw new InvalidArgumentError(n);
   return n;
 };
-export const positiveNumber = (name: string) => (value: string) => {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number of seconds (got "${value}")`);
-  return n;
-};
-export const nonNegativeInt = (name: string) => integerAtLeast(name, 0, 'non-negative');

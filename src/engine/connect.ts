@@ -132,6 +132,15 @@ async function getRoot(cfg: EngineConfig): Promise<{ info: RootInfo; product: st
   try {
     res = await requestRoot(cfg);
   } catch (err) {
+    // Node's fetch refuses the Fetch standard's "bad ports" (6000, 6665-6669, 10080 …) before
+    // connecting; asking again cannot help.
+    if (err instanceof Error && err.message === 'bad port') {
+      throw new UsageError(
+        `${cfg.urlName ?? 'ELASTICSEARCH_URL'} (${redactUrl(cfg.url)}): port ${new URL(cfg.url).port} is one Node.js ` +
+          `refuses to connect to (a "bad port" of the Fetch standard); run the engine, or a proxy to it, on another port`,
+        { cause: err },
+      );
+    }
     const tls = tlsMistake(err);
     if (tls) {
       throw new UsageError(
@@ -173,8 +182,16 @@ export async function connectEngine(cfg: EngineConfig, policy: RetryPolicy): Pro
       { cause: err },
     );
   }
-  const kind = cfg.engine === 'auto' ? detectKind(root.info, root.product) : cfg.engine;
+  const kind = detectKind(root.info, root.product);
   const version = root.info.version?.number ?? 'unknown';
+  // Each client's product check refuses the other server, or worse, half-works with it: a
+  // mismatch is a mistake in the configuration, said at once rather than met mid-run.
+  if (cfg.engine !== 'auto' && cfg.engine !== kind) {
+    throw new UsageError(
+      `${cfg.engineName ?? '--engine'} ${cfg.engine} does not match the server at ${redactUrl(cfg.url)}: it reports ` +
+        `${kind} ${version}; use ${cfg.engineName ?? '--engine'} ${kind}, or auto`,
+    );
+  }
   // A cluster that has not elected a master yet says "_na_"; it names no cluster.
   const cluster = root.info.cluster_uuid && root.info.cluster_uuid !== '_na_' ? root.info.cluster_uuid : 'unknown';
   // Only the client in use is loaded: the other costs ~30 MB of RSS and ~0.25 s of startup.

@@ -200,7 +200,7 @@ describe('bounds: every wait ends, signals stop runs promptly, status tells the 
     const failed = await runCli(['status'], c.env);
     assert.equal(failed.code, ExitCode.lastRunFailed);
     assert.match(failed.stdout, /last run\s+failed/);
-    const down = await runCli(['--max-retry-time', '0', 'status'], { ...c.env, ELASTICSEARCH_URL: 'http://127.0.0.1:1' });
+    const down = await runCli(['--max-retry-time', '0', 'status'], { ...c.env, ELASTICSEARCH_URL: 'http://127.0.0.1:2' });
     assert.equal(down.code, ExitCode.connection);
     assert.match(down.stdout, /pending/);
     await reset();

@@ -10,7 +10,7 @@ describe('errors: exit codes, messages, secrets', () => {
   it('never prints secrets, even when connections fail', async () => {
     const env = {
       DATABASE_URL: 'postgres://etl:pg-hunter2@127.0.0.1:1/movies',
-      ELASTICSEARCH_URL: 'http://elastic:es-hunter2@127.0.0.1:1',
+      ELASTICSEARCH_URL: 'http://elastic:es-hunter2@127.0.0.1:2',
       ELASTICSEARCH_PASSWORD: 'env-hunter2',
       ELASTICSEARCH_USERNAME: 'elastic',
       ELASTICSEARCH_API_KEY: 'key-hunter2',
@@ -23,7 +23,7 @@ describe('errors: exit codes, messages, secrets', () => {
   });
 
   it('shows a stack trace only with --debug', async () => {
-    const env = { DATABASE_URL: services.DATABASE_URL, ELASTICSEARCH_URL: 'http://127.0.0.1:1' };
+    const env = { DATABASE_URL: services.DATABASE_URL, ELASTICSEARCH_URL: 'http://127.0.0.1:2' };
     const plain = await runCli(['--max-retry-time', '0', 'start-etl'], env);
     const debug = await runCli(['--max-retry-time', '0', '--debug', 'start-etl'], env);
     assert.equal(plain.code, ExitCode.connection);
@@ -35,7 +35,7 @@ describe('errors: exit codes, messages, secrets', () => {
   it('usage errors exit 2 with the reason', async () => {
     const env = { DATABASE_URL: services.DATABASE_URL };
     const cases: Array<[string[], RegExp]> = [
-      [['start-etl', '--batch', 'ten'], /--batch must be a positive integer/],
+      [['start-etl', '--batch', 'ten'], /--batch must be a whole number from 1 to 10,000/],
       [['--engine', 'solr', 'status'], /solr/],
       [['nosuchcommand'], /unknown command/],
       [['--index', 'Bad Name', 'status'], /index name/],

@@ -100,7 +100,7 @@ describe('terminal output', () => {
     assert.ok(lines.length >= 2, r.stdout);
     for (const line of lines) assert.match(line, STAMP);
 
-    const e = await runCli(['--max-retry-time', '0', '--es-url', 'http://127.0.0.1:1', 'search', 'x'], env);
+    const e = await runCli(['--max-retry-time', '0', '--es-url', 'http://127.0.0.1:2', 'search', 'x'], env);
     assert.equal(e.code, ExitCode.connection, e.stderr);
     for (const line of e.stderr.trimEnd().split('\n')) assert.match(line, STAMP);
 

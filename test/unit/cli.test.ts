@@ -20,7 +20,7 @@ describe('cli: the program is built without running anything', () => {
     for (const c of program.commands) c.exitOverride().configureOutput({ writeErr: () => undefined });
     assert.throws(
       () => program.parse(['node', 'movies', 'start-etl', '--batch', 'ten'], { from: 'node' }),
-      (e: unknown) => e instanceof CommanderError && /--batch must be a positive integer/.test(e.message),
+      (e: unknown) => e instanceof CommanderError && /--batch must be a whole number from 1 to 10,000/.test(e.message),
     );
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { resolveConfig } from '../../src/config.js';
+import { BOUNDS, parseInteger, resolveConfig } from '../../src/config.js';
 import { UsageError } from '../../src/errors.js';
 import { redactUrl } from '../../src/redact.js';
 
@@ -124,5 +124,40 @@ describe('PostgreSQL error classes', async () => {
     assert.ok(isTransientPgError(new Error('Connection terminated unexpectedly')));
     assert.ok(!isTransientPgError({ code: '23505', message: 'duplicate key' }));
     assert.ok(!isTransientPgError(new Error('syntax error')));
+  });
+});
+
+describe('config: integer options', () => {
+  it('takes plain decimal integers within the bounds, and nothing else', () => {
+    assert.equal(parseInteger('--batch', '500'), 500);
+    assert.equal(parseInteger('--batch', '10000'), 10_000);
+    assert.equal(parseInteger('--keep', '0'), 0);
+    assert.equal(parseInteger('--max-retry-time', '0'), 0);
+    for (const bad of ['1e9', '0x10', '0b1', '0o7', '1.5', '2.0', '-1', '+5', ' 5', '5 ', '', 'Infinity', 'NaN', '1_000', '10001', '99999999999999999999']) {
+      const r = parseInteger('--batch', bad);
+      assert.equal(typeof r, 'string', `accepted "${bad}"`);
+      assert.equal(r, `--batch must be a whole number from 1 to 10,000, in decimal digits (got "${bad}")`);
+    }
+    assert.equal(typeof parseInteger('--keep', '101'), 'string');
+    assert.equal(typeof parseInteger('--statement-timeout', '0'), 'string');
+  });
+
+  it('every bound is an integer range', () => {
+    for (const [name, { min, max }] of Object.entries(BOUNDS)) {
+      assert.ok(Number.isSafeInteger(min) && Number.isSafeInteger(max) && min <= max, name);
+    }
+  });
+
+  it('the retry budget and statement bound from flags or environment use the same parser', () => {
+    assert.throws(() => resolveConfig({ maxRetryTime: '1e3' }, {}), /--max-retry-time must be a whole number from 0 to 86,400/);
+    assert.throws(() => resolveConfig({}, { MOVIES_MAX_RETRY_TIME: '0x10' }), /MOVIES_MAX_RETRY_TIME must be a whole number/);
+    assert.throws(() => resolveConfig({ statementTimeout: '0.5' }, {}), /--statement-timeout must be a whole number from 1 to 86,400/);
+    assert.equal(resolveConfig({ maxRetryTime: '5' }, {}).maxRetryTimeMs, 5_000);
+    assert.equal(resolveConfig({ statementTimeout: '3' }, {}).timeouts.statementMs, 3_000);
+  });
+
+  it('names MOVIES_ENGINE when the engine kind came from there', () => {
+    assert.throws(() => resolveConfig({}, { MOVIES_ENGINE: 'solr' }), /^UsageError: MOVIES_ENGINE must be auto/);
+    assert.equal(resolveConfig({ engine: 'opensearch' }, {}).engine.engineName, '--engine');
   });
 });
