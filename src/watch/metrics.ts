@@ -10,9 +10,12 @@ import {
   UnsupportedError,
   UsageError,
 } from '../errors.js';
+import { toMoviesError } from '../db/errors.js';
 
 /** What kind of failure a cycle met, for movies_failures_total{kind} and the logs. */
-export function failureKind(err: unknown): string {
+export function failureKind(raw: unknown): string {
+  // A raw PostgreSQL failure (a read timeout, ECONNREFUSED) is classed where pg errors are.
+  const err = toMoviesError(raw);
   if (err instanceof ConnectionError) return 'outage';
   if (err instanceof IndexMissingError) return 'index_missing';
   if (err instanceof EngineRejectedError) return 'engine_rejected';
