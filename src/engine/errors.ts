@@ -6,10 +6,14 @@ import { EngineHttpError } from './types.js';
 export const isRetryableEngineError = (e: unknown): boolean => e instanceof EngineHttpError && e.retryable;
 
 /**
- * An engine failure as the user sees it: an outage (exit 3) when the engine is unreachable or
- * kept answering "busy"/"unavailable" past the budget, otherwise a refusal (exit 5).
+ * An engine failure as the user sees it: an outage (exit 3) when the engine is unreachable, kept
+ * answering "busy"/"unavailable" or kept sending answers that cannot be read past the budget,
+ * otherwise a refusal (exit 5).
  */
 export function engineFailure(err: EngineHttpError, what: string): ConnectionError | EngineRejectedError {
+  if (err.malformed) {
+    return new ConnectionError(`search engine sent malformed answers past --max-retry-time (${what}): ${err.message}`, { cause: err });
+  }
   if (err.statusCode === undefined) return new ConnectionError(`search engine unreachable: ${err.message}`, { cause: err });
   if (err.retryable) {
     return new ConnectionError(`search engine unavailable past --max-retry-time (${what}): ${err.message}`, { cause: err });

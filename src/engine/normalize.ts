@@ -25,6 +25,15 @@ export function normalizeError(err: unknown): EngineHttpError {
   if (err instanceof EngineHttpError) return err;
   const e = (err ?? {}) as ClientErrorShape;
   const status = e.meta?.statusCode;
+  /*
+   * An answer that could not be read whole: a body that is not JSON (DeserializationError), or
+   * a connection closed mid-body, which the OpenSearch client reports with the 200 it had read
+   * so far. Either client, either way: a failed request that may succeed when sent again, never
+   * a refusal (the clients throw ResponseError, not these, for a 4xx/5xx).
+   */
+  if (e.name === 'DeserializationError' || (status !== undefined && status >= 200 && status < 300)) {
+    return new EngineHttpError(`malformed answer: ${e.name ?? 'Error'}: ${e.message ?? String(err)}`, undefined, e.name, true);
+  }
   if (status == null || status === 0) {
     return new EngineHttpError(`${e.name ?? 'Error'}: ${e.message ?? String(err)}`, undefined, e.name);
   }

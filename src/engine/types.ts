@@ -103,11 +103,13 @@ export class EngineHttpError extends Error {
     message: string,
     readonly statusCode: number | undefined,
     readonly errorType: string | undefined,
+    /** The engine answered, but its answer could not be read whole (cut short, not JSON). */
+    readonly malformed = false,
   ) {
     super(message);
     this.name = 'EngineHttpError';
   }
   get retryable(): boolean {
-    return this.statusCode === undefined || [429, 502, 503, 504].includes(this.statusCode);
+    return this.malformed || this.statusCode === undefined || [429, 502, 503, 504].includes(this.statusCode);
   }
 }

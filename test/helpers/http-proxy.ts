@@ -7,6 +7,8 @@ export interface Answer {
   contentType?: string;
   /** Elasticsearch's x-elastic-product header, passed on: its client refuses a 2xx answer without it. */
   product?: string;
+  /** Send the headers (with the whole body's length) and only this many bytes of it, then close the connection. */
+  cutAt?: number;
 }
 
 /** Decides what the client gets for one request; `forward()` asks the real engine. */
@@ -76,11 +78,19 @@ export class HttpFaultProxy {
             answer = await forward();
           }
           if (answer === 'hang') return; // keep the socket open, answer nothing
+          const bytes = Buffer.from(answer.body);
           res.writeHead(answer.status, {
             'content-type': answer.contentType || 'application/json',
+            'content-length': bytes.length,
             ...(answer.product ? { 'x-elastic-product': answer.product } : {}),
           });
-          res.end(answer.body);
+          if (answer.cutAt !== undefined) {
+            res.write(bytes.subarray(0, answer.cutAt));
+            // Flushed first, so that the client reads a body that stops short, not no answer.
+            setTimeout(() => res.socket?.destroy(), 20);
+            return;
+          }
+          res.end(bytes);
         } catch (err) {
           res.writeHead(502);
           res.end(String(err));
