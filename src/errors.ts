@@ -17,6 +17,7 @@ export const ExitCode = {
   filmsRejected: 10,
   // `verify` only: an index differs from the database (the report is printed in every case).
   drift: 11,
+  waitTimedOut: 12,
   interrupted: 130,
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
@@ -52,6 +53,11 @@ export class EngineRejectedError extends MoviesError {
 /** Another start-etl holds the lock. */
 export class LockedError extends MoviesError {
   override readonly exitCode = ExitCode.locked;
+}
+
+/** Another session's open transaction did not end within the bound this command may wait for it. */
+export class WaitTimedOutError extends MoviesError {
+  override readonly exitCode = ExitCode.waitTimedOut;
 }
 
 /** The server lacks something the mapping needs (e.g. the analysis-common module). */

@@ -1,4 +1,4 @@
-import { LockedError } from '../errors.js';
+import { WaitTimedOutError } from '../errors.js';
 import { interrupted, sleep } from '../retry.js';
 import type { Db } from './knex.js';
 
@@ -35,7 +35,8 @@ export async function waitForOlderTransactions(db: Db, boundMs: number, signal?:
     if (Date.now() >= deadline) {
       const t = left[0]!;
       const since = t.xact_start ? ` since ${new Date(t.xact_start).toISOString()}` : '';
-      throw new LockedError(
+      // Not exit 6: no run holds a lock; a transaction of another session outlived our wait.
+      throw new WaitTimedOutError(
         `${left.length} transaction(s) older than the new index's registration are still open (pid ${t.pid}` +
           `${t.application_name ? `, ${t.application_name}` : ''}${since}); a change they make could miss the new ` +
           `index, so the rebuild stopped before filling it. End them, or raise --max-retry-time, and run init-es again.`,

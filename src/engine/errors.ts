@@ -5,6 +5,22 @@ import { EngineHttpError } from './types.js';
 /** Unreachable, timed out, 429 or 502/503/504: the same request may succeed later. */
 export const isRetryableEngineError = (e: unknown): boolean => e instanceof EngineHttpError && e.retryable;
 
+/*
+ * The flood-stage disk watermark's block (index.blocks.read_only_allow_delete): the engine
+ * answers 429 cluster_block_exception to every write to the index, the request's or each bulk
+ * item's, until disk is freed (and, on older versions, the block cleared). Retried like any 429,
+ * since a newer engine lifts it by itself; but "HTTP 429" alone tells no one the disk is full.
+ */
+export function floodStageAdvice(errorType: string | undefined, reason: string): string | undefined {
+  if (errorType !== 'cluster_block_exception' || !/read[-_ ]only[-_ ]allow[-_ ]delete|flood[- ]stage/i.test(reason)) return undefined;
+  const index = /index \[([^\]]+)\]/.exec(reason)?.[1] ?? '<index>';
+  return (
+    `the engine's disk is full: index ${index} is blocked by the flood-stage disk watermark ` +
+    `(index.blocks.read_only_allow_delete). Free disk on the engine's data nodes, then clear the block: ` +
+    `PUT ${index}/_settings {"index.blocks.read_only_allow_delete": null}`
+  );
+}
+
 /**
  * An engine failure as the user sees it: an outage (exit 3) when the engine is unreachable, kept
  * answering "busy"/"unavailable" or kept sending answers that cannot be read past the budget,
@@ -16,7 +32,11 @@ export function engineFailure(err: EngineHttpError, what: string): ConnectionErr
   }
   if (err.statusCode === undefined) return new ConnectionError(`search engine unreachable: ${err.message}`, { cause: err });
   if (err.retryable) {
-    return new ConnectionError(`search engine unavailable past --max-retry-time (${what}): ${err.message}`, { cause: err });
+    const flood = floodStageAdvice(err.errorType, err.message);
+    return new ConnectionError(
+      `search engine unavailable past --max-retry-time (${what}): ${flood ? `HTTP ${err.statusCode}: ${flood}` : err.message}`,
+      { cause: err },
+    );
   }
   return new EngineRejectedError(`${what} failed: ${err.message}`, { cause: err });
 }

@@ -1,5 +1,5 @@
 import { ConnectionError, EngineRejectedError, IndexMissingError } from '../errors.js';
-import { engineFailure, isRetryableEngineError } from '../engine/errors.js';
+import { engineFailure, floodStageAdvice, isRetryableEngineError } from '../engine/errors.js';
 import { EngineHttpError, type BulkItemResult, type SearchEngine } from '../engine/types.js';
 import { withRetry, type RetryPolicy } from '../retry.js';
 import type { Rejection } from '../db/queue.js';
@@ -10,6 +10,8 @@ export interface LoaderOptions {
   retry: RetryPolicy;
   /** Record documents the engine refuses as unparseable or too large instead of failing. */
   skipInvalid?: boolean;
+  /** What one document is, in messages (the index's noun: film, genre, person); default "document". */
+  noun?: string;
 }
 
 export interface BulkOutcome {
@@ -28,7 +30,9 @@ class MalformedAnswer extends Error {}
 /** Some items were throttled or hit an unavailable shard; only those are resent. */
 class ItemsRetryable extends Error {
   constructor(readonly items: BulkItemResult[]) {
-    super(`${items.length} documents not stored yet (HTTP ${[...new Set(items.map((i) => i.status))].join('/')})`);
+    const statuses = `HTTP ${[...new Set(items.map((i) => i.status))].join('/')}`;
+    const flood = items.map((i) => i.error && floodStageAdvice(i.error.type, i.error.reason)).find(Boolean);
+    super(flood ? `${items.length} documents not stored (${statuses}): ${flood}` : `${items.length} documents not stored yet (${statuses})`);
   }
 }
 
@@ -68,7 +72,7 @@ function checkDestination(items: BulkItemResult[], dest: Destination): void {
  * that is not one item per action, in order, with the action's _id is a failed request.
  * Whole-request failures, malformed answers and per-item 429/502/503/504 are retried within the
  * budget, resending only what is not acknowledged (sliced from the kept body); a request too large for the engine (413) is
- * split in halves. Anything else fails the page, naming the film.
+ * split in halves. Anything else fails the page, naming the document by the index's noun.
  */
 export async function sendBulk(engine: SearchEngine, page: BulkPage, dest: Destination, opts: LoaderOptions): Promise<BulkOutcome> {
   const outcome: BulkOutcome = { acknowledged: [], rejected: [] };
@@ -87,7 +91,7 @@ export async function sendBulk(engine: SearchEngine, page: BulkPage, dest: Desti
       const a = group[0]!;
       const bytes = Buffer.byteLength(page.body.slice(a.start, a.end));
       const reason = `document of ${bytes.toLocaleString('en')} bytes is larger than the engine accepts (HTTP 413)`;
-      if (!opts.skipInvalid) throw new EngineRejectedError(`the engine rejected film ${a.id}: ${reason}`);
+      if (!opts.skipInvalid) throw new EngineRejectedError(`the engine rejected ${opts.noun ?? 'document'} ${a.id}: ${reason}`);
       outcome.rejected.push({ id: a.id, version: a.version, field: '(document)', rule: 'engine:too_large', reason });
     }
   }
@@ -140,7 +144,7 @@ async function sendGroup(
             });
             return;
           }
-          throw new EngineRejectedError(`the engine rejected film ${action.id} (${action.op}, ${describeItem(item)})`);
+          throw new EngineRejectedError(`the engine rejected ${opts.noun ?? 'document'} ${action.id} (${action.op}, ${describeItem(item)})`);
         });
         todo = retry;
         if (retry.length > 0) throw new ItemsRetryable(retryItems);

@@ -145,7 +145,7 @@ async function run<Doc>(o: EtlOptions<Doc>, started: number, queryMs: () => numb
       if (!(await inflight.slot())) break;
       if (signal?.aborted) throw interrupted(signal);
       inflight.start(async () => {
-        const sent = await sendBulk(o.engine, payload, o.dest, { retry: o.retry, skipInvalid: o.skipInvalid });
+        const sent = await sendBulk(o.engine, payload, o.dest, { retry: o.retry, skipInvalid: o.skipInvalid, noun: o.spec.noun });
         if (abandoned) return;
         const rejected = [...payload.invalid, ...sent.rejected];
         const marked = await pgMark(async () => {
