@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { defaults, integer } from './config.js';
 import { Context, type GlobalFlags } from './context.js';
-import { exitWith } from './exit.js';
+import { exitAfterStop, exitWith } from './exit.js';
 import { ConnectionError, UsageError } from './errors.js';
 import { stopSignal } from './stop.js';
 import { wrapPgErrors } from './db/errors.js';
@@ -63,6 +63,7 @@ export function buildProgram(): Command {
       } finally {
         await ctx.close();
       }
+      if (ctx.retry.signal?.aborted) exitAfterStop();
     };
   };
 

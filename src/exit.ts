@@ -24,3 +24,12 @@ export function exitWith(err: unknown, debug: boolean): never {
   }
   process.exit(known ? err.exitCode : ExitCode.internal);
 }
+
+/**
+ * A command that ended normally after a stop signal (a watch: a signal is how it ends) exits 0
+ * at once: a request it gave up on (one that never answers; its pages stay pending) would
+ * otherwise keep its socket, and the process, alive until the stop bound exits 130.
+ */
+export function exitAfterStop(): never {
+  process.exit(ExitCode.ok);
+}

@@ -80,7 +80,7 @@ export function status(r: StatusResult): string {
     `${plural(r.name).padEnd(17)}${n(r.films)}`,
     `documents        ${r.engine.documents === null ? `unknown (${r.engine.error ?? ''})` : n(r.engine.documents)}`,
     `cluster          ${r.engine.cluster ? clusterLine(r.engine.cluster) : 'unknown'}`,
-    `pending          ${n(r.pending)} (of which deletes: ${n(r.pendingDeletes)})`,
+    `pending          ${n(r.pending)} (of which deletes: ${n(r.pendingDeletes)})${r.pending ? `, oldest change ${age(r.oldestChangeSeconds)} old` : ''}`,
     `rejected         ${n(r.rejected)}${r.rejected ? ' (not indexed until they change; start-etl --skip-invalid)' : ''}`,
     ...r.rejectedFilms.map((f) => `  film ${f.id} v${f.version}: ${f.reason} (field "${f.field}", rule "${f.rule}", ${f.rejectedAt})`),
     `running now      ${r.running ? 'yes' : 'no'}`,

@@ -10,6 +10,8 @@ export interface RetryPolicy {
   readonly maxRetryTimeMs: number;
   readonly signal?: AbortSignal;
   log?(message: string): void;
+  /** Called before each retry, with its log line: a watch reports itself unhealthy while one is under way. */
+  onRetry?(message: string): void;
 }
 
 export interface RetryOptions {
@@ -66,7 +68,9 @@ export async function withRetry<T>(fn: () => Promise<T>, policy: RetryPolicy, op
       if (!opts.isRetryable(err) || remaining <= 0) throw err;
       throwIfStopped(policy.signal);
       const delay = Math.min(remaining, Math.random() * Math.min(cap, base * 2 ** (attempt - 1)));
-      policy.log?.(`${opts.describe(err)}; retry ${attempt} in ${Math.round(delay)} ms`);
+      const line = `${opts.describe(err)}; retry ${attempt} in ${Math.round(delay)} ms`;
+      policy.onRetry?.(line);
+      policy.log?.(line);
       await wait(delay, policy.signal);
     }
   }

@@ -39,6 +39,8 @@ export interface StatusResult {
   physical: string | null;
   films: number;
   pending: number;
+  /** Age of the oldest of those pending changes, from the database whatever the engine does (0 when none). */
+  oldestChangeSeconds: number;
   /** Films deleted from the catalogue whose documents are still to be removed. */
   pendingDeletes: number;
   /** Films left out by start-etl --skip-invalid, until they change again. */
@@ -156,6 +158,7 @@ export async function status(o: StatusOptions): Promise<StatusResult> {
     physical: here?.physical ?? null,
     films: c.films,
     pending: here ? (queues.get(here.id)?.rows ?? 0) : 0,
+    oldestChangeSeconds: here ? (queues.get(here.id)?.oldestChangeSeconds ?? 0) : 0,
     pendingDeletes: c.pending_deletes,
     rejected: c.rejected,
     rejectedFilms: rejectedRows.map((r) => ({

@@ -29,6 +29,24 @@ export async function recordFinishedRun(db: Db, index: string, target: number, s
   await finishRun(db, id, 'success', counts);
 }
 
+/**
+ * A watch's failing cycles, so that `status` sees them (it judges by the last run): one row per
+ * streak of failures, not per failed cycle or retry, its error and finished_at brought up to
+ * date by each failure of the streak. Returns the row's id, to pass back for the next failure.
+ */
+export async function recordFailingCycle(db: Db, streak: number | undefined, index: string, target: number, started: Date, error: string): Promise<number> {
+  const none: RunCounts = { indexed: 0, deleted: 0, rejected: 0, batches: 0 };
+  if (streak !== undefined) {
+    const updated = await db('content.etl_run').where({ id: streak, target_id: target }).update({ error, finished_at: db.raw('clock_timestamp()') });
+    // Pruned meanwhile, or the live target changed (a rebuild): a new row for the streak.
+    if (updated > 0) return streak;
+  }
+  const id = await startRun(db, index, target);
+  await db('content.etl_run').where({ id }).update({ started_at: started });
+  await finishRun(db, id, 'failed', none, error);
+  return id;
+}
+
 export async function finishRun(db: Db, id: number, outcome: RunOutcome, counts: RunCounts, error?: string) {
   await db('content.etl_run')
     .where({ id })

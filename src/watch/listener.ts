@@ -14,12 +14,12 @@ export type Wake = 'notified' | 'poll' | 'stopped';
  * (and LISTENs again) for as long as it runs when that connection is lost. A notification is
  * only a reason to look at the queues: one that arrives while nobody waits is kept as a flag,
  * and every (re)connection sets that flag too, since notifications sent while it was down
- * are lost for good.
+ * are lost for good. Each watched index waits on a subscription of its own (its cycles run on
+ * their own), woken by the notifications that name it (the payload is the index's name).
  */
 export class ChangeListener {
   private client?: pg.Client;
-  private woken = false;
-  private waiter?: () => void;
+  private readonly subscriptions = new Set<Subscription>();
   private stopped = false;
   private backoff = 0;
   /** True while LISTEN is in effect. */
@@ -48,7 +48,7 @@ export class ChangeListener {
       };
       client.on('error', lost);
       client.on('end', lost);
-      client.on('notification', () => this.wake());
+      client.on('notification', (n) => this.wake(n.payload));
       try {
         await client.connect();
         await client.query(`LISTEN ${CHANNEL}`);
@@ -66,7 +66,35 @@ export class ChangeListener {
     }
   }
 
-  private wake(): void {
+  /** Wakes the subscriptions of the index named, or every one (a reconnection, or no name). */
+  private wake(index?: string): void {
+    for (const sub of this.subscriptions) if (!index || sub.index === index) sub.wake();
+  }
+
+  /** A subscription for one index's waits (woken by every (re)connection, like all of them). */
+  subscribe(index: string): Subscription {
+    const sub = new Subscription(index);
+    this.subscriptions.add(sub);
+    return sub;
+  }
+
+  async close(): Promise<void> {
+    this.stopped = true;
+    const client = this.client;
+    this.client = undefined;
+    this.listening = false;
+    if (client) await endClient(client, CLOSE_BOUND_MS);
+  }
+}
+
+/** One index's waits between two of its cycles. */
+export class Subscription {
+  private woken = false;
+  private waiter?: () => void;
+
+  constructor(readonly index: string) {}
+
+  wake(): void {
     this.woken = true;
     this.waiter?.();
   }
@@ -91,13 +119,5 @@ export class ChangeListener {
       signal?.addEventListener('abort', onAbort, { once: true });
       this.waiter = () => done('notified');
     });
-  }
-
-  async close(): Promise<void> {
-    this.stopped = true;
-    const client = this.client;
-    this.client = undefined;
-    this.listening = false;
-    if (client) await endClient(client, CLOSE_BOUND_MS);
   }
 }

@@ -1,14 +1,18 @@
+import type { IndexChoice } from '../config.js';
 import type { Db } from '../db/knex.js';
 import { aliasLock, LockSession, RunLock } from '../db/lock.js';
 import { withPgRetry } from '../db/retry.js';
-import { recordFinishedRun } from '../db/runs.js';
-import { setWatched } from '../db/targets.js';
+import { recordFailingCycle, recordFinishedRun } from '../db/runs.js';
+import { liveTarget, setWatched, type AliasKey } from '../db/targets.js';
 import { LockedError } from '../errors.js';
+import { STOP_GRACE_MS } from '../etl/run.js';
 import { aliasKey } from '../lifecycle/resolve.js';
-import { settlesWithin, sleep } from '../retry.js';
+import { settlesWithin, sleep, type RetryPolicy } from '../retry.js';
 import { runIndex, type StartEtlOptions } from '../commands/start-etl.js';
-import { ChangeListener } from './listener.js';
+import { WatchHealth } from './health.js';
+import { ChangeListener, type Subscription } from './listener.js';
 import { failureKind, serveMetrics, WatchMetrics } from './metrics.js';
+import { readQueues } from './queue-reader.js';
 import { readTargetQueues } from './target-queues.js';
 
 export interface WatchOptions extends StartEtlOptions {
@@ -46,84 +50,97 @@ const MAX_BACKOFF_MS = 30_000;
 const CLEAR_BOUND_MS = 2_000;
 /** init-es holds the run lock while it moves the alias (about a second): look again soon. */
 const LOCKED_RETRY_MS = 250;
+/**
+ * After a stop signal, a cycle gets the run's own grace for its pages in flight, and a little
+ * more to end; one stuck on a request that never answers is left behind (its pages stay
+ * pending), so that the watch still clears its flags and exits 0 within the 10 s stop bound.
+ */
+const CYCLE_STOP_BOUND_MS = STOP_GRACE_MS + 500;
+/** Recording a failing cycle must not hold the loop up (PostgreSQL may be the failure). */
+const RECORD_BOUND_MS = 3_000;
+
+/** One watched index: its alias, its own lock session, subscription and retry policy. */
+interface Kept {
+  choice: IndexChoice;
+  key: AliasKey;
+  watchLock: RunLock;
+  session: LockSession;
+  wake: Subscription;
+  options: StartEtlOptions;
+}
 
 /**
  * `start-etl --watch`: brings every index up to date, then waits for a notification from the
  * capture triggers (or the poll interval), and again, until SIGINT/SIGTERM. It holds each
  * alias's watch lock for as long as it runs (a cron one-shot exits 6) and takes the run lock
- * for each cycle only, so that init-es can move the alias between two cycles. Outages of
+ * for each cycle only, so that init-es can move the alias between two cycles. Each index has
+ * cycles of its own (its own backoff, lock session and health), so that one index's trouble
+ * (its index deleted, a document it cannot write) does not hold the others back. Outages of
  * either server fail a cycle, never the loop: it backs off, reports itself unhealthy, and
  * goes on. Acknowledgement rules are those of every run (src/etl/).
  */
 export async function watch(o: WatchOptions): Promise<WatchResult> {
   const started = performance.now();
-  const signal = o.retry.signal;
-  const keys = o.indexes.map((t) => aliasKey(o.engine, t, o.engineUrl));
-  const watchLocks: RunLock[] = [];
-  const session = new LockSession(o.databaseUrl, o.timeouts);
+  // Ends every index's cycles: the user's signal, or another watch taking an alias over.
+  const ending = new AbortController();
+  const signal = o.retry.signal ? AbortSignal.any([o.retry.signal, ending.signal]) : ending.signal;
   const listener = new ChangeListener(o.databaseUrl, o.timeouts, o.log);
   const metrics = new WatchMetrics();
+  const health = new WatchHealth(
+    o.indexes.map((t) => ({ name: t.spec.name, alias: t.index })),
+    o.maxLagSeconds,
+    (name) => metrics.lagOf(name),
+  );
+  metrics.health = () => health.check();
   const totals: WatchResult = { cycles: 0, indexed: 0, deleted: 0, failures: 0, seconds: 0 };
-  let lastError: string | undefined = 'no cycle yet';
-  let lag = 0;
-  const health = () =>
-    lastError !== undefined
-      ? { ok: false, reason: lastError }
-      : lag > o.maxLagSeconds
-        ? { ok: false, reason: `oldest pending change is ${lag.toFixed(1)} s old (--max-lag ${o.maxLagSeconds})` }
-        : { ok: true, reason: 'last cycle succeeded' };
   let server: Awaited<ReturnType<typeof serveMetrics>> | undefined;
-  let queues: ReturnType<typeof readTargetQueues> | undefined;
+  const readers: Array<{ stop(): Promise<void> }> = [];
   const watched = new Set<number>();
-  try {
-    for (const k of keys) {
-      watchLocks.push(await withPgRetry(() => RunLock.acquire(o.databaseUrl, o.timeouts, o.wait ?? false, aliasLock('watch', k.cluster, k.alias)), o.retry));
-    }
-    if (o.metricsPort !== undefined) {
-      server = await serveMetrics(metrics, o.metricsPort, health);
-      queues = readTargetQueues(o.db, o.indexes.map((t) => t.spec), metrics);
-    }
-    listener.start();
+  const kept: Kept[] = [];
+  let fatal: unknown;
+
+  /** One index's cycles, until the watch ends. */
+  const keep = async (k: Kept): Promise<void> => {
+    const name = k.choice.spec.name;
     let backoff = 0;
-    while (!signal?.aborted) {
+    let streak: number | undefined;
+    while (!signal.aborted) {
       const cycleStart = new Date();
       const t0 = performance.now();
       try {
-        for (const l of watchLocks) await l.ensureHeld().catch(tookOver);
-        let work = 0;
-        lag = 0;
-        const parts: string[] = [];
-        for (const t of o.indexes) {
-          const r = await runIndex(o, t, (name) => session.take(name), { record: false });
-          // Notifications for this index from now on (the live target changes with a rebuild).
-          await withPgRetry(() => setWatched(o.db, r.target, true), o.retry);
-          watched.add(r.target);
-          metrics.pending.set({ index: t.spec.name }, r.pendingAfter);
-          metrics.lag.set({ index: t.spec.name }, r.lagSeconds);
-          metrics.indexed.inc({ index: t.spec.name }, r.indexed);
-          metrics.deleted.inc({ index: t.spec.name }, r.deleted);
-          lag = Math.max(lag, r.lagSeconds);
-          totals.indexed += r.indexed;
-          totals.deleted += r.deleted;
-          if (r.indexed + r.deleted + r.rejected > 0) {
-            work += r.indexed + r.deleted + r.rejected;
-            parts.push(`${t.index}: indexed ${r.indexed}, deleted ${r.deleted}${r.rejected ? `, rejected ${r.rejected}` : ''}`);
-            await withPgRetry(() => recordFinishedRun(o.db, t.index, r.target, cycleStart, r), o.retry);
-          }
-        }
-        lastError = undefined;
+        await k.watchLock.ensureHeld().catch(tookOver);
+        const r = await runIndex(k.options, k.choice, (lock) => k.session.take(lock), { record: false });
+        // Notifications for this index from now on (the live target changes with a rebuild).
+        await withPgRetry(() => setWatched(o.db, r.target, true), k.options.retry);
+        watched.add(r.target);
+        metrics.setQueue(name, r.pendingAfter, r.lagSeconds);
+        metrics.indexed.inc({ index: name }, r.indexed);
+        metrics.deleted.inc({ index: name }, r.deleted);
+        totals.indexed += r.indexed;
+        totals.deleted += r.deleted;
+        const work = r.indexed + r.deleted + r.rejected;
+        // After a failure streak the success is recorded even with nothing to do, so that `status` sees the recovery.
+        if (work > 0 || streak !== undefined) await withPgRetry(() => recordFinishedRun(o.db, k.choice.index, r.target, cycleStart, r), k.options.retry);
+        streak = undefined;
         backoff = 0;
+        health.succeeded(name);
         metrics.lastSuccess.setToCurrentTime();
-        metrics.healthy.set(health().ok ? 1 : 0);
         if (work > 0) {
           const seconds = (performance.now() - t0) / 1000;
           totals.cycles++;
           metrics.cycles.observe(seconds);
-          o.log(`${parts.join('; ')}; lag ${lag.toFixed(2)} s; cycle ${(seconds * 1000).toFixed(0)} ms`);
+          o.log(
+            `${k.choice.index}: indexed ${r.indexed}, deleted ${r.deleted}${r.rejected ? `, rejected ${r.rejected}` : ''}; ` +
+              `lag ${r.lagSeconds.toFixed(2)} s; cycle ${(seconds * 1000).toFixed(0)} ms`,
+          );
         }
       } catch (err) {
-        if (signal?.aborted) break;
-        if (err instanceof TakenOver) throw err;
+        if (signal.aborted) break;
+        if (err instanceof TakenOver) {
+          fatal ??= err;
+          ending.abort('another watch took over');
+          break;
+        }
         const kind = failureKind(err);
         metrics.failures.inc({ kind });
         totals.failures++;
@@ -132,26 +149,70 @@ export async function watch(o: WatchOptions): Promise<WatchResult> {
           await sleep(LOCKED_RETRY_MS, signal).catch(() => undefined);
           continue;
         }
-        lastError = `${kind}: ${(err as Error).message}`;
-        metrics.healthy.set(0);
+        const reason = `${kind}: ${(err as Error).message}`;
+        health.failed(name, reason);
+        streak = await recordStreak(o.db, k, streak, cycleStart, reason);
         backoff = Math.min(MAX_BACKOFF_MS, Math.max(1_000, backoff * 2));
-        o.log(`cycle failed (${kind}): ${(err as Error).message}; next attempt in ${backoff / 1000} s`);
+        o.log(`${k.choice.index}: cycle failed (${kind}): ${(err as Error).message}; next attempt in ${backoff / 1000} s`);
         await sleep(backoff, signal).catch(() => undefined);
         continue;
       }
-      if ((await listener.wait(o.pollIntervalMs, signal)) === 'stopped') break;
+      if ((await k.wake.wait(o.pollIntervalMs, signal)) === 'stopped') break;
     }
+  };
+
+  try {
+    for (const t of o.indexes) {
+      const key = aliasKey(o.engine, t, o.engineUrl);
+      const watchLock = await withPgRetry(() => RunLock.acquire(o.databaseUrl, o.timeouts, o.wait ?? false, aliasLock('watch', key.cluster, key.alias)), o.retry);
+      const retry: RetryPolicy = {
+        ...o.retry,
+        signal,
+        log: (m) => o.retry.log?.(`${t.index}: ${m}`),
+        // A retry under way is a cycle failing: /healthz says so now, not when the budget is spent.
+        onRetry: (m) => health.retrying(t.spec.name, m),
+      };
+      kept.push({ choice: t, key, watchLock, session: new LockSession(o.databaseUrl, o.timeouts), wake: listener.subscribe(t.spec.name), options: { ...o, retry } });
+    }
+    if (o.metricsPort !== undefined) {
+      server = await serveMetrics(metrics, o.metricsPort, () => health.check());
+      readers.push(readTargetQueues(o.db, o.indexes.map((t) => t.spec), metrics));
+      readers.push(readQueues(o.db, kept.map((k) => ({ name: k.choice.spec.name, queue: k.choice.spec.queue, cluster: k.key.cluster, alias: k.key.alias })), metrics));
+    }
+    listener.start();
+    // keep() catches every failure of a cycle; one of the loop itself is a bug, reported as such.
+    const all = Promise.all(kept.map(keep)).catch((err: unknown) => {
+      fatal ??= err;
+      ending.abort('the watch failed');
+    });
+    await new Promise<void>((resolve) => {
+      void all.then(() => resolve());
+      signal.addEventListener('abort', () => setTimeout(resolve, CYCLE_STOP_BOUND_MS), { once: true });
+    });
+    if (fatal) throw fatal;
   } finally {
     // Writers stop paying for notifications nobody listens to; bounded, a one-shot run clears what is left.
     await settlesWithin(CLEAR_BOUND_MS, Promise.all([...watched].map((id) => setWatched(o.db, id, false))).catch(() => undefined));
-    await queues?.stop();
+    await Promise.all(readers.map((r) => r.stop()));
     server?.close();
     // Connections still open (a slow or stuck client) would keep the process alive after the watch.
     server?.closeAllConnections();
     await listener.close();
-    await session.close();
-    for (const l of watchLocks) await l.release();
+    await Promise.all(kept.map((k) => k.session.close()));
+    for (const k of kept) await k.watchLock.release();
   }
   totals.seconds = (performance.now() - started) / 1000;
   return totals;
+}
+
+/** The failing cycle in the run history (one row per streak), within a bound; the streak's row id. */
+async function recordStreak(db: Db, k: Kept, streak: number | undefined, started: Date, reason: string): Promise<number | undefined> {
+  let id = streak;
+  const recording = (async () => {
+    // The alias's live target, which `status` judges; none when the index was never built here.
+    const target = await liveTarget(db, k.key);
+    if (target) id = await recordFailingCycle(db, streak, k.choice.index, target.id, started, reason);
+  })();
+  await settlesWithin(RECORD_BOUND_MS, recording);
+  return id;
 }

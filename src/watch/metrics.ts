@@ -31,19 +31,49 @@ export function failureKind(raw: unknown): string {
  */
 export class WatchMetrics {
   readonly registry = new Registry();
-  readonly pending = new Gauge({ name: 'movies_pending_documents', help: 'Documents waiting to be indexed or deleted, per index', labelNames: ['index'], registers: [this.registry] });
-  readonly lag = new Gauge({ name: 'movies_lag_seconds', help: 'Age of the oldest pending change, per index (0 when none is pending)', labelNames: ['index'], registers: [this.registry] });
+  /*
+   * Pending documents and lag are read from the database (src/watch/queue-reader.ts), apart from
+   * the cycles: a cycle that cannot finish (the engine failing, a request hanging) must not
+   * leave them at their last success. Between two readings, and while the database cannot be
+   * read, the lag grows from the oldest change last seen.
+   */
+  private readonly queueReadings = new Map<string, { pending: number; lagSeconds: number; at: number }>();
+  readonly pending: Gauge = new Gauge({
+    name: 'movies_pending_documents',
+    help: 'Documents waiting to be indexed or deleted, per index',
+    labelNames: ['index'],
+    registers: [this.registry],
+    collect: (): void => {
+      for (const [index, r] of this.queueReadings) this.pending.set({ index }, r.pending);
+    },
+  });
+  readonly lag: Gauge = new Gauge({
+    name: 'movies_lag_seconds',
+    help: 'Age of the oldest pending change, per index (0 when none is pending)',
+    labelNames: ['index'],
+    registers: [this.registry],
+    collect: (): void => {
+      for (const index of this.queueReadings.keys()) this.lag.set({ index }, this.lagOf(index));
+    },
+  });
   readonly indexed = new Counter({ name: 'movies_documents_indexed_total', help: 'Documents written and acknowledged', labelNames: ['index'], registers: [this.registry] });
   readonly deleted = new Counter({ name: 'movies_documents_deleted_total', help: 'Documents deleted and acknowledged', labelNames: ['index'], registers: [this.registry] });
   readonly failures = new Counter({ name: 'movies_failures_total', help: 'Failed cycles, by kind (outage, index_missing, engine_rejected, invalid_data, locked, configuration, internal)', labelNames: ['kind'], registers: [this.registry] });
   readonly cycles = new Histogram({
     name: 'movies_cycle_duration_seconds',
-    help: 'Time of one cycle that had work: every index brought up to date',
+    help: 'Time of one index cycle that had work: the index brought up to date',
     buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     registers: [this.registry],
   });
   readonly lastSuccess = new Gauge({ name: 'movies_last_success_timestamp_seconds', help: 'When a cycle last succeeded (Unix time)', registers: [this.registry] });
-  readonly healthy = new Gauge({ name: 'movies_healthy', help: '1 when the last cycle succeeded and the lag is within --max-lag, else 0', registers: [this.registry] });
+  /** What /healthz says; set by the watch loop, read at each scrape so that both always agree. */
+  health: () => { ok: boolean } = () => ({ ok: false });
+  readonly healthy: Gauge = new Gauge({
+    name: 'movies_healthy',
+    help: '1 when no index is failing and every lag is within --max-lag (what /healthz says), else 0',
+    registers: [this.registry],
+    collect: (): void => this.healthy.set(this.health().ok ? 1 : 0),
+  });
 
   /*
    * Every target of the watched indexes, on any cluster and in any state: a target nobody runs
@@ -70,6 +100,17 @@ export class WatchMetrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'movies_' });
+  }
+
+  /** The latest reading of one index's live queue: its pending documents and oldest change. */
+  setQueue(index: string, pending: number, lagSeconds: number): void {
+    this.queueReadings.set(index, { pending, lagSeconds, at: performance.now() });
+  }
+
+  /** The age of the index's oldest pending change now: the last reading, aged since it was taken. */
+  lagOf(index: string): number {
+    const r = this.queueReadings.get(index);
+    return r && r.pending > 0 ? r.lagSeconds + (performance.now() - r.at) / 1000 : 0;
   }
 
   /** The latest reading of one index's target queues (src/watch/target-queues.ts). */

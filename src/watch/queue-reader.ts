@@ -1,0 +1,51 @@
+import type { Db } from '../db/knex.js';
+import { liveQueue } from '../db/queue.js';
+import type { ChangeQueue } from '../indexes/spec.js';
+import { settlesWithin, sleep } from '../retry.js';
+import type { WatchMetrics } from './metrics.js';
+
+/** How often a watch reads each index's live queue for its gauges and /healthz. */
+export const QUEUE_READ_MS = 1_000;
+/** A slow reading (a huge backlog to count) is taken less often: at most this share of the time. */
+const MAX_SHARE = 0.1;
+const STOP_BOUND_MS = 2_000;
+
+export interface WatchedQueue {
+  /** The logical index (the gauges' label). */
+  name: string;
+  queue: ChangeQueue;
+  cluster: string;
+  alias: string;
+}
+
+/**
+ * Reads each watched index's live queue (pending count and oldest change) on a timer of its
+ * own, so that the gauges and the lag /healthz judges by come from the database whenever it
+ * answers, whatever the engine does: a cycle retrying a failing engine, or waiting on a hung
+ * request, does not freeze them. A reading that fails (PostgreSQL down) keeps the previous
+ * one, whose lag goes on growing (WatchMetrics.lagOf).
+ */
+export function readQueues(db: Db, watched: readonly WatchedQueue[], metrics: WatchMetrics, everyMs = QUEUE_READ_MS): { stop(): Promise<void> } {
+  const stopping = new AbortController();
+  const loop = (async () => {
+    while (!stopping.signal.aborted) {
+      const t0 = performance.now();
+      for (const w of watched) {
+        try {
+          const r = await liveQueue(db, w.queue, w.cluster, w.alias);
+          metrics.setQueue(w.name, r?.pending ?? 0, r?.lagSeconds ?? 0);
+        } catch {
+          // The cycles report the outage; this reading waits for the next round.
+        }
+      }
+      const took = performance.now() - t0;
+      await sleep(Math.max(everyMs, took / MAX_SHARE - took), stopping.signal).catch(() => undefined);
+    }
+  })();
+  return {
+    async stop() {
+      stopping.abort();
+      await settlesWithin(STOP_BOUND_MS, loop);
+    },
+  };
+}
