@@ -5,6 +5,9 @@ import type { ChangeQueue } from '../indexes/spec.js';
 export interface TargetQueue {
   target: number;
   state: 'live' | 'building' | 'kept';
+  /** The cluster and alias the target belongs to (null for an earlier version's unclaimed one). */
+  cluster: string | null;
+  alias: string | null;
   /** Rows pending for this target: documents to index or delete. */
   rows: number;
   /** Age of its oldest pending change in seconds, by the database's clock; 0 when none is pending. */
@@ -20,13 +23,14 @@ export interface TargetQueue {
  * (the primary key is (target_id, document id)), so it is bounded by the catalogue's size.
  */
 export async function targetQueues(db: Db, q: ChangeQueue, indexName: string): Promise<TargetQueue[]> {
-  const rows = (await db.raw<{ rows: Array<{ id: number; state: TargetQueue['state']; n: number; oldest: number | null }> }>(targetQueuesSql(q), [indexName])).rows;
-  return rows.map((r) => ({ target: Number(r.id), state: r.state, rows: r.n, oldestChangeSeconds: Math.max(0, r.oldest ?? 0) }));
+  type Row = { id: number; state: TargetQueue['state']; cluster: string | null; alias: string | null; n: number; oldest: number | null };
+  const rows = (await db.raw<{ rows: Row[] }>(targetQueuesSql(q), [indexName])).rows;
+  return rows.map((r) => ({ target: Number(r.id), state: r.state, cluster: r.cluster, alias: r.alias, rows: r.n, oldestChangeSeconds: Math.max(0, r.oldest ?? 0) }));
 }
 
 /** The statement, with one binding (the index name); exported so a test can read its plan. */
 export const targetQueuesSql = (q: ChangeQueue) => `
-SELECT t.id, t.state,
+SELECT t.id, t.state, t.cluster, t.alias,
        (SELECT count(*)::int FROM content.${q.table} c WHERE c.target_id = t.id) AS n,
        (SELECT extract(epoch FROM clock_timestamp() - c.changed_at)::float8 FROM content.${q.table} c
          WHERE c.target_id = t.id ORDER BY c.version LIMIT 1) AS oldest

@@ -177,33 +177,6 @@ export async function pendingStats(db: Db, q: ChangeQueue, target: number): Prom
   return { pending: r.rows[0]?.pending ?? 0, lagSeconds: Math.max(0, r.rows[0]?.lag ?? 0) };
 }
 
-/** The live target of one alias on one cluster, with its pending documents and oldest change. */
-export interface LiveQueue {
-  target: number;
-  pending: number;
-  /** Age of its oldest pending change in seconds, by the database's clock; 0 when none is pending. */
-  lagSeconds: number;
-}
-
-/**
- * One statement for a watch's gauges, apart from its cycles: the count reads the target's
- * primary-key entries (at most one per document); the oldest change is one entry of the
- * (target_id, version) index, the lowest version being the change queued first. Undefined
- * when the alias has no live target in this database (no init-es yet).
- */
-export async function liveQueue(db: Db, q: ChangeQueue, cluster: string, alias: string): Promise<LiveQueue | undefined> {
-  const r = await db.raw<{ rows: Array<{ id: number; pending: number; lag: number | null }> }>(
-    `SELECT t.id,
-            (SELECT count(*)::int FROM content.${q.table} c WHERE c.target_id = t.id) AS pending,
-            (SELECT extract(epoch FROM clock_timestamp() - c.changed_at)::float8 FROM content.${q.table} c
-              WHERE c.target_id = t.id ORDER BY c.version LIMIT 1) AS lag
-     FROM content.etl_target t WHERE t.cluster = ? AND t.alias = ? AND t.state = 'live'`,
-    [cluster, alias],
-  );
-  const row = r.rows[0];
-  return row ? { target: Number(row.id), pending: row.pending, lagSeconds: Math.max(0, row.lag ?? 0) } : undefined;
-}
-
 /**
  * Makes the documents `ids` pending for one target (`movies verify --repair`), with a fresh
  * version each, and wakes a watch that keeps the target (migration 006). A document whose

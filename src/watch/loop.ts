@@ -13,7 +13,6 @@ import { WatchHealth } from './health.js';
 import { ChangeListener, type Subscription } from './listener.js';
 import { failureKind, serveMetrics, WatchMetrics } from './metrics.js';
 import { readQueues } from './queue-reader.js';
-import { readTargetQueues } from './target-queues.js';
 
 export interface WatchOptions extends StartEtlOptions {
   /** The safety net for missed notifications: look at the queues at least this often. */
@@ -176,7 +175,6 @@ export async function watch(o: WatchOptions): Promise<WatchResult> {
     }
     if (o.metricsPort !== undefined) {
       server = await serveMetrics(metrics, o.metricsPort, () => health.check());
-      readers.push(readTargetQueues(o.db, o.indexes.map((t) => t.spec), metrics));
       readers.push(readQueues(o.db, kept.map((k) => ({ name: k.choice.spec.name, queue: k.choice.spec.queue, cluster: k.key.cluster, alias: k.key.alias })), metrics));
     }
     listener.start();

@@ -113,7 +113,7 @@ export class WatchMetrics {
     return r && r.pending > 0 ? r.lagSeconds + (performance.now() - r.at) / 1000 : 0;
   }
 
-  /** The latest reading of one index's target queues (src/watch/target-queues.ts). */
+  /** The latest reading of one index's target queues (src/watch/queue-reader.ts). */
   setTargetQueues(index: string, queues: TargetQueue[]): void {
     this.targetReadings.set(index, { queues, at: performance.now() });
   }

@@ -1,10 +1,10 @@
 import type { Db } from '../db/knex.js';
-import { liveQueue } from '../db/queue.js';
+import { targetQueues } from '../db/queue-stats.js';
 import type { ChangeQueue } from '../indexes/spec.js';
 import { settlesWithin, sleep } from '../retry.js';
 import type { WatchMetrics } from './metrics.js';
 
-/** How often a watch reads each index's live queue for its gauges and /healthz. */
+/** How often a watch reads each index's queues for its gauges and /healthz. */
 export const QUEUE_READ_MS = 1_000;
 /** A slow reading (a huge backlog to count) is taken less often: at most this share of the time. */
 const MAX_SHARE = 0.1;
@@ -14,16 +14,18 @@ export interface WatchedQueue {
   /** The logical index (the gauges' label). */
   name: string;
   queue: ChangeQueue;
+  /** The alias this watch keeps on this cluster: its live target feeds the pending and lag gauges. */
   cluster: string;
   alias: string;
 }
 
 /**
- * Reads each watched index's live queue (pending count and oldest change) on a timer of its
- * own, so that the gauges and the lag /healthz judges by come from the database whenever it
- * answers, whatever the engine does: a cycle retrying a failing engine, or waiting on a hung
- * request, does not freeze them. A reading that fails (PostgreSQL down) keeps the previous
- * one, whose lag goes on growing (WatchMetrics.lagOf).
+ * Reads the queues of every target of each watched index (src/db/queue-stats.ts: a count and
+ * one index entry per target) on a timer of its own, apart from the cycles, so that the gauges
+ * and the lag /healthz judges by come from the database whenever it answers, whatever the
+ * engine does: a cycle retrying a failing engine, or waiting on a hung request, does not freeze
+ * them, and a target nobody runs (a retired cluster) shows in the per-target gauges. A reading
+ * that fails (PostgreSQL down) keeps the previous one, whose ages go on growing.
  */
 export function readQueues(db: Db, watched: readonly WatchedQueue[], metrics: WatchMetrics, everyMs = QUEUE_READ_MS): { stop(): Promise<void> } {
   const stopping = new AbortController();
@@ -32,8 +34,10 @@ export function readQueues(db: Db, watched: readonly WatchedQueue[], metrics: Wa
       const t0 = performance.now();
       for (const w of watched) {
         try {
-          const r = await liveQueue(db, w.queue, w.cluster, w.alias);
-          metrics.setQueue(w.name, r?.pending ?? 0, r?.lagSeconds ?? 0);
+          const queues = await targetQueues(db, w.queue, w.name);
+          metrics.setTargetQueues(w.name, queues);
+          const live = queues.find((q) => q.state === 'live' && q.cluster === w.cluster && q.alias === w.alias);
+          metrics.setQueue(w.name, live?.rows ?? 0, live?.oldestChangeSeconds ?? 0);
         } catch {
           // The cycles report the outage; this reading waits for the next round.
         }

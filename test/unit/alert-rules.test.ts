@@ -8,7 +8,7 @@ const rules = readFileSync(new URL('../../ops/prometheus/movies.rules.yml', impo
 describe('shipped alert rules', () => {
   it('name only metrics and labels the watch exports', async () => {
     const m = new WatchMetrics();
-    m.setTargetQueues('movies', [{ target: 7, state: 'live', rows: 3, oldestChangeSeconds: 90 }]);
+    m.setTargetQueues('movies', [{ target: 7, state: 'live', cluster: 'c', alias: 'movies', rows: 3, oldestChangeSeconds: 90 }]);
     const exported = await m.registry.metrics();
     const names = [...new Set(rules.match(/\bmovies_[a-z_]+/g) ?? [])];
     assert.ok(names.includes('movies_target_oldest_change_seconds'));
@@ -19,13 +19,13 @@ describe('shipped alert rules', () => {
 
   it("a target's oldest change goes on ageing between two readings; a target gone from a reading loses its series", async () => {
     const m = new WatchMetrics();
-    m.setTargetQueues('movies', [{ target: 1, state: 'live', rows: 3, oldestChangeSeconds: 10 }, { target: 2, state: 'kept', rows: 0, oldestChangeSeconds: 0 }]);
+    m.setTargetQueues('movies', [{ target: 1, state: 'live', cluster: 'c', alias: 'movies', rows: 3, oldestChangeSeconds: 10 }, { target: 2, state: 'kept', cluster: 'c', alias: 'movies', rows: 0, oldestChangeSeconds: 0 }]);
     await new Promise((r) => setTimeout(r, 300));
     const first = await m.registry.metrics();
     const age = Number(/^movies_target_oldest_change_seconds\{index="movies",target="1",state="live"\} (\S+)$/m.exec(first)![1]);
     assert.ok(age >= 10.25 && age < 11, `aged to ${age}`);
     assert.match(first, /^movies_target_oldest_change_seconds\{index="movies",target="2",state="kept"\} 0$/m, 'nothing pending: 0');
-    m.setTargetQueues('movies', [{ target: 1, state: 'live', rows: 0, oldestChangeSeconds: 0 }]);
+    m.setTargetQueues('movies', [{ target: 1, state: 'live', cluster: 'c', alias: 'movies', rows: 0, oldestChangeSeconds: 0 }]);
     const second = await m.registry.metrics();
     assert.doesNotMatch(second, /target="2"/);
   });
