@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { root } from './env.js';
+import type { Catalogue } from './catalogue.js';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -21,7 +22,9 @@ export async function startWatch(env: Record<string, string>, args: string[] = [
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
+  let stdout = '';
   child.stderr!.on('data', (d) => (stderr += d));
+  child.stdout!.on('data', (d) => (stdout += d));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('close', (code, signal) => r({ code, signal })));
   const healthz = async (): Promise<{ status: number; reason: string }> => {
     try {
@@ -47,6 +50,9 @@ export async function startWatch(env: Record<string, string>, args: string[] = [
     get stderr() {
       return stderr;
     },
+    get stdout() {
+      return stdout;
+    },
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       return exited;
@@ -61,7 +67,18 @@ export async function within(ms: number, what: string | (() => string | Promise<
   const t0 = Date.now();
   while (!(await check())) {
     if (Date.now() - t0 > ms) assert.fail(`${typeof what === 'string' ? what : await what()}: not within ${ms} ms`);
-    await sleep(50);
+    await sleep(20);
   }
   return Date.now() - t0;
+}
+
+/** The film's title as a search finds it (a GET by id would see it before any refresh, on Elasticsearch). */
+export async function titleInIndex(c: Catalogue, id: string): Promise<string | undefined> {
+  const res = await fetch(`${c.engineUrl}/${c.index}/_search`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query: { ids: { values: [id] } } }),
+  });
+  const hits = ((await res.json()) as { hits?: { hits?: Array<{ _source: { title: string } }> } }).hits?.hits ?? [];
+  return hits[0]?._source.title;
 }

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { runCli } from '../helpers/cli.js';
 import { root, serviceEnv } from '../helpers/env.js';
@@ -8,6 +7,7 @@ import { ENGINES } from '../helpers/engines.js';
 import { Proxy } from '../helpers/proxy.js';
 import { engineCatalogue, type Catalogue } from '../helpers/catalogue.js';
 import { ExitCode } from '../../src/errors.js';
+import { freePort, sleep } from '../helpers/watch.js';
 
 /*
  * Issue 21, item 8: a PostgreSQL that stops answering or refuses connections is an outage, in a
@@ -16,16 +16,6 @@ import { ExitCode } from '../../src/errors.js';
  */
 const services = serviceEnv();
 const engine = ENGINES.find((e) => e.name === 'opensearch') ?? ENGINES[0]!;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
 /** movies_failures_total by kind, as the watch's /metrics says them. */
 async function failures(port: number): Promise<Record<string, number>> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();

@@ -1,40 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { connect, createServer, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { root } from '../helpers/env.js';
 import { ENGINES } from '../helpers/engines.js';
 import { engineCatalogue, type Catalogue } from '../helpers/catalogue.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-async function within(ms: number, what: string, check: () => Promise<boolean>): Promise<number> {
-  const t0 = Date.now();
-  while (!(await check())) {
-    if (Date.now() - t0 > ms) assert.fail(`${what}: not within ${ms} ms`);
-    await sleep(50);
-  }
-  return Date.now() - t0;
-}
-
-/** The film's title as a search finds it. */
-async function titleInIndex(c: Catalogue, id: string): Promise<string | undefined> {
-  const res = await fetch(`${c.engineUrl}/${c.index}/_search`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query: { ids: { values: [id] } } }),
-  });
-  const hits = ((await res.json()) as { hits?: { hits?: Array<{ _source: { title: string } }> } }).hits?.hits ?? [];
-  return hits[0]?._source.title;
-}
+import { freePort, sleep, titleInIndex, within } from '../helpers/watch.js';
 
 /** One idle TCP connection that never sends a byte (a slowloris); resolves once connected, or after 3 s regardless. */
 function idleConnection(port: number, open: Socket[]): Promise<void> {

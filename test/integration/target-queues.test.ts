@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { runCli } from '../helpers/cli.js';
 import { root } from '../helpers/env.js';
@@ -9,16 +8,7 @@ import { deleteIndex } from '../helpers/engine.js';
 import { engineCatalogue, type Catalogue } from '../helpers/catalogue.js';
 import { targetQueuesSql } from '../../src/db/queue-stats.js';
 import { filmsIndex as filmsSpec } from '../../src/indexes/films/index.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
+import { freePort, sleep } from '../helpers/watch.js';
 
 interface QueueTruth {
   rows: number;

@@ -1,83 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { runCli } from '../helpers/cli.js';
-import { root } from '../helpers/env.js';
 import { ENGINES, mappingArgs } from '../helpers/engines.js';
 import { HttpFaultProxy } from '../helpers/http-proxy.js';
 import { assertIndexMatchesDatabase, engineCatalogue, type Catalogue } from '../helpers/catalogue.js';
 import { ExitCode } from '../../src/errors.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-/** A `start-etl --watch` child process, with its stderr kept and its /healthz and /metrics at hand. */
-async function startWatch(env: Record<string, string>, args: string[] = []) {
-  const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, [`${root}bin/movies`, 'start-etl', '--watch', '--metrics-port', String(port), ...args], {
-    env: { PATH: process.env.PATH ?? '', MOVIES_ONLY: 'movies', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  let stdout = '';
-  child.stderr!.on('data', (d) => (stderr += d));
-  child.stdout!.on('data', (d) => (stdout += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('close', (code, signal) => r({ code, signal })));
-  const health = async () => {
-    try {
-      return (await fetch(`http://127.0.0.1:${port}/healthz`)).status;
-    } catch {
-      return 0;
-    }
-  };
-  for (let i = 0; i < 300 && (await health()) === 0; i++) await sleep(50);
-  return {
-    child,
-    exited,
-    health,
-    metrics: async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text(),
-    get stderr() {
-      return stderr;
-    },
-    get stdout() {
-      return stdout;
-    },
-    async stop() {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      return exited;
-    },
-  };
-}
-
-/** Waits until `check` holds, at most `ms`; returns how long it took. */
-async function within(ms: number, what: string, check: () => Promise<boolean>): Promise<number> {
-  const t0 = Date.now();
-  while (!(await check())) {
-    if (Date.now() - t0 > ms) assert.fail(`${what}: not within ${ms} ms`);
-    await sleep(20);
-  }
-  return Date.now() - t0;
-}
-
-/** The film's title as a search finds it (a GET by id would see it before any refresh, on Elasticsearch). */
-async function titleInIndex(c: Catalogue, id: string): Promise<string | undefined> {
-  const res = await fetch(`${c.engineUrl}/${c.index}/_search`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query: { ids: { values: [id] } } }),
-  });
-  const hits = ((await res.json()) as { hits?: { hits?: Array<{ _source: { title: string } }> } }).hits?.hits ?? [];
-  return hits[0]?._source.title;
-}
+import { freePort, sleep, startWatch, titleInIndex, within } from '../helpers/watch.js';
 
 for (const engine of ENGINES) {
   describe(`start-etl --watch (${engine.name})`, () => {

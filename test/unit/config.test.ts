@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BOUNDS, parseInteger, resolveConfig } from '../../src/config.js';
@@ -145,6 +146,16 @@ describe('config: integer options', () => {
   it('every bound is an integer range', () => {
     for (const [name, { min, max }] of Object.entries(BOUNDS)) {
       assert.ok(Number.isSafeInteger(min) && Number.isSafeInteger(max) && min <= max, name);
+    }
+  });
+
+  it("the README's table of bounds says what BOUNDS says", () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const fmt = (n: number) => n.toLocaleString('en-US');
+    for (const [name, { min, max }] of Object.entries(BOUNDS)) {
+      if (!name.startsWith('--') || name === '--seed') continue;
+      const row = new RegExp('`' + name + '`[^|]*\\| ' + fmt(min) + '–' + fmt(max) + ' \\|');
+      assert.match(readme, row, `README row for ${name}: ${fmt(min)}–${fmt(max)}`);
     }
   });
 
