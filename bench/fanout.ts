@@ -10,7 +10,7 @@
  *
  * DIR are built checkouts (git worktrees): before = issue 9's end (migrations 001–004, one queue per
  * index, always written), after = issue 10 with 0, 1 or 2 targets per index registered by plain
- * INSERTs into content.etl_target (cluster 'bench', unique alias and physical names, state
+ * INSERTs into movies.etl_target (cluster 'bench', unique alias and physical names, state
  * 'live') between `migrate` and `loaddata`. Each sample is `loaddata FIXTURE` into a freshly
  * migrated database. A round is before, after-k, before, after-k', before, after-k'' (before
  * between every after variant, ABAB), the after variants' order rotating per round. After each
@@ -61,7 +61,7 @@ async function sample(v: Variant, round: number, slot: number): Promise<Sample> 
   for (let i = 1; i <= targetsOf(v); i++) {
     await sql(
       DATABASE,
-      `INSERT INTO content.etl_target (index_name, cluster, alias, physical, state)
+      `INSERT INTO movies.etl_target (index_name, cluster, alias, physical, state)
        SELECT name, 'bench', 'fanout_' || name || '_${i}', 'fanout_' || name || '_${i}_physical', 'live'
        FROM unnest(ARRAY['movies', 'genres', 'persons']) AS n(name)`,
     );
@@ -74,9 +74,9 @@ async function sample(v: Variant, round: number, slot: number): Promise<Sample> 
   const q = (
     await sql(
       DATABASE,
-      `SELECT (SELECT count(*) FROM content.film_work_change)::int AS films,
-              (SELECT count(*) FROM content.genre_change)::int AS genres,
-              (SELECT count(*) FROM content.person_change)::int AS persons`,
+      `SELECT (SELECT count(*) FROM movies.film_work_change)::int AS films,
+              (SELECT count(*) FROM movies.genre_change)::int AS genres,
+              (SELECT count(*) FROM movies.person_change)::int AS persons`,
     )
   ).rows[0] as { films: number; genres: number; persons: number };
   await dropDatabase(DATABASE);

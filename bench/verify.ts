@@ -39,7 +39,12 @@ import pg from 'pg';
 import { createDb } from '../src/db/knex.js';
 import { stampsBody } from '../src/engine/stamps.js';
 import { HASH_FIELD } from '../src/indexes/content-hash.js';
-import { filmsIndex } from '../src/indexes/films/index.js';
+import { filmsIndex as filmsDefinition } from '../src/indexes/films/index.js';
+import { bindIndex } from '../src/indexes/spec.js';
+import { names } from '../src/catalogue/names.js';
+import { defaultCatalogue } from '../src/catalogue/resolve.js';
+
+const filmsIndex = bindIndex(filmsDefinition, names(defaultCatalogue()));
 import { expectedPage } from '../src/verify/expected.js';
 import { dropAlias } from './lib/alias.js';
 import { ensureCatalogue, type CatalogueInfo } from './lib/catalogue.js';

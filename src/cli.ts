@@ -7,6 +7,7 @@ import { stopSignal } from './stop.js';
 import { wrapPgErrors } from './db/errors.js';
 import { wrapEngineErrors } from './engine/errors.js';
 import { migrate } from './commands/migrate.js';
+import { detach, detachPlan } from './commands/detach.js';
 import { loaddata } from './commands/loaddata.js';
 import { initEs } from './commands/init-es.js';
 import { startEtl } from './commands/start-etl.js';
@@ -36,6 +37,8 @@ export function buildProgram(): Command {
     .description('Keep an Elasticsearch/OpenSearch movie index exactly in step with a PostgreSQL catalogue')
     .version('0.1.0')
     .option('--database-url <url>', 'PostgreSQL URL (env DATABASE_URL)')
+    .option('--schema <name>', 'schema the catalogue lives in (env MOVIES_SCHEMA; default content)')
+    .option('--catalogue <layout>', 'catalogue layout: movies, practicum or a layout file (env MOVIES_CATALOGUE; default movies)')
     .option('--es-url <url>', `search engine URL (env ELASTICSEARCH_URL, default ${defaults.esUrl})`)
     .addOption(new Option('--engine <kind>', 'engine client (env MOVIES_ENGINE)').choices(['auto', 'elasticsearch', 'opensearch']))
     .option('--only <names>', `the indexes to work on, comma-separated (env MOVIES_ONLY, default ${INDEX_NAMES.join(',')})`)
@@ -69,11 +72,31 @@ export function buildProgram(): Command {
 
   program
     .command('migrate')
-    .description('create or upgrade the content schema and its change-capture triggers')
+    .description('attach to the catalogue (--schema, --catalogue): check its tables, or create them on an empty schema; add movies\' own objects and change capture')
     .action(
       action(async (ctx) => {
-        const r = await migrate({ db: ctx.db() });
+        const r = await migrate({ db: ctx.db(), catalogue: ctx.config.catalogue, names: ctx.config.names });
         ctx.out.result(r, render.migrate(r));
+      }),
+    );
+
+  program
+    .command('detach')
+    .description('remove everything movies added to the database (capture triggers, schema movies); the catalogue and the engines\' indexes stay')
+    .option('--yes', 'remove without asking (needed when stdin is not a terminal)')
+    .action(
+      action(async (ctx, opts: { yes?: boolean }) => {
+        const plan = await detachPlan(ctx.db());
+        if (!opts.yes && (plan.schema || plan.triggers.length > 0)) {
+          ctx.out.info(render.detachPlan(plan));
+          if (!process.stdin.isTTY) throw new UsageError('movies detach asks before it removes anything and stdin is not a terminal: pass --yes to remove the above');
+          if (!(await confirm('Remove all of the above? [y/N] ', ctx.retry.signal))) {
+            ctx.out.result({ ...plan, detached: false }, 'nothing was removed');
+            return;
+          }
+        }
+        const r = await detach(ctx.db());
+        ctx.out.result(r, render.detached(r));
       }),
     );
 
@@ -84,7 +107,7 @@ export function buildProgram(): Command {
     .action(
       action(async (ctx, files: string[]) => {
         const r = await loaddata({
-          db: ctx.db(),
+          db: await ctx.catalogueDb(),
           files,
           progress: (n) => ctx.out.progress(`loaded ${n.toLocaleString('en')} objects`),
         });
@@ -220,7 +243,7 @@ export function buildProgram(): Command {
           return null;
         });
         const results = [];
-        for (const t of ctx.config.indexes) results.push(await status({ db: ctx.db(), engine, engineError, spec: t.spec, index: t.index }));
+        for (const t of ctx.config.indexes) results.push(await status({ db: await ctx.catalogueDb(), engine, engineError, spec: t.spec, index: t.index }));
         ctx.out.result(combineStatus(results), results.map(render.status).join('\n\n'));
         // Printed first, so monitoring gets the whole report; the exit code says what is wrong.
         const problem = combinedProblem(results);
@@ -237,7 +260,7 @@ export function buildProgram(): Command {
     .action(
       action(async (ctx, opts: { repair?: boolean; deep?: boolean; page: number }) => {
         const r = await verify({
-          db: ctx.db(),
+          db: await ctx.catalogueDb(),
           engine: await ctx.engine(),
           engineUrl: ctx.config.engine.url,
           indexes: ctx.config.indexes,

@@ -3,7 +3,10 @@ import { UsageError } from './errors.js';
 import { registerSecret } from './redact.js';
 import { INDEX_NAMES, INDEXES, indexByName } from './indexes/all.js';
 import { filmsIndex } from './indexes/films/index.js';
-import type { IndexSpec } from './indexes/spec.js';
+import { bindIndex, type IndexSpec } from './indexes/spec.js';
+import type { Catalogue } from './catalogue/layout.js';
+import { names, type Names } from './catalogue/names.js';
+import { resolveCatalogue } from './catalogue/resolve.js';
 
 export type EngineKind = 'elasticsearch' | 'opensearch';
 
@@ -39,6 +42,10 @@ export interface IndexChoice {
 
 export interface Config {
   databaseUrl: string;
+  /** Where the catalogue lives and which names it has (--schema, --catalogue). */
+  catalogue: Catalogue;
+  /** The catalogue's SQL names, from `catalogue`. */
+  names: Names;
   engine: EngineConfig;
   /** The film index's name (--index, or the prefix + "movies"). */
   index: string;
@@ -53,6 +60,8 @@ export interface Config {
 /** Flags shared by every command; commander fills them. */
 export interface CommonFlags {
   databaseUrl?: string;
+  schema?: string;
+  catalogue?: string;
   esUrl?: string;
   engine?: string;
   index?: string;
@@ -194,6 +203,12 @@ export function resolveConfig(flags: CommonFlags, env: NodeJS.ProcessEnv = proce
   if (engine !== 'auto' && engine !== 'elasticsearch' && engine !== 'opensearch') {
     throw new UsageError(`${engineName} must be auto, elasticsearch or opensearch (got "${engine}")`);
   }
+  const catalogue = resolveCatalogue({
+    schema: pick(flags.schema, env.MOVIES_SCHEMA, ''),
+    schemaName: sourceName(flags.schema, '--schema', 'MOVIES_SCHEMA'),
+    catalogue: pick(flags.catalogue, env.MOVIES_CATALOGUE, ''),
+  });
+  const sqlNames = names(catalogue);
   const prefix = pick(flags.indexPrefix, env.MOVIES_INDEX_PREFIX, defaults.indexPrefix);
   const index = checkIndexName(pick(flags.index, env.MOVIES_INDEX, `${prefix}${filmsIndex.name}`));
   const only = pick(flags.only, env.MOVIES_ONLY, INDEX_NAMES.join(','))
@@ -205,9 +220,9 @@ export function resolveConfig(flags: CommonFlags, env: NodeJS.ProcessEnv = proce
     throw new UsageError(`--only takes index names from ${INDEX_NAMES.join(', ')} (got "${unknown.join(',') || only.join(',')}")`);
   }
   // In the registry's order, each once.
-  const indexes = INDEXES.filter((s) => only.includes(s.name)).map((spec) => ({
-    spec,
-    index: spec === filmsIndex ? index : checkIndexName(`${prefix}${spec.name}`),
+  const indexes = INDEXES.filter((s) => only.includes(s.name)).map((def) => ({
+    spec: bindIndex(def, sqlNames),
+    index: def === filmsIndex ? index : checkIndexName(`${prefix}${def.name}`),
   }));
   const retrySeconds = integerSetting(
     '--max-retry-time',
@@ -233,6 +248,8 @@ export function resolveConfig(flags: CommonFlags, env: NodeJS.ProcessEnv = proce
   }
   return {
     databaseUrl,
+    catalogue,
+    names: sqlNames,
     engine: {
       url: parsedEs.toString().replace(/\/$/, ''),
       urlName: esUrlName,

@@ -1,5 +1,6 @@
 import { resolveConfig, type CommonFlags, type Config } from './config.js';
 import { createDb, type Db } from './db/knex.js';
+import { assertRecordedCatalogue } from './catalogue/recorded.js';
 import { connectEngine } from './engine/connect.js';
 import type { SearchEngine } from './engine/types.js';
 import { createReporter, type Reporter } from './output.js';
@@ -22,6 +23,7 @@ export class Context {
   readonly retry: RetryPolicy;
   private dbClient?: Db;
   private engineClient?: SearchEngine;
+  private catalogueChecked?: Promise<void>;
 
   constructor(flags: GlobalFlags, signal?: AbortSignal, env: NodeJS.ProcessEnv = process.env) {
     this.config = resolveConfig(flags, env);
@@ -39,10 +41,20 @@ export class Context {
     return this.engineClient;
   }
 
+  /**
+   * The database, once its recorded catalogue (the one `migrate` installed capture for) was found
+   * to be this command's --schema and --catalogue: every command that reads or writes the catalogue.
+   */
+  async catalogueDb(): Promise<Db> {
+    this.catalogueChecked ??= assertRecordedCatalogue(this.db(), this.config.catalogue);
+    await this.catalogueChecked;
+    return this.db();
+  }
+
   /** What every command that works on both servers takes: clients, URLs, bounds, indexes and the retry policy. */
   async servers() {
     return {
-      db: this.db(),
+      db: await this.catalogueDb(),
       engine: await this.engine(),
       databaseUrl: this.config.databaseUrl,
       engineUrl: this.config.engine.url,

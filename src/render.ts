@@ -1,4 +1,5 @@
 import type { MigrateResult } from './commands/migrate.js';
+import type { DetachPlan, DetachResult } from './commands/detach.js';
 import type { InitEsResult } from './commands/init-es.js';
 import type { StatusResult } from './commands/status.js';
 import type { SearchResult } from './commands/search.js';
@@ -16,7 +17,25 @@ import type { VerifyResult } from './commands/verify.js';
 const n = (x: number) => x.toLocaleString('en');
 
 export const migrate = (r: MigrateResult) =>
-  r.applied.length ? `applied ${r.applied.join(', ')}` : `already up to date (${r.current.length} migrations)`;
+  [
+    `catalogue: schema ${r.catalogue.schema}, layout ${r.catalogue.layout} (${r.created ? 'tables created' : 'existing tables adopted'})`,
+    ...(r.relocated ? ['moved movies\' tables of an earlier version from schema content to schema movies'] : []),
+    r.applied.length ? `applied ${r.applied.join(', ')}` : `already up to date (${r.current.length} migrations)`,
+    'change capture installed',
+  ].join('\n');
+
+export const detachPlan = (p: DetachPlan) =>
+  !p.schema && p.triggers.length === 0
+    ? 'movies has nothing in this database'
+    : [
+        'movies detach removes everything movies added to this database, and nothing else:',
+        `  ${p.triggers.length} capture triggers: ${p.triggers.join(', ') || 'none'}`,
+        `  schema ${'movies'} and all in it (targets, pending changes, runs, rejections, capture functions): ${p.objects.length} objects`,
+        'The catalogue\'s tables and rows, and the indexes on the engines, stay as they are; `movies migrate` attaches again (every document is then rebuilt by init-es).',
+      ].join('\n');
+
+export const detached = (r: DetachResult) =>
+  r.triggers.length === 0 && !r.schema ? 'nothing to remove: movies has nothing in this database' : `detached: removed ${r.triggers.length} triggers and schema movies (${r.objects.length} objects)`;
 
 export const loaddata = (r: LoadResult) =>
   [

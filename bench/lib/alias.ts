@@ -33,7 +33,7 @@ export async function dropAlias(databaseUrl: string, engineUrl: string, alias: s
   await c.connect();
   try {
     // The queues' rows go with their target (ON DELETE CASCADE, migration 005).
-    await c.query('DELETE FROM content.etl_target WHERE alias = $1 AND cluster = $2', [alias, info.cluster_uuid ?? '']);
+    await c.query('DELETE FROM movies.etl_target WHERE alias = $1 AND cluster = $2', [alias, info.cluster_uuid ?? '']);
   } finally {
     await c.end();
   }

@@ -4,7 +4,7 @@
  * COPY per table at once. Keys, indexes and foreign keys are dropped during the COPY and
  * re-created afterwards (sorted index builds beat random-uuid inserts), and change-capture
  * triggers are disabled for the load: the same state `movies loaddata` leaves behind in a fresh
- * database, in a fraction of the time. A fresh database has no targets (content.etl_target,
+ * database, in a fraction of the time. A fresh database has no targets (movies.etl_target,
  * migration 005), so nothing is pending: `movies init-es` makes every document pending for the
  * index it builds. The schema itself comes from `movies migrate`, so it is exactly the application's.
  */

@@ -11,7 +11,12 @@ import { enqueue } from '../../src/db/queue.js';
 import { dropTarget, registerBuild } from '../../src/db/targets.js';
 import { pendingWatermark, readPage } from '../../src/etl/extractor.js';
 import { loadValidator } from '../../src/schema.js';
-import { filmsIndex } from '../../src/indexes/films/index.js';
+import { filmsIndex as filmsDefinition } from '../../src/indexes/films/index.js';
+import { bindIndex } from '../../src/indexes/spec.js';
+import { names } from '../../src/catalogue/names.js';
+import { defaultCatalogue } from '../../src/catalogue/resolve.js';
+
+const filmsIndex = bindIndex(filmsDefinition, names(defaultCatalogue()));
 import { engineUrl, ROOT } from './measure.js';
 
 export interface Prebuilt {

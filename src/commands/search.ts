@@ -1,5 +1,5 @@
 import type { SearchEngine } from '../engine/types.js';
-import type { IndexSpec } from '../indexes/spec.js';
+import type { IndexDefinition } from '../indexes/spec.js';
 import { HASH_FIELD } from '../indexes/content-hash.js';
 
 export interface SearchResult {
@@ -22,7 +22,7 @@ export interface SearchResult {
 
 export async function search(o: {
   engine: SearchEngine;
-  spec: IndexSpec;
+  spec: IndexDefinition;
   index: string;
   query: string;
   size: number;

@@ -105,12 +105,12 @@ export async function status(o: StatusOptions): Promise<StatusResult> {
   const counts = await o.db.raw<{ rows: Array<{ films: number; pending_deletes: number; rejected: number }> }>(
     `
     SELECT (SELECT count(*)::int FROM (${o.spec.allIdsSql}) s) AS films,
-           (SELECT count(*)::int FROM content.${q.table} c WHERE c.target_id = :target
+           (SELECT count(*)::int FROM movies.${q.table} c WHERE c.target_id = :target
              AND NOT EXISTS (SELECT 1 FROM (${o.spec.allIdsSql}) s(id) WHERE s.id = c.${q.idColumn})) AS pending_deletes,
-           (SELECT count(*)::int FROM content.${q.rejectedTable}) AS rejected`,
+           (SELECT count(*)::int FROM movies.${q.rejectedTable}) AS rejected`,
     { target: here?.id ?? -1 },
   );
-  const rejectedRows = await o.db(`content.${q.rejectedTable}`).orderBy('rejected_at', 'desc').limit(REJECTED_SHOWN);
+  const rejectedRows = await o.db(`movies.${q.rejectedTable}`).orderBy('rejected_at', 'desc').limit(REJECTED_SHOWN);
   const lastRuns = await lastRunByTarget(o.db, targets.map((t) => t.id));
   const last = here ? lastRuns.get(here.id) : undefined;
   // A one-shot run, or a watch between two of its cycles.
@@ -204,7 +204,7 @@ export async function status(o: StatusOptions): Promise<StatusResult> {
 /** The most recent run of each target. */
 async function lastRunByTarget(db: Db, ids: number[]): Promise<Map<number, RunRow>> {
   const rows = (await db.raw<{ rows: RunRow[] }>(
-    `SELECT DISTINCT ON (target_id) * FROM content.etl_run WHERE target_id = ANY(?::int[]) ORDER BY target_id, id DESC`,
+    `SELECT DISTINCT ON (target_id) * FROM movies.etl_run WHERE target_id = ANY(?::int[]) ORDER BY target_id, id DESC`,
     [ids],
   )).rows;
   return new Map(rows.map((r) => [Number(r.target_id), r]));

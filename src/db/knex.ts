@@ -3,6 +3,7 @@ import pg from 'pg';
 import type { Timeouts } from '../config.js';
 import { settlesWithin } from '../retry.js';
 import { migrationSource } from './migrations/index.js';
+import { OWN_SCHEMA } from '../catalogue/names.js';
 
 // Return bigint (int8) columns as JS numbers: versions come from a sequence and stay far below 2^53.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -55,7 +56,7 @@ export function createDb(databaseUrl: string, o: DbOptions): Db {
     pool: { min: 0, max: o.poolMax ?? 4 },
     // Waiting for a pooled connection: its holder's statement, then a new connection.
     acquireConnectionTimeout: o.timeouts.statementMs + o.timeouts.connectMs,
-    migrations: { migrationSource, schemaName: 'public', tableName: 'movies_migrations' },
+    migrations: { migrationSource, schemaName: OWN_SCHEMA, tableName: 'migrations' },
     log: { warn: log, error: log, deprecate: () => undefined, debug: () => undefined },
   });
 }

@@ -31,7 +31,7 @@ export async function targetQueues(db: Db, q: ChangeQueue, indexName: string): P
 /** The statement, with one binding (the index name); exported so a test can read its plan. */
 export const targetQueuesSql = (q: ChangeQueue) => `
 SELECT t.id, t.state, t.cluster, t.alias,
-       (SELECT count(*)::int FROM content.${q.table} c WHERE c.target_id = t.id) AS n,
-       (SELECT extract(epoch FROM clock_timestamp() - c.changed_at)::float8 FROM content.${q.table} c
+       (SELECT count(*)::int FROM movies.${q.table} c WHERE c.target_id = t.id) AS n,
+       (SELECT extract(epoch FROM clock_timestamp() - c.changed_at)::float8 FROM movies.${q.table} c
          WHERE c.target_id = t.id ORDER BY c.version LIMIT 1) AS oldest
-FROM content.etl_target t WHERE t.index_name = ? ORDER BY t.id`;
+FROM movies.etl_target t WHERE t.index_name = ? ORDER BY t.id`;

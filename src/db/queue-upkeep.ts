@@ -20,12 +20,12 @@ const ANALYZE_MIN_PENDING = 10_000;
 export async function analyzeIfBlind(db: Db, table: string, target: number, pending: number): Promise<boolean> {
   if (pending < ANALYZE_MIN_PENDING) return false;
   const r = await db.raw<{ rows: Array<{ 'QUERY PLAN': Array<{ Plan: { 'Plan Rows': number } }> }> }>(
-    `EXPLAIN (FORMAT JSON) SELECT 1 FROM content.${table} WHERE target_id = ?`,
+    `EXPLAIN (FORMAT JSON) SELECT 1 FROM movies.${table} WHERE target_id = ?`,
     [target],
   );
   const estimated = r.rows[0]?.['QUERY PLAN'][0]?.Plan['Plan Rows'] ?? 0;
   if (estimated >= pending / 4) return false;
-  await db.raw(`ANALYZE content.${table}`);
+  await db.raw(`ANALYZE movies.${table}`);
   return true;
 }
 
@@ -38,8 +38,8 @@ export async function analyzeIfBlind(db: Db, table: string, target: number, pend
  */
 export async function vacuumQueue(db: Db, table: string, log?: (m: string) => void): Promise<void> {
   try {
-    await db.raw(`VACUUM content.${table}`);
+    await db.raw(`VACUUM movies.${table}`);
   } catch (err) {
-    log?.(`could not vacuum content.${table}: ${(err as Error).message}`);
+    log?.(`could not vacuum movies.${table}: ${(err as Error).message}`);
   }
 }

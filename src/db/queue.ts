@@ -11,7 +11,7 @@ export interface Rejection {
 }
 
 /*
- * Every statement here works on one target's rows (content.etl_target, migration 005): what
+ * Every statement here works on one target's rows (movies.etl_target, migration 005): what
  * one index has acknowledged says nothing about another.
  *
  * Marking a document indexed deletes its change row, but only if the row still holds the version
@@ -21,16 +21,16 @@ export interface Rejection {
  */
 const markSql = (q: ChangeQueue) => `
 WITH acked AS (
-  SELECT c.${q.idColumn} FROM content.${q.table} c
+  SELECT c.${q.idColumn} FROM movies.${q.table} c
   JOIN unnest(:ids::uuid[], :versions::bigint[]) AS a(id, version)
     ON c.${q.idColumn} = a.id AND c.version = a.version
   WHERE c.target_id = :target
   FOR UPDATE OF c SKIP LOCKED
 ), gone AS (
-  DELETE FROM content.${q.table} c USING acked WHERE c.target_id = :target AND c.${q.idColumn} = acked.${q.idColumn}
+  DELETE FROM movies.${q.table} c USING acked WHERE c.target_id = :target AND c.${q.idColumn} = acked.${q.idColumn}
   RETURNING c.${q.idColumn}
 ), cleared AS (
-  DELETE FROM content.${q.rejectedTable} r USING gone WHERE r.${q.idColumn} = gone.${q.idColumn}
+  DELETE FROM movies.${q.rejectedTable} r USING gone WHERE r.${q.idColumn} = gone.${q.idColumn}
 )
 SELECT count(*)::int AS marked FROM gone`;
 
@@ -40,15 +40,15 @@ WITH r AS (
   SELECT * FROM unnest(:ids::uuid[], :versions::bigint[], :fields::text[], :rules::text[], :reasons::text[])
     AS r(id, version, field, rule, reason)
 ), hit AS (
-  SELECT c.${q.idColumn} FROM content.${q.table} c
+  SELECT c.${q.idColumn} FROM movies.${q.table} c
   JOIN r ON c.${q.idColumn} = r.id AND c.version = r.version
   WHERE c.target_id = :target
   FOR UPDATE OF c SKIP LOCKED
 ), gone AS (
-  DELETE FROM content.${q.table} c USING hit WHERE c.target_id = :target AND c.${q.idColumn} = hit.${q.idColumn}
+  DELETE FROM movies.${q.table} c USING hit WHERE c.target_id = :target AND c.${q.idColumn} = hit.${q.idColumn}
   RETURNING c.${q.idColumn}
 )
-INSERT INTO content.${q.rejectedTable} AS x (${q.idColumn}, version, field, rule, reason)
+INSERT INTO movies.${q.rejectedTable} AS x (${q.idColumn}, version, field, rule, reason)
 SELECT r.id, r.version, r.field, r.rule, r.reason FROM r JOIN gone ON gone.${q.idColumn} = r.id
 ON CONFLICT (${q.idColumn}) DO UPDATE
   SET version = excluded.version, field = excluded.field, rule = excluded.rule,
@@ -118,8 +118,8 @@ export type EnqueueFor = { target: number } | { index: string };
 export async function enqueue(db: Db, q: ChangeQueue, idsSql: string, to: EnqueueFor): Promise<number> {
   const r = await db.raw<{ rowCount: number }>(
     `
-    INSERT INTO content.${q.table} AS c (target_id, ${q.idColumn})
-    SELECT t.id, ids.id FROM content.etl_target t CROSS JOIN (${idsSql}) AS ids(id)
+    INSERT INTO movies.${q.table} AS c (target_id, ${q.idColumn})
+    SELECT t.id, ids.id FROM movies.etl_target t CROSS JOIN (${idsSql}) AS ids(id)
     WHERE ${'target' in to ? 't.id = ?' : 't.index_name = ?'}
     ORDER BY 1, 2
     ON CONFLICT (target_id, ${q.idColumn}) DO UPDATE SET version = excluded.version, changed_at = excluded.changed_at`,
@@ -150,7 +150,7 @@ export async function enqueueAllInChunks(
     const r = await run(() =>
       db.raw<{ rows: Array<{ last: string | null; n: number }> }>(
         `WITH ins AS (
-           INSERT INTO content.${q.table} AS c (target_id, ${q.idColumn})
+           INSERT INTO movies.${q.table} AS c (target_id, ${q.idColumn})
            SELECT ?, id FROM (${page}) AS p
            ON CONFLICT (target_id, ${q.idColumn}) DO UPDATE SET version = excluded.version, changed_at = excluded.changed_at
            RETURNING ${q.idColumn} AS id
@@ -171,7 +171,7 @@ export async function enqueueAllInChunks(
 export async function pendingStats(db: Db, q: ChangeQueue, target: number): Promise<{ pending: number; lagSeconds: number }> {
   const r = await db.raw<{ rows: Array<{ pending: number; lag: number | null }> }>(
     `SELECT count(*)::int AS pending, extract(epoch FROM clock_timestamp() - min(changed_at))::float8 AS lag
-     FROM content.${q.table} WHERE target_id = ?`,
+     FROM movies.${q.table} WHERE target_id = ?`,
     [target],
   );
   return { pending: r.rows[0]?.pending ?? 0, lagSeconds: Math.max(0, r.rows[0]?.lag ?? 0) };
@@ -186,12 +186,12 @@ export async function enqueueIds(db: Db, q: ChangeQueue, target: number, ids: st
   if (ids.length === 0) return 0;
   const r = await db.raw<{ rows: Array<{ n: number }> }>(
     `WITH queued AS (
-       INSERT INTO content.${q.table} AS c (target_id, ${q.idColumn})
+       INSERT INTO movies.${q.table} AS c (target_id, ${q.idColumn})
        SELECT :target, id FROM (SELECT DISTINCT unnest(:ids::uuid[]) AS id) d ORDER BY 2
        ON CONFLICT (target_id, ${q.idColumn}) DO UPDATE SET version = excluded.version, changed_at = excluded.changed_at
        RETURNING 1
      ), woke AS (
-       SELECT pg_notify(:channel, :index) FROM content.etl_target
+       SELECT pg_notify(:channel, :index) FROM movies.etl_target
        WHERE id = :target AND watched AND EXISTS (SELECT 1 FROM queued)
      )
      SELECT (SELECT count(*)::int FROM queued) AS n, (SELECT count(*) FROM woke) AS w`,

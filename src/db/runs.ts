@@ -16,16 +16,16 @@ export type RunOutcome = 'success' | 'failed' | 'interrupted';
 export const KEEP_RUNS = 1000;
 
 export async function startRun(db: Db, index: string, target: number): Promise<number> {
-  const [row] = await db('content.etl_run').insert({ index_name: index, target_id: target }).returning('id');
+  const [row] = await db('movies.etl_run').insert({ index_name: index, target_id: target }).returning('id');
   const id = Number((row as { id: number }).id);
-  await db('content.etl_run').where('id', '<=', id - KEEP_RUNS).delete();
+  await db('movies.etl_run').where('id', '<=', id - KEEP_RUNS).delete();
   return id;
 }
 
 /** A run recorded once it is over (a watch cycle that did something). */
 export async function recordFinishedRun(db: Db, index: string, target: number, started: Date, counts: RunCounts): Promise<void> {
   const id = await startRun(db, index, target);
-  await db('content.etl_run').where({ id }).update({ started_at: started });
+  await db('movies.etl_run').where({ id }).update({ started_at: started });
   await finishRun(db, id, 'success', counts);
 }
 
@@ -37,18 +37,18 @@ export async function recordFinishedRun(db: Db, index: string, target: number, s
 export async function recordFailingCycle(db: Db, streak: number | undefined, index: string, target: number, started: Date, error: string): Promise<number> {
   const none: RunCounts = { indexed: 0, deleted: 0, rejected: 0, batches: 0 };
   if (streak !== undefined) {
-    const updated = await db('content.etl_run').where({ id: streak, target_id: target }).update({ error, finished_at: db.raw('clock_timestamp()') });
+    const updated = await db('movies.etl_run').where({ id: streak, target_id: target }).update({ error, finished_at: db.raw('clock_timestamp()') });
     // Pruned meanwhile, or the live target changed (a rebuild): a new row for the streak.
     if (updated > 0) return streak;
   }
   const id = await startRun(db, index, target);
-  await db('content.etl_run').where({ id }).update({ started_at: started });
+  await db('movies.etl_run').where({ id }).update({ started_at: started });
   await finishRun(db, id, 'failed', none, error);
   return id;
 }
 
 export async function finishRun(db: Db, id: number, outcome: RunOutcome, counts: RunCounts, error?: string) {
-  await db('content.etl_run')
+  await db('movies.etl_run')
     .where({ id })
     .update({
       outcome,
@@ -77,7 +77,7 @@ export async function recordFailure(db: Db, id: number, err: unknown, counts: Ru
 
 /** The counts of a run still going, so that `status` says how far it is; a finished run is left as it ended. */
 export async function recordProgress(db: Db, id: number, counts: RunCounts): Promise<void> {
-  await db('content.etl_run')
+  await db('movies.etl_run')
     .where({ id, outcome: 'running' })
     .update({ indexed: counts.indexed, deleted: counts.deleted, rejected: counts.rejected, batches: counts.batches });
 }

@@ -51,7 +51,7 @@ const fromRow = (r: RawRow): TargetRow => ({
   liveSince: r.live_since ? new Date(r.live_since).toISOString() : null,
 });
 
-const TABLE = 'content.etl_target';
+const TABLE = 'movies.etl_target';
 
 /** One alias on one cluster, and how the engine was reached (for status). */
 export interface AliasKey {
@@ -149,7 +149,7 @@ export async function dropTarget(db: Db, id: number, locks: LockName[] = []): Pr
 /** Pending documents and deletes per target of one queue table. */
 export async function pendingByTarget(db: Db, table: string): Promise<Map<number, number>> {
   const rows = (await db.raw<{ rows: Array<{ target_id: number; n: number }> }>(
-    `SELECT target_id, count(*)::int AS n FROM content.${table} GROUP BY target_id`,
+    `SELECT target_id, count(*)::int AS n FROM movies.${table} GROUP BY target_id`,
   )).rows;
   return new Map(rows.map((r) => [Number(r.target_id), r.n]));
 }

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { MODELS } from './models.js';
 import { pgReason } from '../db/errors.js';
-import { QUEUES } from '../db/migrations/005_targets.js';
+import { QUEUES } from '../db/queues.js';
 
 /*
  * loaddata's fast path: the upsert runs with session_replication_role = replica, so neither the
@@ -22,26 +22,9 @@ import { QUEUES } from '../db/migrations/005_targets.js';
  */
 
 const CONTENT = MODELS.map((m) => m.table);
-/** The queues the fast path writes, also with triggers off (fast-upsert.ts): their one foreign key is to content.etl_target. */
+/** The queues the fast path writes, also with triggers off (fast-upsert.ts): their one foreign key is to movies.etl_target. */
 export const QUEUE_TABLES = QUEUES.map((q) => q.table);
-const WRITTEN = [...CONTENT, ...QUEUE_TABLES];
-
-/** The capture triggers of migrations 002 and 004, by table. */
-function captureTriggers(): Set<string> {
-  const names = new Set<string>();
-  const ops = ['ins', 'upd', 'del', 'trunc'];
-  for (const t of ['film_work', 'film_work_genre', 'film_work_person']) for (const op of ops) names.add(`${t}.${t}_capture_${op}`);
-  names.add('genre.genre_capture_upd');
-  names.add('person.person_capture_upd');
-  for (const [t, index] of [
-    ['genre', 'genres'],
-    ['person', 'persons'],
-    ['film_work_person', 'persons'],
-  ]) {
-    for (const op of ops) names.add(`${t}.${t}_capture_${index}_${op}`);
-  }
-  return names;
-}
+const WRITTEN = [...CONTENT.map((t) => `content.${t}`), ...QUEUE_TABLES.map((t) => `movies.${t}`)];
 
 /** The foreign keys checkReferences proves: "child.column>parent". */
 const CHECKED_FKS = new Set([
@@ -69,17 +52,18 @@ export async function decideFastPath(trx: Knex.Transaction): Promise<FastPathDec
     await trx.raw('ROLLBACK TO SAVEPOINT movies_fast_path');
     return { ok: false, reason: `the role may not set session_replication_role (${pgReason(err)})` };
   }
-  await trx.raw(`LOCK TABLE ${WRITTEN.map((t) => `content.${t}`).join(', ')} IN ROW EXCLUSIVE MODE`);
+  await trx.raw(`LOCK TABLE ${WRITTEN.join(', ')} IN ROW EXCLUSIVE MODE`);
   const r = await trx.raw<{
-    rows: Array<{ tbl: string; name: string; enabled: string; internal: boolean; fk: string | null; parentSide: boolean }>;
+    rows: Array<{ tbl: string; name: string; enabled: string; internal: boolean; ours: boolean; fk: string | null; parentSide: boolean }>;
   }>(
     `SELECT c.relname AS tbl, t.tgname AS name, t.tgenabled AS enabled, t.tgisinternal AS internal,
+            (SELECT pronamespace = 'movies'::regnamespace FROM pg_proc WHERE oid = t.tgfoid) AS ours,
             (SELECT kc.relname || '.' || a.attname || '>' || kp.relname
                FROM pg_constraint k
                JOIN pg_class kc ON kc.oid = k.conrelid
                JOIN pg_class kp ON kp.oid = k.confrelid
-               JOIN pg_namespace kn ON kn.oid = kc.relnamespace AND kn.nspname = 'content'
-               JOIN pg_namespace pn ON pn.oid = kp.relnamespace AND pn.nspname = 'content'
+               JOIN pg_namespace kn ON kn.oid = kc.relnamespace AND kn.nspname IN ('content', 'movies')
+               JOIN pg_namespace pn ON pn.oid = kp.relnamespace AND pn.nspname IN ('content', 'movies')
                JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = k.conkey[1]
               WHERE k.oid = t.tgconstraint AND k.contype = 'f' AND cardinality(k.conkey) = 1) AS fk,
             EXISTS (SELECT 1 FROM pg_constraint k WHERE k.oid = t.tgconstraint AND k.contype = 'f'
@@ -87,14 +71,13 @@ export async function decideFastPath(trx: Knex.Transaction): Promise<FastPathDec
      FROM pg_trigger t
      JOIN pg_class c ON c.oid = t.tgrelid
      JOIN pg_namespace n ON n.oid = c.relnamespace
-     WHERE n.nspname = 'content' AND c.relname = ANY(?)`,
+     WHERE format('%s.%s', n.nspname, c.relname) = ANY(?)`,
     [WRITTEN],
   );
-  const ours = captureTriggers();
   const foreign = r.rows.find(
     (t) =>
       t.enabled !== 'O' ||
-      !(t.internal ? t.parentSide || (t.fk !== null && CHECKED_FKS.has(t.fk)) : ours.has(`${t.tbl}.${t.name}`)),
+      !(t.internal ? t.parentSide || (t.fk !== null && CHECKED_FKS.has(t.fk)) : t.ours),
   );
   if (foreign) {
     return { ok: false, reason: `content.${foreign.tbl} has trigger ${foreign.name}${foreign.enabled !== 'O' ? ` (tgenabled ${foreign.enabled})` : ''}, which only the trigger path keeps` };
@@ -102,7 +85,7 @@ export async function decideFastPath(trx: Knex.Transaction): Promise<FastPathDec
   const rules = await trx.raw<{ rows: Array<{ tbl: string; name: string }> }>(
     `SELECT c.relname AS tbl, r.rulename AS name FROM pg_rewrite r
      JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace
-     WHERE n.nspname = 'content' AND c.relname = ANY(?) LIMIT 1`,
+     WHERE format('%s.%s', n.nspname, c.relname) = ANY(?) LIMIT 1`,
     [WRITTEN],
   );
   const rule = rules.rows[0];

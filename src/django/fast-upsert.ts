@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { MODELS, type ModelSpec } from './models.js';
 import { stage, upsertSql } from './upsert.js';
 import { QUEUE_TABLES } from './fast-path.js';
-import { QUEUES, type Queue } from '../db/migrations/005_targets.js';
+import { QUEUES, type Queue } from '../db/queues.js';
 
 /*
  * The fast path's upsert (see fast-path.ts for when it runs): the same statements as the trigger
@@ -30,7 +30,7 @@ import { QUEUES, type Queue } from '../db/migrations/005_targets.js';
  *            film_work_person link; both persons of an overwritten link whose (film, person, job)
  *            changed.
  * Nothing is enqueued twice for one id and target; nothing more than the triggers would.
- * The ids go through content.enqueue_film_works/genres/persons, so the fan-out to targets and the
+ * The ids go through movies.enqueue_film_works/genres/persons, so the fan-out to targets and the
  * NOTIFY for a watch stay exactly as they are.
  */
 
@@ -139,13 +139,13 @@ export async function upsertSetBased(trx: Knex.Transaction): Promise<void> {
         `WITH up AS (${insert} RETURNING ${returning})${steps.map((s, i) => `, c${i} AS (${s})`).join('')} SELECT 1`,
     );
   }
-  for (const q of QUEUES) await trx.raw(`SELECT content.${q.fn}(ARRAY(SELECT id FROM ${capture(q.index)}))`);
+  for (const q of QUEUES) await trx.raw(`SELECT movies.${q.fn}(ARRAY(SELECT id FROM ${capture(q.index)}))`);
   await lockQueueTargets(trx);
   await trx.raw('SET LOCAL session_replication_role = origin');
 }
 
 /*
- * The queues' foreign key to content.etl_target, set-based, as its RI trigger would have done
+ * The queues' foreign key to movies.etl_target, set-based, as its RI trigger would have done
  * it after the inserts: every target a queue row points to is locked FOR KEY SHARE (a
  * concurrent `targets drop` waits for this commit), and one deleted meanwhile is an error
  * rather than orphaned rows. Saves one RI trigger call per queued row (100k films + 40k persons
@@ -154,12 +154,12 @@ export async function upsertSetBased(trx: Knex.Transaction): Promise<void> {
 async function lockQueueTargets(trx: Knex.Transaction): Promise<void> {
   for (const table of QUEUE_TABLES) {
     const r = await trx.raw<{ rows: Array<{ missing: number }> }>(
-      `WITH used AS (SELECT DISTINCT target_id AS id FROM content.${table}),
-            locked AS (SELECT t.id FROM content.etl_target t WHERE t.id IN (SELECT id FROM used) FOR KEY SHARE OF t)
+      `WITH used AS (SELECT DISTINCT target_id AS id FROM movies.${table}),
+            locked AS (SELECT t.id FROM movies.etl_target t WHERE t.id IN (SELECT id FROM used) FOR KEY SHARE OF t)
        SELECT (SELECT count(*) FROM used)::int - (SELECT count(*) FROM locked)::int AS missing`,
     );
     if (r.rows[0]!.missing > 0) {
-      throw new Error(`content.${table}: a target was dropped while loaddata queued documents for it; run loaddata again`);
+      throw new Error(`movies.${table}: a target was dropped while loaddata queued documents for it; run loaddata again`);
     }
   }
 }

@@ -13,7 +13,7 @@ import type { SearchEngine } from '../engine/types.js';
  * (the three-node cell of COMPATIBILITY.md). On a single node the replicas are unassigned
  * anyway, so keeping them costs nothing there.
  */
-const SAVED = 'content.etl_saved_settings';
+const SAVED = 'movies.etl_saved_settings';
 
 export async function restoreSavedSettings(db: Db, engine: SearchEngine, index: string): Promise<boolean> {
   const r = await db.raw<{ rows: Array<{ settings: Record<string, unknown> }> }>(

@@ -5,7 +5,7 @@
  * index under the run acknowledges nothing.
  */
 export interface Destination {
-  /** content.etl_target id: whose queue rows the run reads and marks. */
+  /** movies.etl_target id: whose queue rows the run reads and marks. */
   target: number;
   /** The name bulk actions address. */
   write: string;

@@ -21,7 +21,7 @@ export interface Batch {
  */
 const endSql = (q: ChangeQueue) => `
 SELECT max(version) AS last FROM (
-  SELECT version FROM content.${q.table}
+  SELECT version FROM movies.${q.table}
   WHERE target_id = :target AND version > :after AND version <= :upTo
   ORDER BY version
   LIMIT :limit
@@ -30,7 +30,7 @@ SELECT max(version) AS last FROM (
 /** The run's watermark (highest pending version, 0 when none) and how many documents it covers, for one target. */
 export async function pendingWatermark(db: Db, q: ChangeQueue, target: number): Promise<{ upTo: number; pending: number }> {
   const r = await db.raw<{ rows: Array<{ up_to: number; pending: number }> }>(
-    `SELECT coalesce(max(version), 0) AS up_to, count(*)::int AS pending FROM content.${q.table} WHERE target_id = ?`,
+    `SELECT coalesce(max(version), 0) AS up_to, count(*)::int AS pending FROM movies.${q.table} WHERE target_id = ?`,
     [target],
   );
   return { upTo: r.rows[0]?.up_to ?? 0, pending: r.rows[0]?.pending ?? 0 };

@@ -6,7 +6,7 @@ import type { ChangeQueue, DocumentSql } from './spec.js';
  */
 export const pendingPageSql = (queue: ChangeQueue, doc: DocumentSql): string => `
 WITH page AS (
-  SELECT ${queue.idColumn} AS id, version FROM content.${queue.table}
+  SELECT ${queue.idColumn} AS id, version FROM movies.${queue.table}
   WHERE target_id = :target AND version > :after AND version <= :last
 )
 SELECT page.id, page.version, ${doc.expr} AS doc

@@ -1,15 +1,31 @@
+import type { Names } from '../catalogue/names.js';
+
 /**
  * One search index, everything that makes it: which documents exist, how one is built from the
  * catalogue, how it is validated and mapped, and where its pending changes queue up. The ETL
  * (src/etl/) is generic over this; each index lives in src/indexes/<name>/ and exports one spec.
  */
-export interface IndexSpec<Doc = unknown> {
+export interface IndexDefinition<Doc = unknown> {
   /** Logical name (movies, genres, persons): the default index name, after any prefix. */
   readonly name: string;
   /** What one document is about, in messages ("film 1234… is invalid"); default "document". */
   readonly noun?: string;
   /** Where capture triggers queue this index's pending documents: (id, version) per document. */
   readonly queue: ChangeQueue;
+  /** Its statements on a catalogue, with the catalogue's names (src/catalogue/). */
+  sql(n: Names): IndexSql;
+  /** JSON schema every document must satisfy before it is sent. */
+  readonly schemaPath: string;
+  /** Shipped mappings by name; `default` is required. */
+  readonly mappings: Readonly<Record<string, string>>;
+  /** Full-text fields for `movies search`, with boosts. */
+  readonly searchFields: readonly string[];
+  /** Phantom: the shape of this index's documents. */
+  readonly doc?: Doc;
+}
+
+/** An index's statements on one catalogue. */
+export interface IndexSql {
   /** How PostgreSQL builds each document as JSON text; `Doc` is the shape that text has. */
   readonly document: DocumentSql;
   /**
@@ -18,14 +34,15 @@ export interface IndexSpec<Doc = unknown> {
    * text (PendingRow): pendingPageSql(queue, document).
    */
   readonly pageSql: string;
-  /** JSON schema every document must satisfy before it is sent. */
-  readonly schemaPath: string;
-  /** Shipped mappings by name; `default` is required. */
-  readonly mappings: Readonly<Record<string, string>>;
-  /** Full-text fields for `movies search`, with boosts. */
-  readonly searchFields: readonly string[];
   /** One column of every document id that should exist (init-es makes them all pending). */
   readonly allIdsSql: string;
+}
+
+/** An index bound to the catalogue of this run (Config.indexes): its definition and its statements. */
+export type IndexSpec<Doc = unknown> = IndexDefinition<Doc> & IndexSql;
+
+export function bindIndex<Doc>(def: IndexDefinition<Doc>, n: Names): IndexSpec<Doc> {
+  return { ...def, ...def.sql(n) };
 }
 
 /** A pending document as the page query returns it. */
@@ -42,7 +59,7 @@ export interface PendingRow {
 }
 
 export interface ChangeQueue {
-  /** content.<table>(<idColumn> uuid primary key, version bigint, changed_at timestamptz). */
+  /** movies.<table>(<idColumn> uuid primary key, version bigint, changed_at timestamptz). */
   readonly table: string;
   readonly idColumn: string;
   /** Where rejected documents are recorded (start-etl --skip-invalid): (<idColumn>, version, field, rule, reason, rejected_at). */

@@ -20,7 +20,7 @@ interface PruneOptions {
 export async function discardTarget(o: PruneOptions, t: TargetRow, retry: RetryPolicy): Promise<string[]> {
   if (t.physical) await withEngineRetry(`deleting index "${t.physical}"`, () => o.engine.deleteIndex(t.physical!), retry);
   await withPgRetry(async () => {
-    if (t.physical) await o.db('content.etl_saved_settings').where({ index_name: t.physical }).delete();
+    if (t.physical) await o.db('movies.etl_saved_settings').where({ index_name: t.physical }).delete();
     await dropTarget(o.db, t.id);
   }, retry);
   return t.physical ? [t.physical] : [];

@@ -56,7 +56,7 @@ export interface Current {
 const currentSql = (spec: Pick<IndexSpec, 'queue' | 'document'>, deep: boolean) => `
 WITH page AS (SELECT DISTINCT unnest(:ids::uuid[]) AS id)
 SELECT page.id::text AS id, ${hashOrDoc(spec, deep)},
-       EXISTS (SELECT 1 FROM content.${spec.queue.table} q
+       EXISTS (SELECT 1 FROM movies.${spec.queue.table} q
                WHERE q.target_id = :target AND q.${spec.queue.idColumn} = page.id) AS pending
 FROM page
 ${spec.document.joins}`;

@@ -1,4 +1,4 @@
-import { CHANNEL } from '../db/migrations/006_notify.js';
+import { CHANNEL } from '../db/queues.js';
 import type { Db } from '../db/knex.js';
 import { enqueueIds } from '../db/queue.js';
 import type { SearchEngine } from '../engine/types.js';

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { Timeouts } from '../config.js';
 import { endClient, pgConnectionOptions } from '../db/knex.js';
-import { CHANNEL } from '../db/migrations/006_notify.js';
+import { CHANNEL } from '../db/queues.js';
 
 const CLOSE_BOUND_MS = 2_000;
 /** Reconnecting after the connection is lost: 0.5 s, doubling, at most this. */

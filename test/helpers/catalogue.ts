@@ -75,7 +75,7 @@ export async function assertIndexMatchesDatabase(c: Catalogue, context = ''): Pr
 
 /** How many films are pending now. */
 export async function pendingCount(c: Catalogue): Promise<number> {
-  return Number((await c.db.raw('SELECT count(*)::int AS n FROM content.film_work_change')).rows[0].n);
+  return Number((await c.db.raw('SELECT count(*)::int AS n FROM movies.film_work_change')).rows[0].n);
 }
 
 /**
@@ -83,7 +83,7 @@ export async function pendingCount(c: Catalogue): Promise<number> {
  * in the index. Returns how many films are still pending.
  */
 export async function assertNothingFalselyMarked(c: Catalogue): Promise<number> {
-  const pending = new Set((await c.db('content.film_work_change').select('film_work_id')).map((r) => r.film_work_id as string));
+  const pending = new Set((await c.db('movies.film_work_change').select('film_work_id')).map((r) => r.film_work_id as string));
   const [docs, expected] = await Promise.all([allDocs(c.engineUrl, c.index), truth(c.db)]);
   for (const [id, want] of expected) {
     if (pending.has(id)) continue;

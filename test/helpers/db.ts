@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { createDb, type Db } from '../../src/db/knex.js';
 import { migrate } from '../../src/commands/migrate.js';
+import { resolveCatalogue } from '../../src/catalogue/resolve.js';
+import { names } from '../../src/catalogue/names.js';
 
 /** A fresh, migrated database per test file, dropped at the end. */
 export async function freshDatabase(baseUrl: string, prefix = 'movies_t'): Promise<{ url: string; db: Db; drop(): Promise<void> }> {
@@ -16,7 +18,8 @@ export async function freshDatabase(baseUrl: string, prefix = 'movies_t'): Promi
   url.pathname = `/${name}`;
   // Named apart from the CLI's own connections, which tests may kill by application_name.
   const db = createDb(url.toString(), { timeouts: { connectMs: 10_000, statementMs: 120_000 }, poolMax: 8, applicationName: 'test-harness' });
-  await migrate({ db });
+  const catalogue = resolveCatalogue({});
+  await migrate({ db, catalogue, names: names(catalogue) });
   return {
     url: url.toString(),
     db,

@@ -31,7 +31,7 @@ describe('bounds: every wait ends, signals stop runs promptly, status tells the 
 
   const pending = () => pendingCount(c);
   const touchAll = () => c.db('content.film_work').update({ description: c.db.raw("description || '~'") });
-  const lastRun = async () => c.db('content.etl_run').orderBy('id', 'desc').first();
+  const lastRun = async () => c.db('movies.etl_run').orderBy('id', 'desc').first();
   async function waitForProgress(total: number) {
     for (let i = 0; i < 1000 && (await pending()) >= total; i++) await sleep(10);
   }
@@ -87,7 +87,7 @@ describe('bounds: every wait ends, signals stop runs promptly, status tells the 
     await touchAll();
     const holder = new pg.Client({ connectionString: c.url });
     await holder.connect();
-    await holder.query('BEGIN; LOCK TABLE content.film_work_change IN ACCESS EXCLUSIVE MODE');
+    await holder.query('BEGIN; LOCK TABLE movies.film_work_change IN ACCESS EXCLUSIVE MODE');
     try {
       const [r, s] = await timed(runCli(['start-etl', '--max-retry-time', '5'], c.env));
       assert.equal(r.code, ExitCode.connection, r.stderr);
@@ -236,7 +236,7 @@ describe('bulk mode: a failed run puts the index settings back before it exits',
     const s = Object.values(afterRun)[0]!.settings;
     assert.notEqual(s['index.refresh_interval'], '-1', 'refresh is back on');
     assert.equal(s['index.number_of_replicas'], Object.values(before)[0]!.settings['index.number_of_replicas']);
-    assert.equal(Number((await c.db.raw('SELECT count(*)::int AS n FROM content.etl_saved_settings')).rows[0].n), 0);
+    assert.equal(Number((await c.db.raw('SELECT count(*)::int AS n FROM movies.etl_saved_settings')).rows[0].n), 0);
     engine.fault = undefined;
     assert.equal((await runCli(['start-etl'], c.env)).code, 0);
   });

@@ -82,7 +82,7 @@ function suite(title: string, kinds: Kind[], prepare: (db: Db) => Promise<void>)
 
     before(async () => {
       ({ db, url, drop } = await freshDatabase(services.DATABASE_URL, 'movies_race'));
-      target = (await db.raw(`INSERT INTO content.etl_target (index_name, state) VALUES ('movies', 'live') RETURNING id`)).rows[0].id;
+      target = (await db.raw(`INSERT INTO movies.etl_target (index_name, state) VALUES ('movies', 'live') RETURNING id`)).rows[0].id;
       await prepare(db);
     });
     after(async () => drop?.());
@@ -95,7 +95,7 @@ function suite(title: string, kinds: Kind[], prepare: (db: Db) => Promise<void>)
                       WHERE l.film_work_id = c.film_work_id ORDER BY p.name) AS persons,
                 ARRAY(SELECT g.genre FROM content.film_work_genre l JOIN content.genre g ON g.id = l.genre_id
                       WHERE l.film_work_id = c.film_work_id ORDER BY g.genre) AS genres
-         FROM content.film_work_change c WHERE c.target_id = ?`,
+         FROM movies.film_work_change c WHERE c.target_id = ?`,
         [target],
       );
       for (const row of r.rows) index.set(row.id, { persons: row.persons, genres: row.genres });

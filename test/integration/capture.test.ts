@@ -146,7 +146,7 @@ for (const engine of ENGINES) {
       } finally {
         await writer.end();
       }
-      const pending = (await c.db('content.film_work_change').select('film_work_id')).map((r) => r.film_work_id).sort();
+      const pending = (await c.db('movies.film_work_change').select('film_work_id')).map((r) => r.film_work_id).sort();
       assert.deepEqual(pending, [a, b].sort(), 'both films stay pending after the run');
       const r = await runCli(['--json', 'start-etl'], c.env);
       assert.equal(r.code, 0, r.stderr);
@@ -184,7 +184,7 @@ for (const engine of ENGINES) {
       await c.db('content.film_work').update({ title: c.db.raw("left(title, 200) || ' t'") });
       const run = runCli(['start-etl', '--batch', '10', '--concurrency', '1'], c.env);
       for (let i = 0; i < 500; i++) {
-        const [{ n }] = (await c.db.raw('SELECT count(*)::int AS n FROM content.film_work_change')).rows;
+        const [{ n }] = (await c.db.raw('SELECT count(*)::int AS n FROM movies.film_work_change')).rows;
         if (n < 600) break;
         await new Promise((res) => setTimeout(res, 10));
       }

@@ -113,7 +113,7 @@ for (const engine of ENGINES) {
       assert.match(r.stderr, /imdb_rating/);
       assert.match(r.stderr, /maximum/);
       assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace without --debug');
-      const pending = await h.db('content.film_work_change').where({ film_work_id: film.id });
+      const pending = await h.db('movies.film_work_change').where({ film_work_id: film.id });
       assert.equal(pending.length, 1);
       // Fixing the row lets the next run through.
       await h.db('content.film_work').where({ id: film.id }).update({ imdb_rating: 7.5 });
@@ -171,15 +171,15 @@ describe('loaddata on the real database: bad input and ordering', () => {
       { model: 'movies.filmwork', pk: film, fields: { title: 'Second title' } },
     ]));
     // A target of its own, so that this test does not depend on an earlier one's init-es.
-    const [target] = await h.db('content.etl_target')
+    const [target] = await h.db('movies.etl_target')
       .insert({ index_name: 'movies', cluster: 'test', alias: 'order_test', physical: 'order_test_1', state: 'live' })
       .returning('id');
     const r = await runCli(['loaddata', file], env);
     assert.equal(r.code, 0, r.stderr);
     const [row] = await h.db('content.film_work').where({ id: film });
     assert.equal(row.title, 'Second title');
-    assert.equal((await h.db('content.film_work_change').where({ film_work_id: film, target_id: target.id })).length, 1, 'pending once for the target');
-    await h.db('content.etl_target').where({ id: target.id }).delete();
+    assert.equal((await h.db('movies.film_work_change').where({ film_work_id: film, target_id: target.id })).length, 1, 'pending once for the target');
+    await h.db('movies.etl_target').where({ id: target.id }).delete();
   });
 });
 

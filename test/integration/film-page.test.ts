@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { readRange } from '../../src/etl/extractor.js';
-import { filmsIndex } from '../../src/indexes/films/index.js';
+import { filmsIndex as filmsDefinition } from '../../src/indexes/films/index.js';
+import { bindIndex } from '../../src/indexes/spec.js';
+import { names } from '../../src/catalogue/names.js';
+import { defaultCatalogue } from '../../src/catalogue/resolve.js';
+
+const filmsIndex = bindIndex(filmsDefinition, names(defaultCatalogue()));
 import type { MovieDocument } from '../../src/indexes/films/document.js';
 import { freshDatabase } from '../helpers/db.js';
 import { serviceEnv } from '../helpers/env.js';
@@ -43,10 +48,10 @@ describe('film documents built by the page query', () => {
     links.push({ id: randomUUID(), film_work_id: film, person_id: people[1]!.id, job: 'writer' });
     links.push({ id: randomUUID(), film_work_id: film, person_id: ids[1]!, job: 'writer' });
     await db('content.film_work_person').insert(links);
-    const [target] = (await db('content.etl_target')
+    const [target] = (await db('movies.etl_target')
       .insert({ index_name: 'movies', cluster: 'test', alias: 'fpage', physical: 'fpage_1', state: 'building' })
       .returning('id')) as Array<{ id: number }>;
-    await db.raw('INSERT INTO content.film_work_change (target_id, film_work_id) VALUES (?, ?)', [target!.id, film]);
+    await db.raw('INSERT INTO movies.film_work_change (target_id, film_work_id) VALUES (?, ?)', [target!.id, film]);
 
     const rows = await readRange(db, filmsIndex, target!.id, 0, Number.MAX_SAFE_INTEGER);
     assert.equal(rows.length, 1);

@@ -34,7 +34,7 @@ async function loadedDatabase(o: { films?: number; seed?: number; file?: string 
   const env = { DATABASE_URL: h.url };
   try {
     // One target per index (init-es would register it), so that the capture triggers queue for someone.
-    await h.db('content.etl_target').insert(
+    await h.db('movies.etl_target').insert(
       ['movies', 'genres', 'persons'].map((name) => ({ index_name: name, cluster: 'test', alias: name, physical: `${name}_test`, state: 'live' })),
     );
     let file = o.file;
@@ -65,7 +65,7 @@ async function rolledBack<T>(db: Knex, fn: (trx: Trx) => Promise<T>): Promise<T>
 }
 
 async function clearQueues(trx: Trx | Knex) {
-  await trx.raw('DELETE FROM content.genre_change; DELETE FROM content.person_change');
+  await trx.raw('DELETE FROM movies.genre_change; DELETE FROM movies.person_change');
 }
 
 async function pending(trx: Trx | Knex): Promise<{ genres: string[]; persons: string[] }> {
@@ -88,7 +88,7 @@ async function enqueueAll(trx: Trx | Knex, spec: AnySpec) {
 }
 
 async function targetOf(trx: Trx | Knex, spec: AnySpec): Promise<number> {
-  return Number((await trx('content.etl_target').where({ index_name: spec.name }).first('id')).id);
+  return Number((await trx('movies.etl_target').where({ index_name: spec.name }).first('id')).id);
 }
 
 /** The whole queue read through the spec's page SQL, in keyset pages of `pageSize` versions. */
@@ -363,7 +363,7 @@ describe('genres and persons: change capture and page SQL on a generated catalog
         { id: '0c000000-0000-4000-8000-000000000003', film_work_id: l.film_work_id, person_id: l.person_id, job: l.job === 'writer' ? 'director' : 'writer' },
       ]);
       const gone = '0f000000-0000-4000-8000-000000000001';
-      await trx.raw('SELECT content.enqueue_persons(ARRAY[?::uuid]), content.enqueue_genres(ARRAY[?::uuid])', [gone, gone]);
+      await trx.raw('SELECT movies.enqueue_persons(ARRAY[?::uuid]), movies.enqueue_genres(ARRAY[?::uuid])', [gone, gone]);
 
       const truths = { genres: await genreTruth(trx), persons: await personTruth(trx) };
       assert.ok([...truths.persons.values()].some((d) => d.films.some((f) => f.roles.length > 1)), 'a person with two roles in one film');

@@ -107,7 +107,7 @@ describe('three indexes kept in step: movies, genres, persons', () => {
     const r = await runCli(['--json', '--only', 'genres', 'start-etl'], env);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(Object.keys(JSON.parse(r.stdout).indexes), ['genres']);
-    assert.ok(Number((await h.db.raw('SELECT count(*)::int AS n FROM content.person_change')).rows[0].n) > 0, 'persons stay pending');
+    assert.ok(Number((await h.db.raw('SELECT count(*)::int AS n FROM movies.person_change')).rows[0].n) > 0, 'persons stay pending');
     assert.equal((await runCli(['start-etl'], env)).code, 0);
     const [p] = await h.db('content.person').select('id', 'name').limit(1);
     const s = await runCli(['--json', 'search', '--in', 'persons', p.name], env);

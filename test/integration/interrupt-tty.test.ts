@@ -47,7 +47,7 @@ describe('Ctrl-C on a terminal stops a run the same way as SIGINT without one', 
     assert.equal(await code, 130, out);
     assert.ok(Date.now() - t < 8000, 'stopped within seconds');
     assert.match(out, /interrupted \(SIGINT\)/, 'the CLI handled the interrupt itself');
-    const run = await c.db('content.etl_run').orderBy('id', 'desc').first();
+    const run = await c.db('movies.etl_run').orderBy('id', 'desc').first();
     assert.equal(run.outcome, 'interrupted');
     const left = await pending();
     assert.ok(left > 0 && left < 600, `some films left pending (${left})`);

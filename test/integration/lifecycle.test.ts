@@ -106,7 +106,7 @@ for (const engine of ENGINES) {
       })();
       // Committed well after the new target is registered: a build that did not wait for this
       // older transaction would read the film before the commit and never hear of the edit.
-      while (!(await c.db('content.etl_target').where({ alias: c.index, state: 'building' }).first())) await sleep(10);
+      while (!(await c.db('movies.etl_target').where({ alias: c.index, state: 'building' }).first())) await sleep(10);
       await sleep(2_000);
       await old.query('COMMIT');
       await old.end();
@@ -146,9 +146,9 @@ for (const engine of ENGINES) {
       const count = await documentCount(c.engineUrl, c.index);
       const films = Number((await c.db.raw('SELECT count(*)::int AS n FROM content.film_work')).rows[0].n);
       const building = async () =>
-        (await c.db('content.etl_target').where({ alias: c.index, state: 'building' }).orderBy('id', 'desc').first()) as { id: number } | undefined;
+        (await c.db('movies.etl_target').where({ alias: c.index, state: 'building' }).orderBy('id', 'desc').first()) as { id: number } | undefined;
       const pendingFor = async (id: number) =>
-        Number((await c.db.raw('SELECT count(*)::int AS n FROM content.film_work_change WHERE target_id = ?', [id])).rows[0].n);
+        Number((await c.db.raw('SELECT count(*)::int AS n FROM movies.film_work_change WHERE target_id = ?', [id])).rows[0].n);
       const moments: Array<{ name: string; holdRunLock?: boolean; ready(): Promise<boolean> }> = [
         { name: 'just registered', ready: async () => (await building()) !== undefined },
         {
@@ -200,7 +200,7 @@ for (const engine of ENGINES) {
     it('SIGTERM or an engine outage during a rebuild: the alias stays, the new index is removed, start-etl still serves the old one', async () => {
       const [physical] = await physicalIndexes(c.engineUrl, c.index);
       const count = await documentCount(c.engineUrl, c.index);
-      const building = async () => (await c.db('content.etl_target').where({ alias: c.index, state: 'building' }).first()) as { id: number } | undefined;
+      const building = async () => (await c.db('movies.etl_target').where({ alias: c.index, state: 'building' }).first()) as { id: number } | undefined;
       const term = runCli(['init-es', '--batch', '5', '--concurrency', '1', ...mappingArgs(engine)], c.env);
       while (!(await building())) await sleep(10);
       await sleep(300);
@@ -302,9 +302,9 @@ for (const engine of ENGINES) {
         const body = docs.map((d) => `${JSON.stringify({ index: { _index: index, _id: d.id } })}\n${JSON.stringify(d)}\n`).join('');
         const bulk = await fetch(`${engine.url}/_bulk?refresh=true`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body });
         assert.equal(((await bulk.json()) as { errors: boolean }).errors, false);
-        await h.db('content.etl_run').insert({ index_name: index, outcome: 'success', finished_at: h.db.fn.now() });
+        await h.db('movies.etl_run').insert({ index_name: index, outcome: 'success', finished_at: h.db.fn.now() });
         await h.db('content.film_work').update({ title: h.db.raw("title || ' (before the upgrade)'") }).whereIn('id', h.db('content.film_work').select('id').orderBy('id').limit(10));
-        assert.equal(Number((await h.db('content.film_work_change').count('* as n'))[0]!.n), 10);
+        assert.equal(Number((await h.db('movies.film_work_change').count('* as n'))[0]!.n), 10);
 
         await json(['migrate'], env);
         const status = await runCli(['--json', 'status'], env);

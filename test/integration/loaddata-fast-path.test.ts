@@ -93,7 +93,7 @@ async function queueRows(db: Db): Promise<string[]> {
   const rows: string[] = [];
   for (const [table, col] of QUEUES) {
     const r = await db.raw<{ rows: Array<{ physical: string; id: string }> }>(
-      `SELECT t.physical, q.${col} AS id FROM content.${table} q JOIN content.etl_target t ON t.id = q.target_id`,
+      `SELECT t.physical, q.${col} AS id FROM content.${table} q JOIN movies.etl_target t ON t.id = q.target_id`,
     );
     rows.push(...r.rows.map((x) => `${table} ${x.physical} ${x.id}`));
   }
@@ -118,7 +118,7 @@ async function contentRows(db: Db): Promise<string> {
 async function withTargets(db: Db): Promise<void> {
   // Two targets per index: the fan-out must reach each.
   for (const n of [1, 2]) {
-    await db('content.etl_target').insert(
+    await db('movies.etl_target').insert(
       ['movies', 'genres', 'persons'].map((name) => ({ index_name: name, cluster: 'test', alias: `${name}_${n}`, physical: `${name}_${n}_p`, state: 'live' })),
     );
   }

@@ -12,7 +12,12 @@ import { loadFixtures } from '../../src/django/load.js';
 import { pgConnectionOptions, type Db } from '../../src/db/knex.js';
 import { markPage } from '../../src/db/queue.js';
 import { pageEnd, pendingWatermark, readRange } from '../../src/etl/extractor.js';
-import { filmsIndex } from '../../src/indexes/films/index.js';
+import { filmsIndex as filmsDefinition } from '../../src/indexes/films/index.js';
+import { bindIndex } from '../../src/indexes/spec.js';
+import { names } from '../../src/catalogue/names.js';
+import { defaultCatalogue } from '../../src/catalogue/resolve.js';
+
+const filmsIndex = bindIndex(filmsDefinition, names(defaultCatalogue()));
 
 /*
  * Issue 21 item 5. Whatever the server's autovacuum does, loaddata leaves fresh planner statistics
@@ -45,7 +50,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 async function blindDatabase(): Promise<{ url: string; db: Db; target: number; drop(): Promise<void> }> {
   const fresh = await freshDatabase(services.DATABASE_URL, 'movies_stats');
   for (const t of [...CATALOGUE, ...QUEUES]) await fresh.db.raw(`ALTER TABLE content.${t} SET (autovacuum_enabled = false)`);
-  const r = await fresh.db.raw<{ rows: Array<{ id: number }> }>(`INSERT INTO content.etl_target (index_name, state) VALUES ('movies', 'building') RETURNING id`);
+  const r = await fresh.db.raw<{ rows: Array<{ id: number }> }>(`INSERT INTO movies.etl_target (index_name, state) VALUES ('movies', 'building') RETURNING id`);
   return { ...fresh, target: r.rows[0]!.id };
 }
 
@@ -78,7 +83,7 @@ describe('loaddata leaves fresh statistics', () => {
     for (const name of [...CATALOGUE, ...QUEUES]) assert.ok(out.analyzed.tables.includes(`content.${name}`), `content.${name} not in ${out.analyzed.tables}`);
     assert.equal(typeof out.phases.analyze, 'number');
 
-    const films = await t.db.raw<{ rows: Array<{ n: number }> }>('SELECT count(*)::int AS n FROM content.film_work_change');
+    const films = await t.db.raw<{ rows: Array<{ n: number }> }>('SELECT count(*)::int AS n FROM movies.film_work_change');
     assert.equal(films.rows[0]!.n, 2_000);
     // pg_stat_user_tables is written when the CLI's session ends: give it a moment.
     let now = await lastAnalyze(t.db);
@@ -116,8 +121,8 @@ describe('the page statements keep index-driven plans without statistics', () =>
     t = await blindDatabase();
     await loadFixtures({ db: t.db, files: [fixture] });
     // Another target's backlog (a kept index, another cluster) in the same queue: 120k rows in all.
-    const other = await t.db.raw<{ rows: Array<{ id: number }> }>(`INSERT INTO content.etl_target (index_name, state) VALUES ('movies', 'kept') RETURNING id`);
-    await t.db.raw(`INSERT INTO content.film_work_change (target_id, film_work_id) SELECT ?, gen_random_uuid() FROM generate_series(1, 100000)`, [other.rows[0]!.id]);
+    const other = await t.db.raw<{ rows: Array<{ id: number }> }>(`INSERT INTO movies.etl_target (index_name, state) VALUES ('movies', 'kept') RETURNING id`);
+    await t.db.raw(`INSERT INTO movies.film_work_change (target_id, film_work_id) SELECT ?, gen_random_uuid() FROM generate_series(1, 100000)`, [other.rows[0]!.id]);
     // As never analyzed, whatever loaddata did: the planner has only the tables' sizes.
     const rels = [...CATALOGUE, ...QUEUES].map((n) => `'content.${n}'::regclass`).join(', ');
     await t.db.raw(`DELETE FROM pg_statistic WHERE starelid IN (${rels})`);

@@ -15,24 +15,24 @@ describe('queue statistics before a big run', () => {
 
   /** A target with `n` pending films, written after the queue's last ANALYZE (as init-es does). */
   async function targetWith(n: number, name: string): Promise<number> {
-    const [row] = (await fresh.db('content.etl_target')
+    const [row] = (await fresh.db('movies.etl_target')
       .insert({ index_name: 'movies', cluster: 'test', alias: name, physical: `${name}_1`, state: 'building' })
       .returning('id')) as Array<{ id: number }>;
     const id = row!.id;
     await fresh.db.raw(
-      `INSERT INTO content.film_work_change (target_id, film_work_id) SELECT ?, gen_random_uuid() FROM generate_series(1, ?)`,
+      `INSERT INTO movies.film_work_change (target_id, film_work_id) SELECT ?, gen_random_uuid() FROM generate_series(1, ?)`,
       [id, n],
     );
     return id;
   }
   const estimate = async (target: number) => {
-    const r = await fresh.db.raw(`EXPLAIN (FORMAT JSON) SELECT 1 FROM content.film_work_change WHERE target_id = ?`, [target]);
+    const r = await fresh.db.raw(`EXPLAIN (FORMAT JSON) SELECT 1 FROM movies.film_work_change WHERE target_id = ?`, [target]);
     return r.rows[0]['QUERY PLAN'][0].Plan['Plan Rows'] as number;
   };
   /** The page-end query's plan: without statistics it reads every pending row and sorts them. */
   const pageEndSorts = async (target: number) => {
     const r = await fresh.db.raw(
-      `EXPLAIN (FORMAT JSON) SELECT max(version) FROM (SELECT version FROM content.film_work_change
+      `EXPLAIN (FORMAT JSON) SELECT max(version) FROM (SELECT version FROM movies.film_work_change
        WHERE target_id = ? AND version > 0 AND version <= 1e12 ORDER BY version LIMIT 500) s`,
       [target],
     );
@@ -40,7 +40,7 @@ describe('queue statistics before a big run', () => {
   };
 
   it('analyzes a queue whose statistics do not know the pending rows, once', async () => {
-    await fresh.db.raw('ANALYZE content.film_work_change');
+    await fresh.db.raw('ANALYZE movies.film_work_change');
     const target = await targetWith(20_000, 'blind');
     assert.ok((await estimate(target)) < 5_000, 'the planner does not know the new rows yet');
     assert.equal(await pageEndSorts(target), true, 'without statistics the page end sorts every pending row');

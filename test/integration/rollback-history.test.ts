@@ -71,14 +71,14 @@ describe('migration 008 derives the serving history of an existing database', ()
         created_at: createdAt,
       });
       // The live one was created before the kept ones (a rollback happened before the upgrade).
-      await h.db('content.etl_target').insert([
+      await h.db('movies.etl_target').insert([
         row('genres_1', 'live', '2026-01-01T00:00:00Z'),
         row('genres_2', 'kept', '2026-01-02T00:00:00Z'),
         row('genres_3', 'kept', '2026-01-03T00:00:00Z'),
         row('genres_4', 'building', '2026-01-04T00:00:00Z'),
       ]);
       await h.db.migrate.latest();
-      const rows = await h.db('content.etl_target').select('physical').whereNotNull('live_since').orderBy('live_since', 'desc');
+      const rows = await h.db('movies.etl_target').select('physical').whereNotNull('live_since').orderBy('live_since', 'desc');
       assert.deepEqual(rows.map((r) => r.physical), ['genres_1', 'genres_3', 'genres_2'], 'a building target has not served');
     } finally {
       await h.drop();

@@ -56,8 +56,8 @@ describe('status during a run shows how far the run is', () => {
       }
       // One statement, one snapshot: the recorded count next to what the queue says is marked.
       const snap = (await c.db.raw(
-        `SELECT (SELECT indexed FROM content.etl_run ORDER BY id DESC LIMIT 1)::int AS indexed,
-                (SELECT count(*) FROM content.film_work_change)::int AS pending`,
+        `SELECT (SELECT indexed FROM movies.etl_run ORDER BY id DESC LIMIT 1)::int AS indexed,
+                (SELECT count(*) FROM movies.film_work_change)::int AS pending`,
       )).rows[0] as { indexed: number; pending: number };
       snapshots.push({ indexed: snap.indexed, marked: FILMS - snap.pending });
       await sleep(300);
@@ -78,23 +78,23 @@ describe('status during a run shows how far the run is', () => {
       assert.ok(s.indexed <= s.marked, `never more than is marked: ${JSON.stringify(s)}`);
       assert.ok(s.marked - s.indexed <= slack, `at most about a second behind the marks: ${JSON.stringify(s)}`);
     }
-    const row = await c.db('content.etl_run').orderBy('id', 'desc').first();
+    const row = await c.db('movies.etl_run').orderBy('id', 'desc').first();
     assert.deepEqual([row.outcome, Number(row.indexed)], ['success', FILMS], 'the finished run records its final counts');
   });
 
   it('a progress write that fails costs the run nothing: it ends with success and its final counts', async () => {
     // Every UPDATE of a run still running (the progress writes) fails in the database itself.
-    await c.db.raw(`CREATE FUNCTION content.no_progress() RETURNS trigger LANGUAGE plpgsql AS $$
+    await c.db.raw(`CREATE FUNCTION movies.no_progress() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN IF NEW.outcome = 'running' THEN RAISE EXCEPTION 'progress refused by the test'; END IF; RETURN NEW; END $$`);
-    await c.db.raw('CREATE TRIGGER no_progress BEFORE UPDATE ON content.etl_run FOR EACH ROW EXECUTE FUNCTION content.no_progress()');
+    await c.db.raw('CREATE TRIGGER no_progress BEFORE UPDATE ON movies.etl_run FOR EACH ROW EXECUTE FUNCTION movies.no_progress()');
     try {
       await c.db('content.film_work').update({ description: c.db.raw("description || '-'") });
       const r = await runCli(['start-etl', '--batch', String(BATCH * 4), '--concurrency', '1'], { ...c.env, ELASTICSEARCH_URL: engine.url() });
       assert.equal(r.code, 0, r.stderr);
-      const row = await c.db('content.etl_run').orderBy('id', 'desc').first();
+      const row = await c.db('movies.etl_run').orderBy('id', 'desc').first();
       assert.deepEqual([row.outcome, Number(row.indexed)], ['success', FILMS]);
     } finally {
-      await c.db.raw('DROP TRIGGER no_progress ON content.etl_run; DROP FUNCTION content.no_progress()');
+      await c.db.raw('DROP TRIGGER no_progress ON movies.etl_run; DROP FUNCTION movies.no_progress()');
     }
   });
 });

@@ -44,7 +44,7 @@ describe('init-es killed with SIGKILL between the engine moving the alias and th
     assert.equal((await run).signal, 'SIGKILL');
     const [now] = await physicalIndexes(engine.url, genres);
     assert.notEqual(now, old, 'the engine moved the alias');
-    const recorded = await c.db('content.etl_target').where({ alias: genres, state: 'live' }).first();
+    const recorded = await c.db('movies.etl_target').where({ alias: genres, state: 'live' }).first();
     assert.equal(recorded.physical, old, 'the database did not record the swap: the state a kill there leaves');
 
     // A change made after the kill is pending for the index that now serves.

@@ -19,7 +19,7 @@ interface QueueTruth {
 async function queueTruth(c: Catalogue): Promise<Map<number, QueueTruth>> {
   const r = await c.db.raw(
     `SELECT t.id, count(q.film_work_id)::int AS rows, coalesce(extract(epoch FROM clock_timestamp() - min(q.changed_at)), 0)::float8 AS oldest
-     FROM content.etl_target t LEFT JOIN content.film_work_change q ON q.target_id = t.id
+     FROM movies.etl_target t LEFT JOIN movies.film_work_change q ON q.target_id = t.id
      WHERE t.index_name = 'movies' GROUP BY t.id`,
   );
   return new Map((r.rows as Array<{ id: number; rows: number; oldest: number }>).map((x) => [Number(x.id), { rows: x.rows, oldest: x.oldest }]));
@@ -117,7 +117,7 @@ describe('each target of an index: its queue rows and oldest change, in status a
     try {
       // Films no target has pending yet: every target's row count grows, the oldest changes stay.
       await editFilms(c, films.slice(100, 130), 'Churn under the watch');
-      const rowsOfTargets = await c.db('content.etl_target').where({ index_name: 'movies' }).select('id', 'state', 'engine');
+      const rowsOfTargets = await c.db('movies.etl_target').where({ index_name: 'movies' }).select('id', 'state', 'engine');
       const states = new Map(rowsOfTargets.map((t) => [Number(t.id), String(t.state)]));
       const watched = Number(rowsOfTargets.find((t) => t.state === 'live' && String(t.engine).startsWith('opensearch'))!.id);
       let last = '';

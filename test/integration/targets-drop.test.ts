@@ -117,9 +117,9 @@ describe('movies targets drop', () => {
     assert.match(r.stdout, new RegExp(`dropped target ${t.id} .* and its 5 pending documents`));
     assert.match(r.stdout, /goes on serving .*no longer kept in step, until `movies init-es`/);
     assert.deepEqual(await targets(), []);
-    assert.equal(Number((await c.db.raw('SELECT count(*)::int AS n FROM content.film_work_change')).rows[0].n), 0, 'its rows went');
+    assert.equal(Number((await c.db.raw('SELECT count(*)::int AS n FROM movies.film_work_change')).rows[0].n), 0, 'its rows went');
     await edit();
-    assert.equal(Number((await c.db.raw('SELECT count(*)::int AS n FROM content.film_work_change')).rows[0].n), 0, 'changes are not queued for it');
+    assert.equal(Number((await c.db.raw('SELECT count(*)::int AS n FROM movies.film_work_change')).rows[0].n), 0, 'changes are not queued for it');
     assert.deepEqual(await physicalIndexes(c.engineUrl, c.index), [t.physical], 'the alias still serves the index');
     assert.equal((await allDocs(c.engineUrl, c.index)).size, 60);
     const s = await runCli(['status'], c.env);

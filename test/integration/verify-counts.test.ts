@@ -73,7 +73,7 @@ describe('verify --repair counts under writers', () => {
     assert.match(out, new RegExp(`pending\\s+${BEFORE + DURING} differ from the database but are pending for start-etl \\(not drift\\); ${BEFORE} were pending when verify began, ${BEFORE + DURING + DRIFTED} when it ended`), out);
     assert.match(out, new RegExp(`repaired ${DRIFTED} drifted made pending for start-etl`), out);
     // The same run again, read as JSON.
-    await h.db.raw('DELETE FROM content.film_work_change');
+    await h.db.raw('DELETE FROM movies.film_work_change');
     proxy.hits = 0;
     await retitle(films.slice(10, 10 + BEFORE));
     const r = await runCli(['--json', 'verify', '--repair'], { ...env, ELASTICSEARCH_URL: proxy.url() });
@@ -85,7 +85,7 @@ describe('verify --repair counts under writers', () => {
     assert.equal(x.pending, BEFORE + DURING, 'differing but already pending: the writers\' films');
     assert.equal(x.queued, BEFORE, 'pending when verify began');
     assert.equal(x.queuedAtEnd, BEFORE + DURING + DRIFTED, 'pending when it ended: the writers\' films and the repaired ones');
-    const inQueue = Number((await h.db.raw('SELECT count(*) AS n FROM content.film_work_change')).rows[0].n);
+    const inQueue = Number((await h.db.raw('SELECT count(*) AS n FROM movies.film_work_change')).rows[0].n);
     assert.equal(inQueue, x.queuedAtEnd, 'as the queue says');
   });
 });

@@ -54,11 +54,11 @@ describe('verify against an engine whose readings contradict its own count', () 
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const queued = async () => Number((await h.db.raw('SELECT count(*) AS n FROM content.film_work_change')).rows[0].n);
+  const queued = async () => Number((await h.db.raw('SELECT count(*) AS n FROM movies.film_work_change')).rows[0].n);
 
   async function verifyThroughProxy(mget: (body: string) => Answer) {
     // Each case on its own: what an earlier one queued (on a build that queues) is not this one's.
-    await h.db.raw('DELETE FROM content.film_work_change');
+    await h.db.raw('DELETE FROM movies.film_work_change');
     proxy.match = /\/_search|\/_mget/;
     proxy.hits = 0;
     proxy.fault = (req) => (req.path.includes('_mget') ? mget(req.body) : emptySearch);
@@ -103,7 +103,7 @@ describe('verify against an engine whose readings contradict its own count', () 
       body: JSON.stringify({ doc: { [HASH_FIELD]: 'not-the-hash' } }),
     });
     assert.ok(res.ok, await res.text());
-    await h.db.raw('DELETE FROM content.film_work_change');
+    await h.db.raw('DELETE FROM movies.film_work_change');
     proxy.match = /\/_mget/;
     proxy.hits = 0;
     proxy.fault = () => ({ status: 200, body: '{"docs":[]}', product: 'Elasticsearch' });

@@ -166,7 +166,7 @@ for (const engine of ENGINES) {
         await client.query("UPDATE content.person SET name = 'Renamed without triggers' WHERE id = $1", [person]);
         await client.query("INSERT INTO content.film_work (id, title, description) VALUES ($1, 'Copied in', '')", [added]);
         await client.query('COMMIT');
-        const pending = await c.db.raw('SELECT (SELECT count(*) FROM content.film_work_change) + (SELECT count(*) FROM content.person_change) AS n');
+        const pending = await c.db.raw('SELECT (SELECT count(*) FROM movies.film_work_change) + (SELECT count(*) FROM movies.person_change) AS n');
         assert.equal(Number(pending.rows[0].n), 0, 'no trigger fired: nothing is pending');
 
         const filmsOfPerson = (await c.db('content.film_work_person').distinct('film_work_id').where({ person_id: person })).map((r) => r.film_work_id as string);
@@ -294,7 +294,7 @@ describe('movies verify when the engine fails it', () => {
         // The budget is 3 s; a request that hangs is cut at the request timeout derived from it (at least 10 s).
         assert.ok(seconds < 30, `bounded: ${seconds} s`);
         assert.equal(r.stdout, '', 'no report: nothing was compared');
-        const queued = await c.db.raw('SELECT (SELECT count(*) FROM content.film_work_change) + (SELECT count(*) FROM content.person_change) + (SELECT count(*) FROM content.genre_change) AS n');
+        const queued = await c.db.raw('SELECT (SELECT count(*) FROM movies.film_work_change) + (SELECT count(*) FROM movies.person_change) + (SELECT count(*) FROM movies.genre_change) AS n');
         assert.equal(Number(queued.rows[0].n), 0, 'nothing queued by --repair');
       } finally {
         await proxy.stop();

@@ -123,7 +123,7 @@ describe('a watch that cannot write: gauges, /healthz and status say so', () => 
     const w = await startWatch({ ...c.env, ELASTICSEARCH_URL: es.url() }, ['--poll-interval', '1', '--max-retry-time', '1']);
     try {
       await within(15_000, () => `healthy after the first cycle (${w.stderr})`, async () => (await w.health()) === 200);
-      const rowsBefore = Number((await c.db('content.etl_run').count({ n: '*' }))[0]!.n);
+      const rowsBefore = Number((await c.db('movies.etl_run').count({ n: '*' }))[0]!.n);
       es.fault = () => ({ status: 503, body: '{"error":"unavailable"}' });
       await touch(films.slice(60, 70), 'Failing cycles');
       await within(20_000, () => `three cycles failed (${w.stderr.slice(-400)})`, async () => (w.stderr.match(/cycle failed/g) ?? []).length >= 3);
@@ -131,7 +131,7 @@ describe('a watch that cannot write: gauges, /healthz and status say so', () => 
       assert.equal(s.code, ExitCode.lastRunFailed, `status exits 9: ${s.stdout}\n${s.stderr}`);
       assert.match(s.stdout, /last run +failed/);
       assert.match(s.stderr, /503|unavailable|unreachable/);
-      const failed = await c.db('content.etl_run').where('id', '>', rowsBefore).where({ outcome: 'failed' }).count({ n: '*' });
+      const failed = await c.db('movies.etl_run').where('id', '>', rowsBefore).where({ outcome: 'failed' }).count({ n: '*' });
       assert.equal(Number(failed[0]!.n), 1, 'one row for the streak, not one per failed cycle');
       es.fault = undefined;
       await within(30_000, 'status exits 0 again once the watch recovers', async () => (await runCli(['status'], c.env)).code === 0);

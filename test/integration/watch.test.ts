@@ -63,7 +63,7 @@ for (const engine of ENGINES) {
         heard = 0;
         await edit('Watch stopped');
         assert.equal(heard, 0, 'the watch cleared its flag when it stopped');
-        await c.db('content.etl_target').update({ watched: true });
+        await c.db('movies.etl_target').update({ watched: true });
         assert.equal((await runCli(['start-etl'], c.env)).code, 0);
         await edit('After a one-shot');
         assert.equal(heard, 0, "a one-shot run clears a killed watch's flag");
@@ -83,7 +83,7 @@ for (const engine of ENGINES) {
         await client.query("SET LOCAL session_replication_role = replica");
         await client.query("UPDATE content.film_work SET title = 'Polled edit' WHERE id = $1", [film]);
         await client.query(
-          `INSERT INTO content.film_work_change (target_id, film_work_id) SELECT id, $1 FROM content.etl_target WHERE index_name = 'movies'
+          `INSERT INTO movies.film_work_change (target_id, film_work_id) SELECT id, $1 FROM movies.etl_target WHERE index_name = 'movies'
            ON CONFLICT (target_id, film_work_id) DO UPDATE SET version = excluded.version`,
           [film],
         );

@@ -1,28 +1,18 @@
 import type { Knex } from 'knex';
-import * as schema from './001_schema.js';
-import * as changeCapture from './002_change_capture.js';
-import * as rejections from './003_rejections.js';
-import * as genrePersonQueues from './004_genre_person_queues.js';
-import * as targets from './005_targets.js';
-import * as notify from './006_notify.js';
-import * as linkLocksParent from './007_link_locks_parent.js';
-import * as servingHistory from './008_serving_history.js';
+import * as ownTables from './001_own_tables.js';
+import * as catalogue from './002_catalogue.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
   down(knex: Knex): Promise<void>;
 }
 
-// Migrations are imported, not discovered on disk, so they work the same from src/ (tsx) and dist/.
+// Migrations of movies' own tables (schema movies). Imported, not discovered on disk, so they
+// work the same from src/ (tsx) and dist/. The capture triggers are not migrations: they are
+// rendered from the catalogue's layout at every `movies migrate` (src/capture/).
 const migrations: Record<string, Migration> = {
-  '001_schema': schema,
-  '002_change_capture': changeCapture,
-  '003_rejections': rejections,
-  '004_genre_person_queues': genrePersonQueues,
-  '005_targets': targets,
-  '006_notify': notify,
-  '007_link_locks_parent': linkLocksParent,
-  '008_serving_history': servingHistory,
+  '001_own_tables': ownTables,
+  '002_catalogue': catalogue,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -1,3 +1,4 @@
+import type { Names } from '../../catalogue/names.js';
 import type { DocumentSql } from '../spec.js';
 
 /*
@@ -14,23 +15,23 @@ import type { DocumentSql } from '../spec.js';
  * (100k films, same documents byte for byte). PostgreSQL 16+ would share one sort anyway; a
  * subquery with DISTINCT and ORDER BY is never flattened, so its order reaches the aggregates.
  */
-export const FILM_DOCUMENT: DocumentSql = {
+export const FILM_DOCUMENT = ({ t, c, text, float }: Names): DocumentSql => ({
   expr: `CASE WHEN fw.id IS NOT NULL THEN json_build_object(
-         'id', fw.id,
-         'imdb_rating', fw.imdb_rating,
+         'id', fw.${c.film_work.id},
+         'imdb_rating', ${float('film_work', 'imdb_rating', 'fw')},
          'genre', COALESCE(g.genres, '{}'),
-         'title', fw.title,
-         'description', fw.description,
+         'title', fw.${c.film_work.title},
+         'description', ${text('film_work', 'description', 'fw')},
          'director', COALESCE(p.director, '{}'),
          'actors_names', COALESCE(p.actors_names, '{}'),
          'writers_names', COALESCE(p.writers_names, '{}'),
          'actors', COALESCE(p.actors, '[]'),
          'writers', COALESCE(p.writers, '[]'))::text END`,
-  joins: `LEFT JOIN content.film_work fw ON fw.id = page.id
+  joins: `LEFT JOIN ${t.film_work} fw ON fw.${c.film_work.id} = page.id
 LEFT JOIN LATERAL (
-  SELECT array_agg(DISTINCT gn.genre ORDER BY gn.genre) AS genres
-  FROM content.film_work_genre fwg JOIN content.genre gn ON gn.id = fwg.genre_id
-  WHERE fwg.film_work_id = fw.id
+  SELECT array_agg(DISTINCT gn.${c.genre.genre}::text ORDER BY gn.${c.genre.genre}::text) AS genres
+  FROM ${t.film_work_genre} fwg JOIN ${t.genre} gn ON gn.${c.genre.id} = fwg.${c.film_work_genre.genre_id}
+  WHERE fwg.${c.film_work_genre.film_work_id} = fw.${c.film_work.id}
 ) g ON true
 LEFT JOIN LATERAL (
   SELECT array_agg(x.name) FILTER (WHERE x.job = 'director') AS director,
@@ -38,9 +39,9 @@ LEFT JOIN LATERAL (
          array_agg(x.name) FILTER (WHERE x.job = 'writer') AS writers_names,
          json_agg(json_build_object('id', x.id, 'name', x.name)) FILTER (WHERE x.job = 'actor') AS actors,
          json_agg(json_build_object('id', x.id, 'name', x.name)) FILTER (WHERE x.job = 'writer') AS writers
-  FROM (SELECT DISTINCT pr.name, pr.id, fwp.job
-        FROM content.film_work_person fwp JOIN content.person pr ON pr.id = fwp.person_id
-        WHERE fwp.film_work_id = fw.id
-        ORDER BY pr.name, pr.id, fwp.job) x
+  FROM (SELECT DISTINCT pr.${c.person.name}::text AS name, pr.${c.person.id} AS id, fwp.${c.film_work_person.job}::text AS job
+        FROM ${t.film_work_person} fwp JOIN ${t.person} pr ON pr.${c.person.id} = fwp.${c.film_work_person.person_id}
+        WHERE fwp.${c.film_work_person.film_work_id} = fw.${c.film_work.id}
+        ORDER BY 1, 2, 3) x
 ) p ON true`,
-};
+});
