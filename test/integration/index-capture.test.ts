@@ -12,7 +12,9 @@ import { serviceEnv, sharedFixtureOrSkip } from '../helpers/env.js';
 import { genreTruth, personTruth } from '../helpers/truth-indexes.js';
 import { genresIndex } from '../../src/indexes/genres/index.js';
 import { personsIndex } from '../../src/indexes/persons/index.js';
-import type { IndexSpec, PendingRow } from '../../src/indexes/spec.js';
+import { bindIndex, type IndexSpec, type PendingRow } from '../../src/indexes/spec.js';
+import { names } from '../../src/catalogue/names.js';
+import { defaultCatalogue } from '../../src/catalogue/resolve.js';
 
 /*
  * The genres and persons indexes at the database level, before any ETL runs them: which writes
@@ -25,7 +27,8 @@ import type { IndexSpec, PendingRow } from '../../src/indexes/spec.js';
 const services = serviceEnv();
 type Trx = Knex.Transaction;
 type AnySpec = IndexSpec;
-const specs = [genresIndex, personsIndex] as unknown as AnySpec[]; // each spec's own Row/Doc types do not matter here
+// Bound to the default catalogue; each spec's own Row/Doc types do not matter here.
+const specs = [genresIndex, personsIndex].map((d) => bindIndex(d, names(defaultCatalogue()))) as unknown as AnySpec[];
 
 /** A fresh database holding a generated catalogue, loaded by the CLI as a user would. */
 async function loadedDatabase(o: { films?: number; seed?: number; file?: string }) {
@@ -70,7 +73,7 @@ async function clearQueues(trx: Trx | Knex) {
 
 async function pending(trx: Trx | Knex): Promise<{ genres: string[]; persons: string[] }> {
   const ids = async (table: string, column: string) =>
-    (await trx(`content.${table}`).orderBy(column).select(column)).map((r) => r[column] as string);
+    (await trx(`movies.${table}`).orderBy(column).select(column)).map((r) => r[column] as string);
   return { genres: await ids('genre_change', 'genre_id'), persons: await ids('person_change', 'person_id') };
 }
 
@@ -81,7 +84,7 @@ const column = (rows: Array<Record<string, unknown>>, name: string) => rows.map(
 async function enqueueAll(trx: Trx | Knex, spec: AnySpec) {
   const { table, idColumn } = spec.queue;
   await trx.raw(
-    `INSERT INTO content.${table} (target_id, ${idColumn}) SELECT ?, id FROM (${spec.allIdsSql}) a
+    `INSERT INTO movies.${table} (target_id, ${idColumn}) SELECT ?, id FROM (${spec.allIdsSql}) a
      ON CONFLICT (target_id, ${idColumn}) DO UPDATE SET version = excluded.version`,
     [await targetOf(trx, spec)],
   );
@@ -98,7 +101,7 @@ async function readQueue(trx: Trx | Knex, spec: AnySpec, pageSize = 37): Promise
   let afterVersion = 0;
   for (;;) {
     const end = await trx.raw(
-      `SELECT max(version) AS last FROM (SELECT version FROM content.${table} WHERE version > ? ORDER BY version LIMIT ?) s`,
+      `SELECT max(version) AS last FROM (SELECT version FROM movies.${table} WHERE version > ? ORDER BY version LIMIT ?) s`,
       [afterVersion, pageSize],
     );
     const last = end.rows[0].last as number | null;

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { runCli } from '../helpers/cli.js';
 import { allDocs, deleteIndex, physicalIndexes } from '../helpers/engine.js';
-import { freshDatabase } from '../helpers/db.js';
+import { copyCatalogue, freshDatabase, generatedCatalogue, legacyDatabase } from '../helpers/db.js';
 import { truth } from '../helpers/truth.js';
 import { serviceEnv } from '../helpers/env.js';
 import { HttpFaultProxy } from '../helpers/http-proxy.js';
@@ -281,30 +281,22 @@ for (const engine of ENGINES) {
 for (const engine of ENGINES) {
   describe(`upgrade from an earlier version's concrete index (${engine.name})`, () => {
     it('migration 005 keeps its pending films, start-etl claims it, init-es turns it into an alias without a failed search', async () => {
-      const h = await freshDatabase(services.DATABASE_URL);
+      // The earlier version: its migrations up to 004 (before targets), its catalogue filled.
+      const h = await legacyDatabase(services.DATABASE_URL, '004_genre_person_queues');
       const index = `movies_legacy_${engine.name}_${process.pid}`;
       const env = { DATABASE_URL: h.url, ELASTICSEARCH_URL: engine.url, MOVIES_INDEX: index };
       try {
-        const file = join(mkdtempSync(join(tmpdir(), 'movies-')), 'catalogue.json');
-        for (const args of [['generate', '--films', '300', '--seed', '31', '--out', file], ['loaddata', file]]) {
-          assert.equal((await runCli(args, env)).code, 0);
-        }
-        // The earlier version: schema 004 (migrations from 005 on undone), a concrete index holding every document, runs recorded.
-        for (;;) {
-          const [done] = (await h.db.migrate.list()) as [Array<{ name: string } | string>, unknown];
-          const last = done.at(-1);
-          if ((typeof last === 'string' ? last : last!.name) < '005') break;
-          await h.db.migrate.down();
-        }
+        await copyCatalogue(await generatedCatalogue(300, 31), h.url);
+        await h.db.raw('TRUNCATE content.film_work_change, content.genre_change, content.person_change');
         const mapping = readFileSync(engine.mappingFile, 'utf8');
         assert.ok((await fetch(`${engine.url}/${index}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: mapping })).ok);
         const docs = [...(await truth(h.db)).values()];
         const body = docs.map((d) => `${JSON.stringify({ index: { _index: index, _id: d.id } })}\n${JSON.stringify(d)}\n`).join('');
         const bulk = await fetch(`${engine.url}/_bulk?refresh=true`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body });
         assert.equal(((await bulk.json()) as { errors: boolean }).errors, false);
-        await h.db('movies.etl_run').insert({ index_name: index, outcome: 'success', finished_at: h.db.fn.now() });
+        await h.db('content.etl_run').insert({ index_name: index, outcome: 'success', finished_at: h.db.fn.now() });
         await h.db('content.film_work').update({ title: h.db.raw("title || ' (before the upgrade)'") }).whereIn('id', h.db('content.film_work').select('id').orderBy('id').limit(10));
-        assert.equal(Number((await h.db('movies.film_work_change').count('* as n'))[0]!.n), 10);
+        assert.equal(Number((await h.db('content.film_work_change').count('* as n'))[0]!.n), 10);
 
         await json(['migrate'], env);
         const status = await runCli(['--json', 'status'], env);

@@ -93,7 +93,7 @@ async function queueRows(db: Db): Promise<string[]> {
   const rows: string[] = [];
   for (const [table, col] of QUEUES) {
     const r = await db.raw<{ rows: Array<{ physical: string; id: string }> }>(
-      `SELECT t.physical, q.${col} AS id FROM content.${table} q JOIN movies.etl_target t ON t.id = q.target_id`,
+      `SELECT t.physical, q.${col} AS id FROM movies.${table} q JOIN movies.etl_target t ON t.id = q.target_id`,
     );
     rows.push(...r.rows.map((x) => `${table} ${x.physical} ${x.id}`));
   }
@@ -145,7 +145,7 @@ describe('loaddata fast path', () => {
         const one = await loadFixtures({ db: h.db, files: [files.first!], fastPath });
         assert.equal(one.fastPath, fastPath, one.fallback);
         const first = await queueRows(h.db);
-        for (const [table] of QUEUES) await h.db.raw(`DELETE FROM content.${table}`);
+        for (const [table] of QUEUES) await h.db.raw(`DELETE FROM movies.${table}`);
         const two = await loadFixtures({ db: h.db, files: [files.second!], fastPath });
         assert.equal(two.fastPath, fastPath, two.fallback);
         results[String(fastPath)] = { first, second: await queueRows(h.db), content: await contentRows(h.db) };

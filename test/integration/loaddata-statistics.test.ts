@@ -28,6 +28,8 @@ const filmsIndex = bindIndex(filmsDefinition, names(defaultCatalogue()));
 const services = serviceEnv();
 const CATALOGUE = ['film_work', 'genre', 'person', 'film_work_genre', 'film_work_person'];
 const QUEUES = ['film_work_change', 'genre_change', 'person_change'];
+/** Every table loaddata writes, schema-qualified: the catalogue's and movies' queues. */
+const WRITTEN = [...CATALOGUE.map((t) => `content.${t}`), ...QUEUES.map((t) => `movies.${t}`)];
 const PAGE = 500;
 
 let dir: string;
@@ -49,7 +51,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 /** A database where autovacuum never analyzes our tables, whatever the server's setting, with one film target. */
 async function blindDatabase(): Promise<{ url: string; db: Db; target: number; drop(): Promise<void> }> {
   const fresh = await freshDatabase(services.DATABASE_URL, 'movies_stats');
-  for (const t of [...CATALOGUE, ...QUEUES]) await fresh.db.raw(`ALTER TABLE content.${t} SET (autovacuum_enabled = false)`);
+  for (const t of WRITTEN) await fresh.db.raw(`ALTER TABLE ${t} SET (autovacuum_enabled = false)`);
   const r = await fresh.db.raw<{ rows: Array<{ id: number }> }>(`INSERT INTO movies.etl_target (index_name, state) VALUES ('movies', 'building') RETURNING id`);
   return { ...fresh, target: r.rows[0]!.id };
 }
@@ -80,7 +82,7 @@ describe('loaddata leaves fresh statistics', () => {
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout) as { analyzed?: { tables: string[]; seconds: number }; phases: Record<string, number> };
     assert.ok(out.analyzed, `no "analyzed" in the result: ${r.stdout}`);
-    for (const name of [...CATALOGUE, ...QUEUES]) assert.ok(out.analyzed.tables.includes(`content.${name}`), `content.${name} not in ${out.analyzed.tables}`);
+    for (const name of WRITTEN) assert.ok(out.analyzed.tables.includes(name), `${name} not in ${out.analyzed.tables}`);
     assert.equal(typeof out.phases.analyze, 'number');
 
     const films = await t.db.raw<{ rows: Array<{ n: number }> }>('SELECT count(*)::int AS n FROM movies.film_work_change');
@@ -124,7 +126,7 @@ describe('the page statements keep index-driven plans without statistics', () =>
     const other = await t.db.raw<{ rows: Array<{ id: number }> }>(`INSERT INTO movies.etl_target (index_name, state) VALUES ('movies', 'kept') RETURNING id`);
     await t.db.raw(`INSERT INTO movies.film_work_change (target_id, film_work_id) SELECT ?, gen_random_uuid() FROM generate_series(1, 100000)`, [other.rows[0]!.id]);
     // As never analyzed, whatever loaddata did: the planner has only the tables' sizes.
-    const rels = [...CATALOGUE, ...QUEUES].map((n) => `'content.${n}'::regclass`).join(', ');
+    const rels = WRITTEN.map((n) => `'${n}'::regclass`).join(', ');
     await t.db.raw(`DELETE FROM pg_statistic WHERE starelid IN (${rels})`);
     await t.db.raw(`UPDATE pg_class SET reltuples = -1, relpages = 0 WHERE oid IN (${rels})`);
     // Every statement's executed plan comes back as a notice (auto_explain, a contrib module shipped with PostgreSQL).

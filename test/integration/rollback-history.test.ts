@@ -3,7 +3,10 @@ import { after, before, describe, it } from 'node:test';
 import { aliasCatalogue, indexExists } from '../helpers/alias-catalogue.js';
 import { physicalIndexes } from '../helpers/engine.js';
 import { ENGINES } from '../helpers/engines.js';
-import { freshDatabase } from '../helpers/db.js';
+import { freshDatabase, legacyDatabase } from '../helpers/db.js';
+import { migrate } from '../../src/commands/migrate.js';
+import { names } from '../../src/catalogue/names.js';
+import { defaultCatalogue } from '../../src/catalogue/resolve.js';
 import { serviceEnv } from '../helpers/env.js';
 
 // The engine is not the point here: the history lives in the database.
@@ -56,12 +59,8 @@ describe('rollback history: pruning and rollback follow which index served when,
 
 describe('migration 008 derives the serving history of an existing database', () => {
   it('the live target is the latest to have served, kept ones in the order they were created', async () => {
-    const h = await freshDatabase(serviceEnv().DATABASE_URL);
+    const h = await legacyDatabase(serviceEnv().DATABASE_URL, '007_link_locks_parent');
     try {
-      await h.db.migrate.down();
-      const [done] = (await h.db.migrate.list()) as [Array<{ name: string } | string>, unknown];
-      const last = done.at(-1)!;
-      assert.equal(typeof last === 'string' ? last : last.name, '007_link_locks_parent', 'down to 007');
       const row = (physical: string, state: string, createdAt: string) => ({
         index_name: 'genres',
         cluster: 'c1',
@@ -71,13 +70,14 @@ describe('migration 008 derives the serving history of an existing database', ()
         created_at: createdAt,
       });
       // The live one was created before the kept ones (a rollback happened before the upgrade).
-      await h.db('movies.etl_target').insert([
+      await h.db('content.etl_target').insert([
         row('genres_1', 'live', '2026-01-01T00:00:00Z'),
         row('genres_2', 'kept', '2026-01-02T00:00:00Z'),
         row('genres_3', 'kept', '2026-01-03T00:00:00Z'),
         row('genres_4', 'building', '2026-01-04T00:00:00Z'),
       ]);
-      await h.db.migrate.latest();
+      const catalogue = defaultCatalogue();
+      await migrate({ db: h.db, catalogue, names: names(catalogue) });
       const rows = await h.db('movies.etl_target').select('physical').whereNotNull('live_since').orderBy('live_since', 'desc');
       assert.deepEqual(rows.map((r) => r.physical), ['genres_1', 'genres_3', 'genres_2'], 'a building target has not served');
     } finally {
