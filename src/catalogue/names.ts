@@ -28,13 +28,20 @@ export function names(cat: Catalogue): Names {
   const c = {} as Names['c'];
   for (const [e, tl] of Object.entries(cat.layout) as [Entity, { table: string; columns: Record<string, string | null> }][]) {
     t[e] = `${schema}.${ident(tl.table)}`;
-    c[e] = new Proxy({} as Record<string, string>, {
-      get: (_, f: string) => {
-        const col = tl.columns[f];
-        if (!col) throw new Error(`layout ${cat.layoutName} maps no column for ${e}.${f}`);
-        return ident(col);
-      },
-    }) as never;
+    // Absent columns are non-enumerable getters that throw: a statement naming one is a bug in
+    // movies (REQUIRED says which fields a layout must map), never a silent "undefined" in SQL.
+    const cols: Record<string, string> = {};
+    for (const [f, col] of Object.entries(tl.columns)) {
+      if (col) cols[f] = ident(col);
+      else
+        Object.defineProperty(cols, f, {
+          enumerable: false,
+          get: () => {
+            throw new Error(`layout ${cat.layoutName} maps no column for ${e}.${f}`);
+          },
+        });
+    }
+    c[e] = cols as never;
   }
   const col = (e: Entity, f: string) => (cat.layout[e].columns as Record<string, string | null>)[f] ?? null;
   return {
