@@ -7,7 +7,7 @@ import { defaults } from '../../src/config.js';
 describe('cli: the program is built without running anything', () => {
   it('has every command, and typed flags with each default written once', () => {
     const program = buildProgram();
-    assert.deepEqual(program.commands.map((c) => c.name()).sort(), ['generate', 'init-es', 'loaddata', 'migrate', 'rollback', 'search', 'start-etl', 'status', 'targets', 'verify']);
+    assert.deepEqual(program.commands.map((c) => c.name()).sort(), ['detach', 'generate', 'init-es', 'loaddata', 'migrate', 'rollback', 'search', 'start-etl', 'status', 'targets', 'verify']);
     const etl = program.commands.find((c) => c.name() === 'start-etl')!;
     etl.action(() => undefined);
     program.exitOverride();
