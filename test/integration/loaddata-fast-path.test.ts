@@ -178,9 +178,11 @@ describe('loaddata fast path', () => {
     try {
       await withTargets(h.db);
       await h.db.raw(`CREATE ROLE ${role} LOGIN NOSUPERUSER`);
-      await h.db.raw(`GRANT USAGE ON SCHEMA content TO ${role}`);
-      await h.db.raw(`GRANT ALL ON ALL TABLES IN SCHEMA content TO ${role}`);
-      await h.db.raw(`GRANT ALL ON ALL SEQUENCES IN SCHEMA content TO ${role}`);
+      for (const schema of ['content', 'movies']) {
+        await h.db.raw(`GRANT USAGE ON SCHEMA ${schema} TO ${role}`);
+        await h.db.raw(`GRANT ALL ON ALL TABLES IN SCHEMA ${schema} TO ${role}`);
+        await h.db.raw(`GRANT ALL ON ALL SEQUENCES IN SCHEMA ${schema} TO ${role}`);
+      }
       const url = new URL(h.url);
       url.username = role;
       const r = await runCli(['--json', 'loaddata', files.first!], { DATABASE_URL: url.toString() });

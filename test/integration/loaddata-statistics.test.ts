@@ -61,7 +61,7 @@ const lastAnalyze = async (db: Db) =>
     (
       await db.raw<{ rows: Array<{ relname: string; last_analyze: Date | null; reltuples: number }> }>(
         `SELECT s.relname, s.last_analyze, c.reltuples FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
-         WHERE s.schemaname = 'content'`,
+         WHERE s.schemaname IN ('content', 'movies')`,
       )
     ).rows.map((r) => [r.relname, r]),
   );
@@ -160,7 +160,7 @@ describe('the page statements keep index-driven plans without statistics', () =>
   });
 
   /** The plans of the statements that read `relation`, since `from`. */
-  const planned = (from: number, relation: string) => plans.slice(from).filter((p) => new RegExp(`content\\.${relation}\\b`).test(p.query));
+  const planned = (from: number, relation: string) => plans.slice(from).filter((p) => new RegExp(`"?(content|movies)"?\\."?${relation}\\b`).test(p.query));
 
   /** No scan of the queue or the catalogue reads more rows than a page needs, nor the whole of a big table. */
   function assertKeyed(what: string, found: Array<{ query: string; plan: PlanNode }>) {
