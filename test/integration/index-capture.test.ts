@@ -12,7 +12,7 @@ import { serviceEnv, sharedFixtureOrSkip } from '../helpers/env.js';
 import { genreTruth, personTruth } from '../helpers/truth-indexes.js';
 import { genresIndex } from '../../src/indexes/genres/index.js';
 import { personsIndex } from '../../src/indexes/persons/index.js';
-import { bindIndex, type IndexSpec, type PendingRow } from '../../src/indexes/spec.js';
+import { bindIndex, type IndexDefinition, type IndexSpec, type PendingRow } from '../../src/indexes/spec.js';
 import { names } from '../../src/catalogue/names.js';
 import { defaultCatalogue } from '../../src/catalogue/resolve.js';
 
@@ -28,7 +28,7 @@ const services = serviceEnv();
 type Trx = Knex.Transaction;
 type AnySpec = IndexSpec;
 // Bound to the default catalogue; each spec's own Row/Doc types do not matter here.
-const specs = [genresIndex, personsIndex].map((d) => bindIndex(d, names(defaultCatalogue()))) as unknown as AnySpec[];
+const specs = ([genresIndex, personsIndex] as IndexDefinition[]).map((d) => bindIndex(d, names(defaultCatalogue()))) as unknown as AnySpec[];
 
 /** A fresh database holding a generated catalogue, loaded by the CLI as a user would. */
 async function loadedDatabase(o: { films?: number; seed?: number; file?: string }) {
