@@ -19,19 +19,38 @@ export async function recordCatalogue(trx: Knex.Transaction, cat: Catalogue): Pr
  * the command's own checks say so.
  */
 export async function assertRecordedCatalogue(db: Knex, cat: Catalogue): Promise<void> {
+  const rec = await recordedCatalogue(db);
+  if (!rec) return;
+  if (rec.schema_name !== cat.schema || !isDeepStrictEqual(rec.layout, cat.layout)) {
+    throw new UsageError(
+      `this database's capture was installed for the catalogue in schema ${rec.schema_name} with layout ${rec.layout_name}, ` +
+        `not schema ${cat.schema} with layout ${cat.layoutName}: give the same --schema and --catalogue (or MOVIES_SCHEMA, MOVIES_CATALOGUE), ` +
+        'or run `movies migrate` with the new layout to install capture for it',
+    );
+  }
+}
+
+/**
+ * migrate may re-render capture for a changed layout of the same schema (a renamed column), but
+ * never quietly move to another schema: on an empty one it would create a second catalogue
+ * and leave the first uncaptured.
+ */
+export async function assertSameSchema(db: Knex, cat: Catalogue): Promise<void> {
+  const rec = await recordedCatalogue(db);
+  if (rec && rec.schema_name !== cat.schema) {
+    throw new UsageError(
+      `this database's catalogue is in schema ${rec.schema_name} (layout ${rec.layout_name}), not ${cat.schema}: give --schema ${rec.schema_name} ` +
+        `(or MOVIES_SCHEMA), or run \`movies detach\` first to attach to schema ${cat.schema} instead`,
+    );
+  }
+}
+
+async function recordedCatalogue(db: Knex): Promise<{ schema_name: string; layout_name: string; layout: unknown } | undefined> {
   const r = await db.raw<{ rows: Array<{ schema_name: string; layout_name: string; layout: unknown }> }>(
     "SELECT schema_name, layout_name, layout FROM movies.catalogue WHERE to_regclass('movies.catalogue') IS NOT NULL",
   ).catch((err: { code?: string }) => {
     if (err.code === '42P01' || err.code === '3F000') return { rows: [] };
     throw err;
   });
-  const rec = r.rows[0];
-  if (!rec) return;
-  if (rec.schema_name !== cat.schema || !isDeepStrictEqual(rec.layout, cat.layout)) {
-    throw new UsageError(
-      `this database's capture was installed for the catalogue in schema ${rec.schema_name} with layout ${rec.layout_name}, ` +
-        `not schema ${cat.schema} with layout ${cat.layoutName}: give the same --schema and --catalogue (or MOVIES_SCHEMA, MOVIES_CATALOGUE), ` +
-        'or run `movies migrate` with the new ones to move capture there',
-    );
-  }
+  return r.rows[0];
 }

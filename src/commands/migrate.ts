@@ -3,7 +3,7 @@ import type { Catalogue } from '../catalogue/layout.js';
 import { OWN_SCHEMA, type Names } from '../catalogue/names.js';
 import { inspectCatalogue } from '../catalogue/check.js';
 import { createCatalogue } from '../catalogue/create.js';
-import { recordCatalogue } from '../catalogue/recorded.js';
+import { assertSameSchema, recordCatalogue } from '../catalogue/recorded.js';
 import { installCapture } from '../capture/triggers.js';
 import { isLegacy, relocateLegacy } from '../db/legacy/relocate.js';
 
@@ -29,6 +29,7 @@ const INSTALL_LOCK_TIMEOUT = '5s';
  * The catalogue's columns are checked before anything is changed.
  */
 export async function migrate(o: { db: Db; catalogue: Catalogue; names: Names }): Promise<MigrateResult> {
+  await assertSameSchema(o.db, o.catalogue);
   const state = await inspectCatalogue(o.db, o.catalogue);
   const relocated = await isLegacy(o.db);
   if (relocated) await relocateLegacy(o.db);

@@ -10,18 +10,18 @@ import type { Role } from '../../src/indexes/persons/document.js';
  * they compare with deepEqual as they are.
  */
 
-export async function genreTruth(db: Db): Promise<Map<string, GenreDocument>> {
+export async function genreTruth(db: Db, schema = 'content'): Promise<Map<string, GenreDocument>> {
   const docs = new Map<string, GenreDocument>();
-  for (const g of await db('content.genre').select('id', 'genre', 'description')) {
+  for (const g of await db(`${schema}.genre`).select('id', 'genre', 'description')) {
     docs.set(g.id, { id: g.id, name: g.genre, description: g.description });
   }
   return docs;
 }
 
-export async function personTruth(db: Db): Promise<Map<string, PersonDocument>> {
-  const persons = await db('content.person').select('id', 'name');
+export async function personTruth(db: Db, schema = 'content'): Promise<Map<string, PersonDocument>> {
+  const persons = await db(`${schema}.person`).select('id', 'name');
   const jobs = new Map<string, Map<string, Set<Role>>>(persons.map((p) => [p.id, new Map()])); // person -> film -> jobs
-  for (const l of await db('content.film_work_person').select('film_work_id', 'person_id', 'job')) {
+  for (const l of await db(`${schema}.film_work_person`).select('film_work_id', 'person_id', 'job')) {
     const films = jobs.get(l.person_id)!;
     if (!films.has(l.film_work_id)) films.set(l.film_work_id, new Set());
     films.get(l.film_work_id)!.add(l.job);

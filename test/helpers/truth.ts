@@ -8,10 +8,10 @@ export type TruthDoc = MovieDocument;
  * What the index must hold, computed from plain table reads and JavaScript, on purpose
  * without the extractor's SQL, so that a bug there cannot hide in both places.
  */
-export async function truth(db: Db): Promise<Map<string, TruthDoc>> {
-  const films = await db('content.film_work').select('id', 'title', 'description', 'imdb_rating');
-  const genres = new Map((await db('content.genre').select('id', 'genre')).map((g) => [g.id as string, g.genre as string]));
-  const persons = new Map((await db('content.person').select('id', 'name')).map((p) => [p.id as string, p.name as string]));
+export async function truth(db: Db, schema = 'content'): Promise<Map<string, TruthDoc>> {
+  const films = await db(`${schema}.film_work`).select('id', 'title', 'description', 'imdb_rating');
+  const genres = new Map((await db(`${schema}.genre`).select('id', 'genre')).map((g) => [g.id as string, g.genre as string]));
+  const persons = new Map((await db(`${schema}.person`).select('id', 'name')).map((p) => [p.id as string, p.name as string]));
   const docs = new Map<string, TruthDoc>();
   for (const f of films) {
     docs.set(f.id, {
@@ -27,13 +27,13 @@ export async function truth(db: Db): Promise<Map<string, TruthDoc>> {
       writers: [],
     });
   }
-  for (const l of await db('content.film_work_genre').select('film_work_id', 'genre_id')) {
+  for (const l of await db(`${schema}.film_work_genre`).select('film_work_id', 'genre_id')) {
     const d = docs.get(l.film_work_id)!;
     const name = genres.get(l.genre_id)!;
     if (!d.genre.includes(name)) d.genre.push(name);
   }
   const seen = new Set<string>();
-  for (const l of await db('content.film_work_person').select('film_work_id', 'person_id', 'job')) {
+  for (const l of await db(`${schema}.film_work_person`).select('film_work_id', 'person_id', 'job')) {
     const key = `${l.film_work_id}/${l.person_id}/${l.job}`;
     if (seen.has(key)) continue;
     seen.add(key);
