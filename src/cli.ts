@@ -108,6 +108,7 @@ export function buildProgram(): Command {
       action(async (ctx, files: string[]) => {
         const r = await loaddata({
           db: await ctx.catalogueDb(),
+          catalogue: ctx.config.catalogue,
           files,
           progress: (n) => ctx.out.progress(`loaded ${n.toLocaleString('en')} objects`),
         });
