@@ -1,4 +1,4 @@
-import type { Knex } from 'knex';
+import { sourceOf, type Migration } from '../migrations/index.js';
 import * as schema from './001_schema.js';
 import * as changeCapture from './002_change_capture.js';
 import * as rejections from './003_rejections.js';
@@ -8,10 +8,6 @@ import * as notify from './006_notify.js';
 import * as linkLocksParent from './007_link_locks_parent.js';
 import * as servingHistory from './008_serving_history.js';
 
-interface Migration {
-  up(knex: Knex): Promise<void>;
-  down(knex: Knex): Promise<void>;
-}
 
 // The migrations of movies before it kept its objects apart (everything in schema content); only
 // relocate.ts runs them, to bring an older database to 008 before moving it. Imported, not discovered on disk, so they work the same from src/ (tsx) and dist/.
@@ -26,12 +22,4 @@ const migrations: Record<string, Migration> = {
   '008_serving_history': servingHistory,
 };
 
-export const legacySource: Knex.MigrationSource<string> = {
-  getMigrations: async () => Object.keys(migrations).sort(),
-  getMigrationName: (name) => name,
-  getMigration: async (name) => {
-    const m = migrations[name];
-    if (!m) throw new Error(`unknown migration ${name}`);
-    return m;
-  },
-};
+export const legacySource = sourceOf(migrations);

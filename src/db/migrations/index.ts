@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import * as ownTables from './001_own_tables.js';
 import * as catalogue from './002_catalogue.js';
 
-interface Migration {
+export interface Migration {
   up(knex: Knex): Promise<void>;
   down(knex: Knex): Promise<void>;
 }
@@ -15,7 +15,8 @@ const migrations: Record<string, Migration> = {
   '002_catalogue': catalogue,
 };
 
-export const migrationSource: Knex.MigrationSource<string> = {
+/** A knex migration source over migrations imported by name (here, and the earlier versions' in legacy/). */
+export const sourceOf = (migrations: Record<string, Migration>): Knex.MigrationSource<string> => ({
   getMigrations: async () => Object.keys(migrations).sort(),
   getMigrationName: (name) => name,
   getMigration: async (name) => {
@@ -23,4 +24,6 @@ export const migrationSource: Knex.MigrationSource<string> = {
     if (!m) throw new Error(`unknown migration ${name}`);
     return m;
   },
-};
+});
+
+export const migrationSource = sourceOf(migrations);
