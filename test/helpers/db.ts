@@ -1,9 +1,10 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
+import copyStreams from 'pg-copy-streams';
 import { createDb, type Db } from '../../src/db/knex.js';
 import { migrate } from '../../src/commands/migrate.js';
 import { resolveCatalogue } from '../../src/catalogue/resolve.js';
@@ -75,10 +76,31 @@ export async function generatedCatalogue(films: number, seed: number): Promise<{
   return h;
 }
 
-/** Copies the rows of the default catalogue's tables (schema content) from one database into another's, with pg_dump. */
+/**
+ * Copies the rows of the default catalogue's tables (schema content) from one database into
+ * another's, COPY to COPY over two connections (pg_dump refuses a server newer than itself: the
+ * PostgreSQL 18 cell runs Debian's pg_dump 15). Parents first, for the links' foreign keys.
+ */
 export async function copyCatalogue(from: { url: string; drop(): Promise<void> }, toUrl: string): Promise<void> {
-  const tables = ['film_work', 'genre', 'person', 'film_work_genre', 'film_work_person'].flatMap((t) => ['-t', `content.${t}`]);
-  const dump = execFileSync('pg_dump', ['--data-only', ...tables, from.url], { maxBuffer: 1 << 30 });
-  execFileSync('psql', ['-q', '-v', 'ON_ERROR_STOP=1', toUrl], { input: dump, stdio: ['pipe', 'ignore', 'inherit'] });
+  const source = new pg.Client({ connectionString: from.url });
+  const target = new pg.Client({ connectionString: toUrl });
+  await source.connect();
+  await target.connect();
+  try {
+    for (const table of ['film_work', 'genre', 'person', 'film_work_genre', 'film_work_person']) {
+      const { rows } = await source.query<{ column_name: string }>(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'content' AND table_name = $1 ORDER BY ordinal_position",
+        [table],
+      );
+      const columns = rows.map((r) => `"${r.column_name}"`).join(', ');
+      await pipeline(
+        source.query(copyStreams.to(`COPY content.${table} (${columns}) TO STDOUT`)),
+        target.query(copyStreams.from(`COPY content.${table} (${columns}) FROM STDIN`)),
+      );
+    }
+  } finally {
+    await source.end();
+    await target.end();
+  }
   await from.drop();
 }
