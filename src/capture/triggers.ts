@@ -1,7 +1,8 @@
 import type { Knex } from 'knex';
-import { ident, OWN_SCHEMA, type Names } from '../catalogue/names.js';
+import { ident, own, OWN_SCHEMA, type Names } from '../catalogue/names.js';
 import type { Entity } from '../catalogue/layout.js';
-import { CHANNEL, QUEUES, type Queue } from '../db/queues.js';
+import type { Queue } from '../db/queues.js';
+import { enqueueSql } from './enqueue.js';
 
 /*
  * Change capture by triggers, rendered from the catalogue's names. Every write that can change a
@@ -20,28 +21,9 @@ import { CHANNEL, QUEUES, type Queue } from '../db/queues.js';
  * - queues have no foreign key: a deleted document keeps its row until the engine acknowledged the delete.
  */
 
-const q = (name: string) => `${ident(OWN_SCHEMA)}.${ident(name)}`;
+const q = own;
 
-/** Each change once per target of the index, sorted; NOTIFY while a watch keeps a target of it (legacy 005/006). */
-const enqueueFunction = (queue: Queue) => `
-  CREATE OR REPLACE FUNCTION ${q(queue.fn)}(ids uuid[]) RETURNS void
-  LANGUAGE sql AS $$
-    WITH queued AS (
-      INSERT INTO ${q(queue.table)} AS c (target_id, ${queue.id})
-      SELECT t.id, d.id
-      FROM ${q('etl_target')} t
-      CROSS JOIN (SELECT DISTINCT id FROM unnest(ids) AS u(id) WHERE id IS NOT NULL) d
-      WHERE t.index_name = '${queue.index}'
-      ORDER BY 1, 2
-      ON CONFLICT (target_id, ${queue.id}) DO UPDATE
-        SET version = excluded.version, changed_at = excluded.changed_at
-      RETURNING 1
-    )
-    SELECT pg_notify('${CHANNEL}', '${queue.index}') WHERE EXISTS (SELECT 1 FROM queued)
-      AND EXISTS (SELECT 1 FROM ${q('etl_target')} WHERE index_name = '${queue.index}' AND watched);
-  $$;`;
-
-const enqueue = (index: Queue['index'], ids: string) => `PERFORM ${q(QUEUES.find((x) => x.index === index)!.fn)}(ARRAY(${ids}));`;
+const enqueue = (index: Queue['index'], ids: string) => `${enqueueSql(index, ids)};`;
 
 /** A row's own document: queued on insert, delete, truncate, and an update of `changed` (a SQL condition on o and n). */
 const rowFunction = (name: string, index: Queue['index'], id: string, table: string, changed: string) => `
@@ -164,7 +146,6 @@ export function captureSql(n: Names): string[] {
   const g = n.c.genre;
   const p = n.c.person;
   const statements = [
-    ...QUEUES.map(enqueueFunction),
     rowFunction('capture_film_work', 'movies', f.id, n.t.film_work, 'o IS DISTINCT FROM n'),
     rowFunction(
       'capture_genre',
@@ -204,5 +185,11 @@ export async function ourTriggers(db: Knex | Knex.Transaction): Promise<Array<{ 
 /** Replaces movies' capture triggers (wherever they are) by the ones of this catalogue, in the caller's transaction. */
 export async function installCapture(trx: Knex.Transaction, n: Names): Promise<void> {
   for (const t of await ourTriggers(trx)) await trx.raw(`DROP TRIGGER ${ident(t.name)} ON ${t.tbl}`);
+  // Every function of schema movies is capture's: what an earlier version rendered and this one does not (its enqueue functions) goes too.
+  const functions = await trx.raw<{ rows: Array<{ fn: string }> }>(
+    'SELECT p.oid::regprocedure::text AS fn FROM pg_proc p WHERE p.pronamespace = ?::regnamespace',
+    [OWN_SCHEMA],
+  );
+  for (const f of functions.rows) await trx.raw(`DROP FUNCTION ${f.fn}`);
   for (const s of captureSql(n)) await trx.raw(s);
 }

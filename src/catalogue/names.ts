@@ -5,6 +5,8 @@ export const ident = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 
 /** The schema movies keeps its own objects in (queues, targets, runs, capture functions), apart from the catalogue. */
 export const OWN_SCHEMA = 'movies';
+/** One of movies' own objects, schema-qualified and quoted. */
+export const own = (name: string): string => `${ident(OWN_SCHEMA)}.${ident(name)}`;
 
 /**
  * The SQL names of one catalogue: `t.film_work` is the quoted, schema-qualified table; `c.film_work.title`

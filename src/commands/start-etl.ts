@@ -7,7 +7,6 @@ import type { RetryPolicy } from '../retry.js';
 import { emptyResult, runEtl, type EtlResult } from '../etl/run.js';
 import { aliasLock, isLockHeld, RunLock, type HeldLock, type LockName } from '../db/lock.js';
 import { pendingStats } from '../db/queue.js';
-import { setWatched } from '../db/targets.js';
 import { LockedError } from '../errors.js';
 import { aliasKey, destinationFor } from '../lifecycle/resolve.js';
 import { finishRun, progressRecorder, recordFailure, startRun, type RunCounts } from '../db/runs.js';
@@ -49,8 +48,6 @@ export async function startEtl(o: StartEtlOptions): Promise<StartEtlResult> {
     if (await pg(() => isLockHeld(o.db, watching))) throw new LockedError(`${watching.held}; exiting`);
     const takeLock: TakeLock = (name) => pg(() => RunLock.acquire(o.databaseUrl, o.timeouts, o.wait ?? false, name));
     indexes[t.spec.name] = await runIndex(o, t, takeLock, { record: true });
-    // No watch holds the alias: a flag a killed watch left would only make writers notify for nobody.
-    await pg(() => setWatched(o.db, indexes[t.spec.name]!.target, false));
   }
   return { ...sum(Object.values(indexes)), index: o.indexes.map((t) => t.index).join(','), engine: o.engine.kind, indexes };
 }

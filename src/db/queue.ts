@@ -179,10 +179,10 @@ export async function pendingStats(db: Db, q: ChangeQueue, target: number): Prom
 
 /**
  * Makes the documents `ids` pending for one target (`movies verify --repair`), with a fresh
- * version each, and wakes a watch that keeps the target (migration 006). A document whose
- * source row is gone is then indexed as a delete. Returns how many it enqueued.
+ * version each (a watch sees the queue change). A document whose source row is gone is then
+ * indexed as a delete. Returns how many it enqueued.
  */
-export async function enqueueIds(db: Db, q: ChangeQueue, target: number, ids: string[], notify: { channel: string; index: string }): Promise<number> {
+export async function enqueueIds(db: Db, q: ChangeQueue, target: number, ids: string[]): Promise<number> {
   if (ids.length === 0) return 0;
   const r = await db.raw<{ rows: Array<{ n: number }> }>(
     `WITH queued AS (
@@ -190,12 +190,9 @@ export async function enqueueIds(db: Db, q: ChangeQueue, target: number, ids: st
        SELECT :target, id FROM (SELECT DISTINCT unnest(:ids::uuid[]) AS id) d ORDER BY 2
        ON CONFLICT (target_id, ${q.idColumn}) DO UPDATE SET version = excluded.version, changed_at = excluded.changed_at
        RETURNING 1
-     ), woke AS (
-       SELECT pg_notify(:channel, :index) FROM movies.etl_target
-       WHERE id = :target AND watched AND EXISTS (SELECT 1 FROM queued)
      )
-     SELECT (SELECT count(*)::int FROM queued) AS n, (SELECT count(*) FROM woke) AS w`,
-    { target, ids, channel: notify.channel, index: notify.index },
+     SELECT count(*)::int AS n FROM queued`,
+    { target, ids },
   );
   return r.rows[0]?.n ?? 0;
 }

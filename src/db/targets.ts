@@ -154,11 +154,3 @@ export async function pendingByTarget(db: Db, table: string): Promise<Map<number
   return new Map(rows.map((r) => [Number(r.target_id), r.n]));
 }
 
-
-/**
- * Whether the capture triggers notify for this target's index (migration 006). Only rows
- * whose flag changes are written, so a watch can call it every cycle for free.
- */
-export async function setWatched(db: Db, id: number, watched: boolean): Promise<void> {
-  await db(TABLE).where({ id }).whereNot({ watched }).update({ watched });
-}

@@ -3,6 +3,7 @@ import { MODELS, type ModelSpec } from './models.js';
 import { stage, upsertSql } from './upsert.js';
 import { QUEUE_TABLES } from './fast-path.js';
 import { QUEUES, type Queue } from '../db/queues.js';
+import { enqueueSql } from '../capture/enqueue.js';
 
 /*
  * The fast path's upsert (see fast-path.ts for when it runs): the same statements as the trigger
@@ -30,8 +31,8 @@ import { QUEUES, type Queue } from '../db/queues.js';
  *            film_work_person link; both persons of an overwritten link whose (film, person, job)
  *            changed.
  * Nothing is enqueued twice for one id and target; nothing more than the triggers would.
- * The ids go through movies.enqueue_film_works/genres/persons, so the fan-out to targets and the
- * NOTIFY for a watch stay exactly as they are.
+ * The ids go through the capture's own enqueue statement (src/capture/enqueue.ts), so the fan-out
+ * to targets stays exactly the triggers'.
  */
 
 /*
@@ -139,7 +140,7 @@ export async function upsertSetBased(trx: Knex.Transaction): Promise<void> {
         `WITH up AS (${insert} RETURNING ${returning})${steps.map((s, i) => `, c${i} AS (${s})`).join('')} SELECT 1`,
     );
   }
-  for (const q of QUEUES) await trx.raw(`SELECT movies.${q.fn}(ARRAY(SELECT id FROM ${capture(q.index)}))`);
+  for (const q of QUEUES) await trx.raw(enqueueSql(q.index, `SELECT id FROM ${capture(q.index)}`));
   await lockQueueTargets(trx);
   await trx.raw('SET LOCAL session_replication_role = origin');
 }

@@ -1,4 +1,3 @@
-import { CHANNEL } from '../db/queues.js';
 import type { Db } from '../db/knex.js';
 import { enqueueIds } from '../db/queue.js';
 import type { SearchEngine } from '../engine/types.js';
@@ -26,7 +25,7 @@ export async function repair(
 ): Promise<Repaired> {
   const uuids = drifted.filter((d) => isUuid(d.id)).map((d) => d.id);
   const others = drifted.filter((d) => !isUuid(d.id)).map((d) => d.id);
-  const enqueued = await enqueueIds(o.db, o.spec.queue, o.target, uuids, { channel: CHANNEL, index: o.spec.name });
+  const enqueued = await enqueueIds(o.db, o.spec.queue, o.target, uuids);
   if (others.length === 0) return { enqueued, deleted: 0 };
   const index = JSON.stringify(o.physical);
   const body = others.map((id) => `{"delete":{"_index":${index},"_id":${JSON.stringify(id)}}}\n`).join('');

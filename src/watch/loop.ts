@@ -3,19 +3,21 @@ import type { Db } from '../db/knex.js';
 import { aliasLock, LockSession, RunLock } from '../db/lock.js';
 import { withPgRetry } from '../db/retry.js';
 import { recordFailingCycle, recordFinishedRun } from '../db/runs.js';
-import { liveTarget, setWatched, type AliasKey } from '../db/targets.js';
+import { liveTarget, type AliasKey } from '../db/targets.js';
 import { LockedError } from '../errors.js';
 import { STOP_GRACE_MS } from '../etl/run.js';
 import { aliasKey } from '../lifecycle/resolve.js';
 import { settlesWithin, sleep, type RetryPolicy } from '../retry.js';
 import { runIndex, type StartEtlOptions } from '../commands/start-etl.js';
 import { WatchHealth } from './health.js';
-import { ChangeListener, type Subscription } from './listener.js';
+import { queueFingerprints } from '../db/queue-fingerprint.js';
+import { ChangePoller } from './poller.js';
+import type { Subscription } from './subscription.js';
 import { failureKind, serveMetrics, WatchMetrics } from './metrics.js';
 import { readQueues } from './queue-reader.js';
 
 export interface WatchOptions extends StartEtlOptions {
-  /** The safety net for missed notifications: look at the queues at least this often. */
+  /** The safety net: a cycle at least this often, whatever the queues look like. */
   pollIntervalMs: number;
   /** /healthz answers 503 when the oldest pending change is older than this. */
   maxLagSeconds: number;
@@ -46,7 +48,6 @@ const tookOver = (err: unknown): never => {
 
 /** After a failed cycle: 1 s, doubling, at most 30 s; reset by a successful cycle. */
 const MAX_BACKOFF_MS = 30_000;
-const CLEAR_BOUND_MS = 2_000;
 /** init-es holds the run lock while it moves the alias (about a second): look again soon. */
 const LOCKED_RETRY_MS = 250;
 /**
@@ -69,8 +70,8 @@ interface Kept {
 }
 
 /**
- * `start-etl --watch`: brings every index up to date, then waits for a notification from the
- * capture triggers (or the poll interval), and again, until SIGINT/SIGTERM. It holds each
+ * `start-etl --watch`: brings every index up to date, then waits until its queue changes
+ * (poller.ts; or the poll interval passes), and again, until SIGINT/SIGTERM. It holds each
  * alias's watch lock for as long as it runs (a cron one-shot exits 6) and takes the run lock
  * for each cycle only, so that init-es can move the alias between two cycles. Each index has
  * cycles of its own (its own backoff, lock session and health), so that one index's trouble
@@ -83,7 +84,7 @@ export async function watch(o: WatchOptions): Promise<WatchResult> {
   // Ends every index's cycles: the user's signal, or another watch taking an alias over.
   const ending = new AbortController();
   const signal = o.retry.signal ? AbortSignal.any([o.retry.signal, ending.signal]) : ending.signal;
-  const listener = new ChangeListener(o.databaseUrl, o.timeouts, o.log);
+  const poller = new ChangePoller((of) => queueFingerprints(o.db, of));
   const metrics = new WatchMetrics();
   const health = new WatchHealth(
     o.indexes.map((t) => ({ name: t.spec.name, alias: t.index })),
@@ -94,7 +95,6 @@ export async function watch(o: WatchOptions): Promise<WatchResult> {
   const totals: WatchResult = { cycles: 0, indexed: 0, deleted: 0, failures: 0, seconds: 0 };
   let server: Awaited<ReturnType<typeof serveMetrics>> | undefined;
   const readers: Array<{ stop(): Promise<void> }> = [];
-  const watched = new Set<number>();
   const kept: Kept[] = [];
   let fatal: unknown;
 
@@ -109,9 +109,8 @@ export async function watch(o: WatchOptions): Promise<WatchResult> {
       try {
         await k.watchLock.ensureHeld().catch(tookOver);
         const r = await runIndex(k.options, k.choice, (lock) => k.session.take(lock), { record: false });
-        // Notifications for this index from now on (the live target changes with a rebuild).
-        await withPgRetry(() => setWatched(o.db, r.target, true), k.options.retry);
-        watched.add(r.target);
+        // The queue the poller looks at for this index (the live target changes with a rebuild).
+        k.wake.target = r.target;
         metrics.setQueue(name, r.pendingAfter, r.lagSeconds);
         metrics.indexed.inc({ index: name }, r.indexed);
         metrics.deleted.inc({ index: name }, r.deleted);
@@ -171,13 +170,13 @@ export async function watch(o: WatchOptions): Promise<WatchResult> {
         // A retry under way is a cycle failing: /healthz says so now, not when the budget is spent.
         onRetry: (m) => health.retrying(t.spec.name, m),
       };
-      kept.push({ choice: t, key, watchLock, session: new LockSession(o.databaseUrl, o.timeouts), wake: listener.subscribe(t.spec.name), options: { ...o, retry } });
+      kept.push({ choice: t, key, watchLock, session: new LockSession(o.databaseUrl, o.timeouts), wake: poller.subscribe(t.spec.name, t.spec.queue), options: { ...o, retry } });
     }
     if (o.metricsPort !== undefined) {
       server = await serveMetrics(metrics, o.metricsPort, () => health.check());
       readers.push(readQueues(o.db, kept.map((k) => ({ name: k.choice.spec.name, queue: k.choice.spec.queue, cluster: k.key.cluster, alias: k.key.alias })), metrics));
     }
-    listener.start();
+    poller.start();
     // keep() catches every failure of a cycle; one of the loop itself is a bug, reported as such.
     const all = Promise.all(kept.map(keep)).catch((err: unknown) => {
       fatal ??= err;
@@ -189,13 +188,11 @@ export async function watch(o: WatchOptions): Promise<WatchResult> {
     });
     if (fatal) throw fatal;
   } finally {
-    // Writers stop paying for notifications nobody listens to; bounded, a one-shot run clears what is left.
-    await settlesWithin(CLEAR_BOUND_MS, Promise.all([...watched].map((id) => setWatched(o.db, id, false))).catch(() => undefined));
     await Promise.all(readers.map((r) => r.stop()));
     server?.close();
     // Connections still open (a slow or stuck client) would keep the process alive after the watch.
     server?.closeAllConnections();
-    await listener.close();
+    await poller.close();
     await Promise.all(kept.map((k) => k.session.close()));
     for (const k of kept) await k.watchLock.release();
   }

@@ -15,6 +15,7 @@ import { personsIndex } from '../../src/indexes/persons/index.js';
 import { bindIndex, type IndexDefinition, type IndexSpec, type PendingRow } from '../../src/indexes/spec.js';
 import { names } from '../../src/catalogue/names.js';
 import { defaultCatalogue } from '../../src/catalogue/resolve.js';
+import { enqueueSql } from '../../src/capture/enqueue.js';
 
 /*
  * The genres and persons indexes at the database level, before any ETL runs them: which writes
@@ -366,7 +367,8 @@ describe('genres and persons: change capture and page SQL on a generated catalog
         { id: '0c000000-0000-4000-8000-000000000003', film_work_id: l.film_work_id, person_id: l.person_id, job: l.job === 'writer' ? 'director' : 'writer' },
       ]);
       const gone = '0f000000-0000-4000-8000-000000000001';
-      await trx.raw('SELECT movies.enqueue_persons(ARRAY[?::uuid]), movies.enqueue_genres(ARRAY[?::uuid])', [gone, gone]);
+      await trx.raw(enqueueSql('persons', 'SELECT ?::uuid'), [gone]);
+      await trx.raw(enqueueSql('genres', 'SELECT ?::uuid'), [gone]);
 
       const truths = { genres: await genreTruth(trx), persons: await personTruth(trx) };
       assert.ok([...truths.persons.values()].some((d) => d.films.some((f) => f.roles.length > 1)), 'a person with two roles in one film');

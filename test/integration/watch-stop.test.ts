@@ -16,13 +16,12 @@ describe('SIGTERM while a bulk request hangs', () => {
   });
   after(async () => c?.cleanup());
 
-  it('the watch exits 0 within 10 s and clears the watched flags; the films stay pending', async () => {
+  it('the watch exits 0 within 10 s; the films stay pending', async () => {
     const es = new HttpFaultProxy(engine.url);
     await es.start();
     const w = await startWatch({ ...c.env, ELASTICSEARCH_URL: es.url() }, ['--poll-interval', '1', '--max-retry-time', '120']);
     try {
       await within(15_000, () => `healthy after the first cycle (${w.stderr})`, async () => (await w.health()) === 200);
-      assert.deepEqual(await c.db('movies.etl_target').pluck('watched'), [true], 'the watch set its flag');
       es.fault = () => 'hang';
       const ids = (await c.db('content.film_work').orderBy('id').limit(5).pluck('id')) as string[];
       await c.db('content.film_work').whereIn('id', ids).update({ title: 'Hung' });
@@ -33,7 +32,6 @@ describe('SIGTERM while a bulk request hangs', () => {
       console.log(`stopped ${ms} ms after SIGTERM, code ${r.code}`);
       assert.equal(r.code, 0, `exit 0: ${w.stderr}`);
       assert.ok(ms < 10_000, `within 10 s (${ms} ms)`);
-      assert.deepEqual(await c.db('movies.etl_target').pluck('watched'), [false], 'the flag is cleared');
       assert.equal(Number((await c.db('movies.film_work_change').count({ n: '*' }))[0]!.n), 5, 'nothing acknowledged, nothing marked');
     } finally {
       await w.stop();

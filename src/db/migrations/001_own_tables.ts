@@ -10,7 +10,7 @@ import { QUEUES } from '../queues.js';
  *
  * targets: pending state per physical index on one engine cluster; state live (the alias points
  * to it), building (init-es fills it aside) or kept (for rollback); live_since orders an alias's
- * serving history; watched while a watch keeps it (the capture functions then NOTIFY).
+ * serving history; watched while a watch kept it (the capture functions then notified; dropped by 003).
  */
 export async function up(knex: Knex): Promise<void> {
   const relocated = await knex.raw<{ rows: Array<{ t: string | null }> }>("SELECT to_regclass('movies.etl_target')::text AS t");

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import * as ownTables from './001_own_tables.js';
 import * as catalogue from './002_catalogue.js';
+import * as noNotify from './003_no_notify.js';
 
 export interface Migration {
   up(knex: Knex): Promise<void>;
@@ -13,6 +14,7 @@ export interface Migration {
 const migrations: Record<string, Migration> = {
   '001_own_tables': ownTables,
   '002_catalogue': catalogue,
+  '003_no_notify': noNotify,
 };
 
 /** A knex migration source over migrations imported by name (here, and the earlier versions' in legacy/). */
