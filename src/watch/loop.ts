@@ -46,6 +46,17 @@ const tookOver = (err: unknown): never => {
   throw err instanceof LockedError ? new TakenOver(err.message) : err;
 };
 
+/**
+ * The shortest time between the starts of two cycles of one index. Under a steady stream of
+ * writes each cycle would otherwise start as soon as the last one ended, with a small bulk
+ * request and a refresh each: the engine's CPU per document then grows, and on a machine whose
+ * cores PostgreSQL shares it is taken from the writers. Measured with bench:writers, two runs one
+ * after the other, not interleaved (8 clients
+ * updating one film each, 100k films, OpenSearch): writers beside the watch went from 1,697–2,229
+ * tps to 2,536–2,816, the engine's CPU from 0.44 to 0.27 ms per edit. An edit after a quiet
+ * spell starts a cycle at once.
+ */
+export const CYCLE_SPACING_MS = 250;
 /** After a failed cycle: 1 s, doubling, at most 30 s; reset by a successful cycle. */
 const MAX_BACKOFF_MS = 30_000;
 /** init-es holds the run lock while it moves the alias (about a second): look again soon. */
@@ -103,7 +114,12 @@ export async function watch(o: WatchOptions): Promise<WatchResult> {
     const name = k.choice.spec.name;
     let backoff = 0;
     let streak: number | undefined;
+    let lastStart = -Infinity;
     while (!signal.aborted) {
+      // Under a steady stream of writes, cycles start at most every CYCLE_SPACING_MS (see there).
+      const early = lastStart + CYCLE_SPACING_MS - performance.now();
+      if (early > 0 && (await sleep(early, signal).then(() => false, () => true))) break;
+      lastStart = performance.now();
       const cycleStart = new Date();
       const t0 = performance.now();
       try {
