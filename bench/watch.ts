@@ -7,8 +7,7 @@
  *                       [--per-connection 10] [--async-commit]
  *
  * Per engine, one session: `movies init-es` of alias bench_watch on the --films catalogue (the
- * database bench:rebuild made, movies_bench_rebuild_<size>, migrated first so that the capture
- * triggers NOTIFY), then `movies start-etl --watch --metrics-port P` as a child process. In it:
+ * database bench:rebuild made, movies_bench_rebuild_<size>, migrated first), then `movies start-etl --watch --metrics-port P` as a child process. In it:
  *   - idle: --idle seconds without writes, the watch's CPU time over them;
  *   - per round and per rate (the order alternates per round): a writer commits rate x --seconds
  *     single-film title updates on one schedule (edit n due at n/rate; autocommit, a prepared

@@ -192,8 +192,8 @@ export function buildProgram(): Command {
     .addOption(concurrencyOption())
     .option('--wait', 'wait for a running start-etl instead of exiting')
     .option('--skip-invalid', 'leave out and record films whose document is invalid or refused; index the rest')
-    .option('--watch', 'keep running: index changes as they are committed (LISTEN/NOTIFY, with a poll), until SIGINT/SIGTERM')
-    .option('--poll-interval <seconds>', 'with --watch: look at the queues at least this often', integer('--poll-interval'), defaults.pollInterval)
+    .option('--watch', 'keep running: index changes as they are committed (it looks at the queues), until SIGINT/SIGTERM')
+    .option('--poll-interval <seconds>', 'with --watch: run a cycle at least this often, changes or not', integer('--poll-interval'), defaults.pollInterval)
     .option('--metrics-port <port>', 'with --watch: serve /metrics (Prometheus) and /healthz on this port', integer('--metrics-port'))
     .option('--max-lag <seconds>', 'with --watch: /healthz answers 503 when a change waits longer than this', integer('--max-lag'), defaults.maxLag)
     .action(

@@ -81,7 +81,7 @@ export const defaults = {
   concurrency: 2,
   /** init-es: previous indexes kept per alias for `movies rollback`. */
   keep: 1,
-  /** start-etl --watch: seconds between looks at the queues when no notification came. */
+  /** start-etl --watch: a cycle at least this often (seconds), whatever the queues look like. */
   pollInterval: 5,
   /** start-etl --watch: seconds a change may wait before /healthz says unhealthy. */
   maxLag: 60,
