@@ -1,8 +1,6 @@
 import { own } from '../catalogue/names.js';
 import { QUEUES, type Queue } from '../db/queues.js';
 
-const q = own;
-
 /**
  * The statement that makes documents pending: each id of `ids` (a query of one uuid column)
  * once per target of the index, sorted (concurrent writers then lock queue rows in one order),
@@ -16,9 +14,9 @@ const q = own;
  */
 export function enqueueSql(index: Queue['index'], ids: string): string {
   const queue = QUEUES.find((x) => x.index === index)!;
-  return `INSERT INTO ${q(queue.table)} AS c (target_id, ${queue.id})
+  return `INSERT INTO ${own(queue.table)} AS c (target_id, ${queue.id})
       SELECT t.id, d.id
-      FROM ${q('etl_target')} t
+      FROM ${own('etl_target')} t
       CROSS JOIN (SELECT DISTINCT id FROM (${ids}) AS u(id) WHERE id IS NOT NULL) d
       WHERE t.index_name = '${queue.index}'
       ORDER BY 1, 2

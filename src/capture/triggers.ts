@@ -21,13 +21,11 @@ import { enqueueSql } from './enqueue.js';
  * - queues have no foreign key: a deleted document keeps its row until the engine acknowledged the delete.
  */
 
-const q = own;
-
 const enqueue = (index: Queue['index'], ids: string) => `${enqueueSql(index, ids)};`;
 
 /** A row's own document: queued on insert, delete, truncate, and an update of `changed` (a SQL condition on o and n). */
 const rowFunction = (name: string, index: Queue['index'], id: string, table: string, changed: string) => `
-  CREATE OR REPLACE FUNCTION ${q(name)}() RETURNS trigger
+  CREATE OR REPLACE FUNCTION ${own(name)}() RETURNS trigger
   LANGUAGE plpgsql AS $$
   BEGIN
     IF TG_OP = 'INSERT' THEN
@@ -73,7 +71,7 @@ function linkFunction(n: Names, link: 'film_work_genre' | 'film_work_person'): s
         }
       : { ins: '', upd: '', del: '', trunc: '' };
   return `
-  CREATE OR REPLACE FUNCTION ${q(`capture_${link}`)}() RETURNS trigger
+  CREATE OR REPLACE FUNCTION ${own(`capture_${link}`)}() RETURNS trigger
   LANGUAGE plpgsql AS $$
   BEGIN
     IF TG_OP = 'INSERT' THEN
@@ -102,7 +100,7 @@ function renameFunction(n: Names, entity: 'genre' | 'person'): string {
   const name = entity === 'genre' ? n.c.genre.genre : n.c.person.name;
   const ref = entity === 'genre' ? n.c.film_work_genre.genre_id : n.c.film_work_person.person_id;
   return `
-  CREATE OR REPLACE FUNCTION ${q(`capture_${entity}_rename`)}() RETURNS trigger
+  CREATE OR REPLACE FUNCTION ${own(`capture_${entity}_rename`)}() RETURNS trigger
   LANGUAGE plpgsql AS $$
   BEGIN
     ${enqueue(
@@ -162,7 +160,7 @@ export function captureSql(n: Names): string[] {
   ];
   for (const s of triggerSets(n)) {
     for (const op of s.ops) {
-      statements.push(`CREATE TRIGGER ${triggerName(s.fn, op)} ${TRIGGER_OP[op].replace('%t', n.t[s.entity])} FOR EACH STATEMENT EXECUTE FUNCTION ${q(s.fn)}()`);
+      statements.push(`CREATE TRIGGER ${triggerName(s.fn, op)} ${TRIGGER_OP[op].replace('%t', n.t[s.entity])} FOR EACH STATEMENT EXECUTE FUNCTION ${own(s.fn)}()`);
     }
   }
   return statements;

@@ -19,10 +19,11 @@ const STOP_BOUND_MS = 2_000;
 
 /**
  * Wakes a watch's indexes when their queues change, by looking at them (one statement every
- * WAKE_POLL_MS while an index waits, every IDLE_POLL_MS once all has been quiet) instead of a NOTIFY from the capture triggers: PostgreSQL
- * serialises the commits of all notifying transactions on one cluster-wide lock, which cut the
- * writers' throughput 5–10× while a watch ran (BENCHMARKS.md, bench:writers). Writers now pay
- * nothing for a watch.
+ * WAKE_POLL_MS while an index waits, every IDLE_POLL_MS once all has been quiet) instead of a
+ * NOTIFY from the capture triggers: PostgreSQL serialises the commits of all notifying
+ * transactions on one cluster-wide lock, which took writers to 0.05–0.10× of their throughput
+ * without capture while a watch ran (issue 23's pgbench figures). Writers now pay nothing in
+ * their transactions for a watch (BENCHMARKS.md, bench:writers).
  *
  * An index is woken when its target's queue differs from the one seen at its previous wake,
  * which was taken before the cycle that followed: so a cycle that did work is followed by one
@@ -34,12 +35,9 @@ export class ChangePoller {
   private readonly subscriptions = new Set<Subscription>();
   private readonly stopping = new AbortController();
   private loop?: Promise<void>;
-  /** Looks taken, for tests and the benchmark. */
-  looks = 0;
-
-  /** `read` is queueFingerprints (src/db/queue-fingerprint.ts) on the watch's pool. */
   private lastChange = performance.now();
 
+  /** `read` is queueFingerprints (src/db/queue-fingerprint.ts) on the watch's pool. */
   constructor(
     private readonly read: (of: readonly QueueOfTarget[]) => Promise<string[]>,
     private readonly everyMs = WAKE_POLL_MS,
@@ -69,7 +67,6 @@ export class ChangePoller {
     let now: string[];
     try {
       now = await this.read(due);
-      this.looks++;
     } catch {
       return;
     }
