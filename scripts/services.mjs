@@ -6,12 +6,14 @@
 //   node scripts/services.mjs down   [name ...]
 //   node scripts/services.mjs status [name ...]
 //
-// Without names, `up` and `status` mean the everyday set (postgres, elasticsearch, opensearch);
+// Without names, `up` and `status` mean the everyday set (postgres, postgres-logical,
+// elasticsearch, opensearch);
 // `down` means the everyday set plus every compatibility server this checkout runs. Other names:
 // elasticsearch-8, opensearch-2, postgres-18, opensearch-node-1..3 (or opensearch-cluster).
 //
 // `up` is idempotent, waits until every server is healthy (SERVICES_TIMEOUT seconds, default
-// 180) and writes .services/env (DATABASE_URL, ELASTICSEARCH_URL, OPENSEARCH_URL) for
+// 180) and writes .services/env (DATABASE_URL, DATABASE_URL_LOGICAL, ELASTICSEARCH_URL,
+// OPENSEARCH_URL) for
 // `source .services/env`. Environment: DATABASE_URL (reuse an existing database), ES_PORT
 // (9200), OS_PORT (9201), ES_VERSION, OS_RUNNER_VERSION, SERVICES_JAVA_HOME, SERVICES_TIMEOUT.
 // Downloads go through Maven (services/*/pom.xml) and npm into ~/.m2 and .services/cache.
@@ -21,7 +23,7 @@ import { writeFileAtomic } from './services/files.mjs';
 import { ALL, COMPAT, EVERYDAY, GROUPS } from './services/instances.mjs';
 import { ServiceError, log, rel } from './services/log.mjs';
 
-const ENV_KEYS = ['DATABASE_URL', 'ELASTICSEARCH_URL', 'OPENSEARCH_URL'];
+const ENV_KEYS = ['DATABASE_URL', 'DATABASE_URL_LOGICAL', 'ELASTICSEARCH_URL', 'OPENSEARCH_URL'];
 
 function usage(code = 2) {
   console.error(`usage: node scripts/services.mjs up|down|status [${[...Object.keys(ALL), ...Object.keys(GROUPS)].join('|')} ...]`);

@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
-import { defaults, integer } from './config.js';
+import { captureChoice, defaults, integer } from './config.js';
+import { CAPTURE_NAMES } from './capture/mode.js';
 import { Context, type GlobalFlags } from './context.js';
 import { exitAfterStop, exitWith } from './exit.js';
 import { ConnectionError, UsageError } from './errors.js';
@@ -73,9 +74,17 @@ export function buildProgram(): Command {
   program
     .command('migrate')
     .description('attach to the catalogue (--schema, --catalogue): check its tables, or create them on an empty schema; add movies\' own objects and change capture')
+    .option('--capture <mode>', `how changes are captured: ${CAPTURE_NAMES.join(' or ')} (env MOVIES_CAPTURE; default: as recorded, else triggers); giving the other mode switches without losing a change`)
     .action(
-      action(async (ctx) => {
-        const r = await migrate({ db: ctx.db(), catalogue: ctx.config.catalogue, names: ctx.config.names });
+      action(async (ctx, opts: { capture?: string }) => {
+        const r = await migrate({
+          db: ctx.db(),
+          databaseUrl: ctx.config.databaseUrl,
+          timeouts: ctx.config.timeouts,
+          catalogue: ctx.config.catalogue,
+          names: ctx.config.names,
+          capture: captureChoice(opts.capture),
+        });
         ctx.out.result(r, render.migrate(r));
       }),
     );
@@ -87,7 +96,7 @@ export function buildProgram(): Command {
     .action(
       action(async (ctx, opts: { yes?: boolean }) => {
         const plan = await detachPlan(ctx.db());
-        if (!opts.yes && (plan.schema || plan.triggers.length > 0)) {
+        if (!opts.yes && (plan.schema || plan.triggers.length > 0 || plan.replication.length > 0)) {
           ctx.out.info(render.detachPlan(plan));
           if (!process.stdin.isTTY) throw new UsageError('movies detach asks before it removes anything and stdin is not a terminal: pass --yes to remove the above');
           if (!(await confirm('Remove all of the above? [y/N] ', ctx.retry.signal))) {

@@ -7,6 +7,7 @@ import { bindIndex, type IndexSpec } from './indexes/spec.js';
 import type { Catalogue } from './catalogue/layout.js';
 import { names, type Names } from './catalogue/names.js';
 import { resolveCatalogue } from './catalogue/resolve.js';
+import { CAPTURE_NAMES, type CaptureName } from './capture/mode.js';
 
 export type EngineKind = 'elasticsearch' | 'opensearch';
 
@@ -267,6 +268,16 @@ export function resolveConfig(flags: CommonFlags, env: NodeJS.ProcessEnv = proce
     maxRetryTimeMs: retrySeconds * 1000,
     timeouts: derived.timeouts,
   };
+}
+
+/** `migrate --capture` (env MOVIES_CAPTURE); undefined: keep what the database recorded. */
+export function captureChoice(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): CaptureName | undefined {
+  const value = pick(flag, env.MOVIES_CAPTURE, '');
+  if (value === '') return undefined;
+  if (!(CAPTURE_NAMES as readonly string[]).includes(value)) {
+    throw new UsageError(`${sourceName(flag, '--capture', 'MOVIES_CAPTURE')} must be ${CAPTURE_NAMES.join(' or ')} (got "${value}")`);
+  }
+  return value as CaptureName;
 }
 
 /**

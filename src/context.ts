@@ -61,6 +61,7 @@ export class Context {
       timeouts: this.config.timeouts,
       indexes: this.config.indexes,
       retry: this.retry,
+      capture: { db: this.db(), databaseUrl: this.config.databaseUrl, timeouts: this.config.timeouts, catalogue: this.config.catalogue, names: this.config.names },
     };
   }
 

@@ -18,6 +18,10 @@ export const ExitCode = {
   // `verify` only: an index differs from the database (the report is printed in every case).
   drift: 11,
   waitTimedOut: 12,
+  // Logical capture: the server invalidated or lost the slot; changes may be missing from the queues.
+  captureLost: 13,
+  // `status` only: the slot holds more WAL, or is further behind, than --max-slot-lag.
+  slotLag: 14,
   interrupted: 130,
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
@@ -88,4 +92,14 @@ export class FilmsRejectedError extends MoviesError {
 /** `verify`: documents of an index differ from the database (missing, stale or orphan). */
 export class DriftError extends MoviesError {
   override readonly exitCode = ExitCode.drift;
+}
+
+/** Logical capture cannot go on: the slot was invalidated (max_slot_wal_keep_size) or dropped; only a rebuild from the database is exact. */
+export class CaptureLostError extends MoviesError {
+  override readonly exitCode = ExitCode.captureLost;
+}
+
+/** `status`: the capture slot retains more WAL, or lags further, than --max-slot-lag. */
+export class SlotLagError extends MoviesError {
+  override readonly exitCode = ExitCode.slotLag;
 }

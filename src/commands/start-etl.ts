@@ -10,6 +10,8 @@ import { pendingStats } from '../db/queue.js';
 import { LockedError } from '../errors.js';
 import { aliasKey, destinationFor } from '../lifecycle/resolve.js';
 import { finishRun, progressRecorder, recordFailure, startRun, type RunCounts } from '../db/runs.js';
+import type { CaptureContext } from '../capture/mode.js';
+import { collectAll } from '../capture/modes.js';
 
 export interface StartEtlOptions {
   db: Db;
@@ -20,6 +22,8 @@ export interface StartEtlOptions {
   timeouts: Timeouts;
   /** The indexes to bring up to date, in order, each under its alias's run lock. */
   indexes: IndexChoice[];
+  /** Where captured changes come from (logical capture: the slot, moved into the queues first). */
+  capture: CaptureContext;
   batchSize: number;
   concurrency: number;
   retry: RetryPolicy;
@@ -41,6 +45,8 @@ export type TakeLock = (name: LockName) => Promise<HeldLock>;
 export async function startEtl(o: StartEtlOptions): Promise<StartEtlResult> {
   const pg = <T>(fn: () => Promise<T>) => withPgRetry(fn, o.retry);
   const indexes: Record<string, IndexRun> = {};
+  // Everything committed before the run is in the queues before it reads them.
+  await pg(() => collectAll({ ...o.capture, signal: o.retry.signal }));
   for (const t of o.indexes) {
     const key = aliasKey(o.engine, t, o.engineUrl);
     // A watch keeps this alias in step; a one-shot run beside it would only race it for pages.

@@ -15,6 +15,8 @@ import { ChangePoller } from './poller.js';
 import type { Subscription } from './subscription.js';
 import { failureKind, serveMetrics, WatchMetrics } from './metrics.js';
 import { readQueues } from './queue-reader.js';
+import { startCollector } from './collector.js';
+import { collectAll } from '../capture/modes.js';
 
 export interface WatchOptions extends StartEtlOptions {
   /** The safety net: a cycle at least this often, whatever the queues look like. */
@@ -192,6 +194,16 @@ export async function watch(o: WatchOptions): Promise<WatchResult> {
       server = await serveMetrics(metrics, o.metricsPort, () => health.check());
       readers.push(readQueues(o.db, kept.map((k) => ({ name: k.choice.spec.name, queue: k.choice.spec.queue, cluster: k.key.cluster, alias: k.key.alias })), metrics));
     }
+    readers.push(
+      startCollector(o.capture, {
+        collect: collectAll,
+        log: o.log,
+        fatal: (err) => {
+          fatal ??= err;
+          ending.abort('capture lost');
+        },
+      }),
+    );
     poller.start();
     // keep() catches every failure of a cycle; one of the loop itself is a bug, reported as such.
     const all = Promise.all(kept.map(keep)).catch((err: unknown) => {

@@ -9,6 +9,8 @@ import { aliasLock, type LockName } from '../../src/db/lock.js';
 import { canonical, truth } from './truth.js';
 import { serviceEnv } from './env.js';
 import type { Engine } from './engines.js';
+import type { Capture } from './captures.js';
+import type { CaptureName } from '../../src/capture/mode.js';
 
 export type Catalogue = Awaited<ReturnType<typeof freshDatabase>> & {
   env: Record<string, string>;
@@ -18,8 +20,8 @@ export type Catalogue = Awaited<ReturnType<typeof freshDatabase>> & {
 };
 
 /** A fresh database with a generated catalogue, fully indexed into a fresh index. */
-export async function indexedCatalogue(o: { databaseUrl: string; engineUrl: string; films: number; seed: number; index: string; mapping?: string }): Promise<Catalogue> {
-  const h = await freshDatabase(o.databaseUrl);
+export async function indexedCatalogue(o: { databaseUrl: string; engineUrl: string; films: number; seed: number; index: string; mapping?: string; capture?: CaptureName }): Promise<Catalogue> {
+  const h = await freshDatabase(o.databaseUrl, undefined, o.capture);
   const env = { DATABASE_URL: h.url, ELASTICSEARCH_URL: o.engineUrl, MOVIES_INDEX: o.index, MOVIES_ONLY: 'movies' };
   const file = join(mkdtempSync(join(tmpdir(), 'movies-')), 'catalogue.json');
   try {
@@ -50,15 +52,17 @@ export async function indexedCatalogue(o: { databaseUrl: string; engineUrl: stri
   };
 }
 
-/** indexedCatalogue on one of the suites' engines, with its mapping, named `movies_<name>_<engine>_<pid>`. */
-export function engineCatalogue(engine: Engine, o: { films: number; seed: number; name: string }): Promise<Catalogue> {
+/** indexedCatalogue on one of the suites' engines, with its mapping, named `movies_<name>_<engine>[_logical]_<pid>`. */
+export function engineCatalogue(engine: Engine, o: { films: number; seed: number; name: string; capture?: Capture }): Promise<Catalogue> {
+  const mode = o.capture?.mode ?? 'triggers';
   return indexedCatalogue({
-    databaseUrl: serviceEnv().DATABASE_URL,
+    databaseUrl: o.capture?.databaseUrl ?? serviceEnv().DATABASE_URL,
     engineUrl: engine.url,
     mapping: engine.mapping,
     films: o.films,
     seed: o.seed,
-    index: `movies_${o.name}_${engine.name}_${process.pid}`,
+    index: `movies_${o.name}_${engine.name}${mode === 'triggers' ? '' : `_${mode}`}_${process.pid}`,
+    capture: mode,
   });
 }
 

@@ -11,14 +11,17 @@ import { resolveCatalogue } from '../../src/catalogue/resolve.js';
 import { names } from '../../src/catalogue/names.js';
 import { legacySource } from '../../src/db/legacy/index.js';
 import { runCli } from './cli.js';
+import type { CaptureName } from '../../src/capture/mode.js';
 
-/** A fresh, migrated database per test file, dropped at the end. */
-export async function freshDatabase(baseUrl: string, prefix = 'movies_t'): Promise<{ url: string; db: Db; drop(): Promise<void> }> {
+/** A fresh, migrated database per test file (capture by triggers unless `capture` says), dropped at the end. */
+export async function freshDatabase(baseUrl: string, prefix = 'movies_t', capture: CaptureName = 'triggers'): Promise<{ url: string; db: Db; drop(): Promise<void> }> {
   const h = await emptyDatabase(baseUrl, prefix);
   const catalogue = resolveCatalogue({});
-  await migrate({ db: h.db, catalogue, names: names(catalogue) });
+  await migrate({ db: h.db, databaseUrl: h.url, timeouts: TIMEOUTS, catalogue, names: names(catalogue), capture });
   return h;
 }
+
+export const TIMEOUTS = { connectMs: 10_000, statementMs: 120_000 };
 
 /** A fresh database with nothing in it, dropped at the end. */
 export async function emptyDatabase(baseUrl: string, prefix = 'movies_t'): Promise<{ url: string; db: Db; drop(): Promise<void> }> {
@@ -32,7 +35,7 @@ export async function emptyDatabase(baseUrl: string, prefix = 'movies_t'): Promi
   const url = new URL(baseUrl);
   url.pathname = `/${name}`;
   // Named apart from the CLI's own connections, which tests may kill by application_name.
-  const db = createDb(url.toString(), { timeouts: { connectMs: 10_000, statementMs: 120_000 }, poolMax: 8, applicationName: 'test-harness' });
+  const db = createDb(url.toString(), { timeouts: TIMEOUTS, poolMax: 8, applicationName: 'test-harness' });
   return {
     url: url.toString(),
     db,
@@ -40,6 +43,9 @@ export async function emptyDatabase(baseUrl: string, prefix = 'movies_t'): Promi
       await db.destroy();
       const c = new pg.Client({ connectionString: admin.toString() });
       await c.connect();
+      // PostgreSQL refuses to drop a database a replication slot belongs to (logical capture's).
+      await c.query(`SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE database = $1 AND active_pid IS NOT NULL`, [name]);
+      await c.query(`SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1`, [name]);
       await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await c.end();
     },

@@ -6,16 +6,18 @@ import { runCli } from '../helpers/cli.js';
 import { allDocs, changedIds } from '../helpers/engine.js';
 import { serviceEnv } from '../helpers/env.js';
 import { ENGINES } from '../helpers/engines.js';
+import { CAPTURES } from '../helpers/captures.js';
 import { assertIndexMatchesDatabase, engineCatalogue, runLockOf, type Catalogue } from '../helpers/catalogue.js';
 import { ExitCode } from '../../src/errors.js';
 
 const services = serviceEnv();
 
+for (const capture of CAPTURES)
 for (const engine of ENGINES) {
-  describe(`change capture: one test per kind of write (${engine.name})`, () => {
+  describe(`change capture: one test per kind of write (${engine.name}, ${capture.mode})`, () => {
     let c: Catalogue;
     before(async () => {
-      c = await engineCatalogue(engine, { films: 200, seed: 11, name: 'capture' });
+      c = await engineCatalogue(engine, { films: 200, seed: 11, name: 'capture', capture });
     });
     after(async () => c?.cleanup());
 
@@ -123,10 +125,10 @@ for (const engine of ENGINES) {
     });
   });
 
-  describe(`change capture under concurrency, crashes and overlap (${engine.name})`, () => {
+  describe(`change capture under concurrency, crashes and overlap (${engine.name}, ${capture.mode})`, () => {
     let c: Catalogue;
     before(async () => {
-      c = await engineCatalogue(engine, { films: 600, seed: 12, name: 'conc' });
+      c = await engineCatalogue(engine, { films: 600, seed: 12, name: 'conc', capture });
     });
     after(async () => c?.cleanup());
 
@@ -147,7 +149,8 @@ for (const engine of ENGINES) {
         await writer.end();
       }
       const pending = (await c.db('movies.film_work_change').select('film_work_id')).map((r) => r.film_work_id).sort();
-      assert.deepEqual(pending, [a, b].sort(), 'both films stay pending after the run');
+      // Triggers queued both in the writer's transaction; the slot has them until the next run collects it.
+      if (capture.mode === 'triggers') assert.deepEqual(pending, [a, b].sort(), 'both films stay pending after the run');
       const r = await runCli(['--json', 'start-etl'], c.env);
       assert.equal(r.code, 0, r.stderr);
       await assertIndexMatchesDatabase(c);
@@ -184,8 +187,9 @@ for (const engine of ENGINES) {
       await c.db('content.film_work').update({ title: c.db.raw("left(title, 200) || ' t'") });
       const run = runCli(['start-etl', '--batch', '10', '--concurrency', '1'], c.env);
       for (let i = 0; i < 500; i++) {
+        // Under way: the queue holds the edits (logical capture moves them there first) and some are done.
         const [{ n }] = (await c.db.raw('SELECT count(*)::int AS n FROM movies.film_work_change')).rows;
-        if (n < 600) break;
+        if (n > 0 && n < 600) break;
         await new Promise((res) => setTimeout(res, 10));
       }
       run.kill('SIGTERM');

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { aliasCatalogue, indexExists } from '../helpers/alias-catalogue.js';
 import { physicalIndexes } from '../helpers/engine.js';
 import { ENGINES } from '../helpers/engines.js';
-import { freshDatabase, legacyDatabase } from '../helpers/db.js';
+import { freshDatabase, legacyDatabase, TIMEOUTS } from '../helpers/db.js';
 import { migrate } from '../../src/commands/migrate.js';
 import { names } from '../../src/catalogue/names.js';
 import { defaultCatalogue } from '../../src/catalogue/resolve.js';
@@ -77,7 +77,7 @@ describe('migration 008 derives the serving history of an existing database', ()
         row('genres_4', 'building', '2026-01-04T00:00:00Z'),
       ]);
       const catalogue = defaultCatalogue();
-      await migrate({ db: h.db, catalogue, names: names(catalogue) });
+      await migrate({ db: h.db, databaseUrl: h.url, timeouts: TIMEOUTS, catalogue, names: names(catalogue) });
       const rows = await h.db('movies.etl_target').select('physical').whereNotNull('live_since').orderBy('live_since', 'desc');
       assert.deepEqual(rows.map((r) => r.physical), ['genres_1', 'genres_3', 'genres_2'], 'a building target has not served');
     } finally {

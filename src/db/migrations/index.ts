@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import * as ownTables from './001_own_tables.js';
 import * as catalogue from './002_catalogue.js';
 import * as noNotify from './003_no_notify.js';
+import * as capture from './004_capture.js';
 
 export interface Migration {
   up(knex: Knex): Promise<void>;
@@ -15,6 +16,7 @@ const migrations: Record<string, Migration> = {
   '001_own_tables': ownTables,
   '002_catalogue': catalogue,
   '003_no_notify': noNotify,
+  '004_capture': capture,
 };
 
 /** A knex migration source over migrations imported by name (here, and the earlier versions' in legacy/). */

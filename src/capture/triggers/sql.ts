@@ -1,8 +1,8 @@
 import type { Knex } from 'knex';
-import { ident, own, OWN_SCHEMA, type Names } from '../catalogue/names.js';
-import type { Entity } from '../catalogue/layout.js';
-import type { Queue } from '../db/queues.js';
-import { enqueueSql } from './enqueue.js';
+import { ident, own, OWN_SCHEMA, type Names } from '../../catalogue/names.js';
+import type { Entity } from '../../catalogue/layout.js';
+import type { Queue } from '../../db/queues.js';
+import { enqueueSql } from '../enqueue.js';
 
 /*
  * Change capture by triggers, rendered from the catalogue's names. Every write that can change a

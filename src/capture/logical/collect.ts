@@ -1,0 +1,113 @@
+import type { Knex } from 'knex';
+import { CaptureLostError } from '../../errors.js';
+import type { CaptureContext, Collected } from '../mode.js';
+import { captureState, type CaptureState } from '../state.js';
+import { ChangeReader, type RowChange } from './changes.js';
+import { FanOut } from './fan-out.js';
+import { laterLsn, lsnValue } from './lsn.js';
+import { advanceSlot, pgoutputOptions, slotInfo } from './slot.js';
+
+/**
+ * Bounds of one batch, which is one transaction of ours: at most this many slot rows (messages)
+ * per peek (PostgreSQL stops after the transaction that crosses it), read through a cursor this
+ * many at a time, and applied every FAN_OUT_CHANGES changes, so memory stays bounded however
+ * large the backlog.
+ */
+const PEEK_ROWS = 50_000;
+const FETCH_ROWS = 2_000;
+const FAN_OUT_CHANGES = 2_000;
+
+/**
+ * Moves the slot's committed transactions into the queues, up to the position the server had
+ * flushed when called. Each batch is one transaction: it locks movies.capture (one collector at
+ * a time), moves the slot up to what the queues already have, peeks the slot (the slot itself
+ * moves only when the next batch knows this one committed), writes the queue rows and
+ * capture_row, and records the end of the last transaction it applied. Killed at any point, the
+ * next collector skips what the queues have and applies the rest.
+ *
+ * Read by SQL (pg_logical_slot_peek_binary_changes) on a pooled connection, not by a
+ * replication stream: the same retry, timeouts and transaction as every other statement, and
+ * exactly the peek-apply-commit-advance order the guarantee needs (bench/slot-read.ts compares
+ * the two).
+ */
+export async function collectLogical(c: CaptureContext): Promise<Collected> {
+  const total: Collected = { transactions: 0, changes: 0, complete: false };
+  for (;;) {
+    c.signal?.throwIfAborted();
+    const batch = await c.db.transaction((trx) => oneBatch(trx, c));
+    total.transactions += batch.transactions;
+    total.changes += batch.changes;
+    if (batch.complete) break;
+  }
+  // The last batch's position reaches the slot (a batch moves it to its predecessor's).
+  await c.db.transaction(async (trx) => {
+    const s = await lockedState(trx);
+    if (s.slot && s.appliedLsn) await advanceSlot(trx, s.slot, s.appliedLsn);
+  });
+  total.complete = true;
+  return total;
+}
+
+async function lockedState(trx: Knex.Transaction): Promise<CaptureState> {
+  return captureState(trx, true);
+}
+
+async function oneBatch(trx: Knex.Transaction, c: CaptureContext): Promise<Collected> {
+  const s = await lockedState(trx);
+  // No slot: never logical, or switched back to triggers (which collected the slot before dropping it).
+  if (!s.slot || !s.publication) return { transactions: 0, changes: 0, complete: true };
+  const slot = await slotInfo(trx, s.slot);
+  if (!slot || slot.walStatus === 'lost') {
+    throw new CaptureLostError(
+      slot
+        ? `the server invalidated replication slot ${s.slot} (it kept more WAL than max_slot_wal_keep_size allows): changes made since may be missing from the queues; run \`movies init-es\` to rebuild every index from the database`
+        : `replication slot ${s.slot} is gone (dropped by hand?): changes made since may be missing from the queues; run \`movies init-es\` to rebuild every index from the database`,
+    );
+  }
+  if (s.appliedLsn) await advanceSlot(trx, s.slot, s.appliedLsn);
+  const upto = (await trx.raw<{ rows: Array<{ lsn: string }> }>('SELECT pg_current_wal_flush_lsn()::text AS lsn')).rows[0]!.lsn;
+  await trx.raw(`DECLARE movies_slot NO SCROLL CURSOR FOR SELECT data FROM pg_logical_slot_peek_binary_changes(?, ?::pg_lsn, ?, ${pgoutputOptions(s.publication).map(() => '?').join(', ')})`, [
+    s.slot,
+    upto,
+    PEEK_ROWS,
+    ...pgoutputOptions(s.publication),
+  ]);
+  const reader = new ChangeReader(c.catalogue, s.publication);
+  const fanOut = new FanOut(c.names, c.catalogue);
+  const applied = s.appliedLsn ? lsnValue(s.appliedLsn) : -1n;
+  let pending: RowChange[] = [];
+  let rows = 0;
+  let last: string | null = null;
+  const result: Collected = { transactions: 0, changes: 0, complete: false };
+  const flush = async () => {
+    await fanOut.prefetch(trx, pending);
+    for (const ch of pending) fanOut.add(ch);
+    await fanOut.write(trx);
+    pending = [];
+  };
+  for (;;) {
+    const page = await trx.raw<{ rows: Array<{ data: Buffer }> }>(`FETCH ${FETCH_ROWS} FROM movies_slot`);
+    rows += page.rows.length;
+    for (const r of page.rows) {
+      const tx = reader.read(r.data);
+      if (!tx) continue;
+      last = tx.endLsn;
+      // Already in the queues: a collector ended between its commit and moving the slot.
+      if (lsnValue(tx.endLsn) <= applied) continue;
+      result.transactions++;
+      result.changes += tx.changes.length;
+      pending.push(...tx.changes);
+      if (pending.length >= FAN_OUT_CHANGES) await flush();
+    }
+    if (page.rows.length < FETCH_ROWS) break;
+  }
+  await trx.raw('CLOSE movies_slot');
+  if (pending.length) await flush();
+  result.complete = rows < PEEK_ROWS;
+  // Every transaction up to `upto` has been read when the peek ended before its row bound.
+  const reached = result.complete ? laterLsn(upto, last) : last;
+  if (reached && lsnValue(reached) > applied) {
+    await trx.raw('UPDATE movies.capture SET applied_lsn = ?::pg_lsn, applied_at = clock_timestamp()', [reached]);
+  }
+  return result;
+}

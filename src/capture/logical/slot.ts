@@ -1,0 +1,80 @@
+import pg from 'pg';
+import type { Knex } from 'knex';
+import type { Db } from '../../db/knex.js';
+import { endClient, pgConnectionOptions } from '../../db/knex.js';
+import type { Timeouts } from '../../config.js';
+
+/** The publication of the catalogue's tables (one per database) and the slot's name (slots are per server, so it carries the database's oid). */
+export const PUBLICATION = 'movies_capture';
+export const slotNameFor = (databaseOid: number): string => `movies_capture_${databaseOid}`;
+
+/** The output plugin's options for a peek: protocol 1 (every server since 10). */
+export const pgoutputOptions = (publication: string) => ['proto_version', '1', 'publication_names', publication];
+
+export interface SlotInfo {
+  name: string;
+  /** reserved, extended, unreserved or lost (PostgreSQL 13+); lost: the server removed WAL the slot needed. */
+  walStatus: string | null;
+  /** WAL the server keeps for the slot (bytes): from its restart point to the current position. */
+  retainedBytes: number;
+  /** WAL not yet confirmed by movies (bytes). */
+  lagBytes: number;
+  confirmedLsn: string | null;
+  /** Whether a process reads it now. */
+  active: boolean;
+}
+
+export async function slotInfo(db: Db | Knex.Transaction, slot: string): Promise<SlotInfo | undefined> {
+  const r = await db.raw<{ rows: Array<{ wal_status: string | null; retained: string | null; lag: string | null; confirmed: string | null; active: boolean }> }>(
+    `SELECT wal_status, active, confirmed_flush_lsn::text AS confirmed,
+            pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::text AS retained,
+            pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::text AS lag
+     FROM pg_replication_slots WHERE slot_name = ?`,
+    [slot],
+  );
+  const s = r.rows[0];
+  if (!s) return undefined;
+  return {
+    name: slot,
+    walStatus: s.wal_status,
+    retainedBytes: Number(s.retained ?? 0),
+    lagBytes: Number(s.lag ?? 0),
+    confirmedLsn: s.confirmed,
+    active: s.active,
+  };
+}
+
+/**
+ * Creates the slot on a replication connection and runs `withSnapshot` with the snapshot the
+ * slot starts from: what `withSnapshot` reads (in a transaction that imported it) is exactly
+ * the catalogue before the slot's first change. The slot is dropped again if `withSnapshot` fails.
+ */
+export async function createSlot(databaseUrl: string, t: Timeouts, db: Db, slot: string, withSnapshot: (snapshot: string) => Promise<void>): Promise<void> {
+  const client = new pg.Client({ ...pgConnectionOptions(databaseUrl, t, 'movies capture'), replication: 'database' } as pg.ClientConfig);
+  await client.connect();
+  try {
+    // EXPORT_SNAPSHOT: the syntax every server since 10 accepts (15 added "(SNAPSHOT 'export')").
+    const r = await client.query<{ snapshot_name: string }>(`CREATE_REPLICATION_SLOT "${slot}" LOGICAL pgoutput EXPORT_SNAPSHOT`);
+    try {
+      await withSnapshot(r.rows[0]!.snapshot_name);
+    } catch (err) {
+      await endClient(client, t.connectMs);
+      await dropSlot(db, slot).catch(() => undefined);
+      throw err;
+    }
+  } finally {
+    await endClient(client, t.connectMs);
+  }
+}
+
+export async function dropSlot(db: Db | Knex.Transaction, slot: string): Promise<void> {
+  await db.raw('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = ?', [slot]);
+}
+
+/** Moves the slot's confirmed position to `lsn` (never back): the server may then recycle the WAL before it. */
+export async function advanceSlot(db: Db | Knex.Transaction, slot: string, lsn: string): Promise<void> {
+  await db.raw(
+    'SELECT pg_replication_slot_advance(slot_name, ?::pg_lsn) FROM pg_replication_slots WHERE slot_name = ? AND confirmed_flush_lsn < ?::pg_lsn',
+    [lsn, slot, lsn],
+  );
+}
