@@ -2,27 +2,29 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { runCli } from '../helpers/cli.js';
-import { root, serviceEnv } from '../helpers/env.js';
+import { root } from '../helpers/env.js';
 import { ENGINES } from '../helpers/engines.js';
+import { CAPTURES } from '../helpers/captures.js';
 import { assertIndexMatchesDatabase, indexedCatalogue, type Catalogue } from '../helpers/catalogue.js';
 import { Random } from '../../src/django/random.js';
 
-const services = serviceEnv();
 // CI default is short; MOVIES_SOAK_SECONDS=600 gives a longer soak.
 const seconds = Number(process.env.MOVIES_SOAK_SECONDS ?? 20);
 const seed = Number(process.env.MOVIES_SEED ?? Date.now() % 100_000);
 
+for (const capture of CAPTURES)
 for (const engine of ENGINES) {
-  describe(`randomized convergence (seed ${seed}, ${seconds} s, ${engine.name})`, () => {
+  describe(`randomized convergence (seed ${seed}, ${seconds} s, ${engine.name}, ${capture.mode})`, () => {
     let c: Catalogue;
     before(async () => {
       c = await indexedCatalogue({
-        databaseUrl: services.DATABASE_URL,
+        capture: capture.mode,
+        databaseUrl: capture.databaseUrl,
         engineUrl: engine.url,
         mapping: engine.mapping,
         films: 500,
         seed,
-        index: `movies_conv_${engine.name}_${process.pid}`,
+        index: `movies_conv_${engine.name}_${capture.mode}_${process.pid}`,
       });
     });
     after(async () => c?.cleanup());
