@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
-import { captureChoice, defaults, integer } from './config.js';
+import { captureChoice, defaults, integer, slotLagLimit } from './config.js';
+import { captureProblem, captureStatus } from './capture/status.js';
 import { CAPTURE_NAMES } from './capture/mode.js';
 import { Context, type GlobalFlags } from './context.js';
 import { exitAfterStop, exitWith } from './exit.js';
@@ -243,8 +244,10 @@ export function buildProgram(): Command {
   program
     .command('status')
     .description('pending films, rejected films, the last run, and documents next to films; the exit code is for monitoring')
+    .option('--max-slot-lag <limit>', 'logical capture: exit 14 when the slot keeps more WAL (e.g. 1GB) or was last read longer ago (e.g. 15min) than this (env MOVIES_MAX_SLOT_LAG)')
     .action(
-      action(async (ctx) => {
+      action(async (ctx, opts: { maxSlotLag?: string }) => {
+        const limit = slotLagLimit(opts.maxSlotLag);
         let engineError: string | undefined;
         // An unreachable engine is reported with the database side; a wrong URL is a usage error (2).
         const engine = await ctx.engine().catch((err: Error) => {
@@ -254,9 +257,10 @@ export function buildProgram(): Command {
         });
         const results = [];
         for (const t of ctx.config.indexes) results.push(await status({ db: await ctx.catalogueDb(), engine, engineError, spec: t.spec, index: t.index }));
-        ctx.out.result(combineStatus(results), results.map(render.status).join('\n\n'));
-        // Printed first, so monitoring gets the whole report; the exit code says what is wrong.
-        const problem = combinedProblem(results);
+        const capture = await captureStatus(await ctx.catalogueDb());
+        ctx.out.result({ ...combineStatus(results), capture }, [...results.map(render.status), render.captureStatus(capture)].join('\n\n'));
+        // Printed first, so monitoring gets the whole report; the exit code says what is wrong (capture first: it concerns every index).
+        const problem = captureProblem(capture, limit) ?? combinedProblem(results);
         if (problem) throw problem;
       }),
     );

@@ -8,6 +8,7 @@ import type { Catalogue } from './catalogue/layout.js';
 import { names, type Names } from './catalogue/names.js';
 import { resolveCatalogue } from './catalogue/resolve.js';
 import { CAPTURE_NAMES, type CaptureName } from './capture/mode.js';
+import type { SlotLagLimit } from './capture/status.js';
 
 export type EngineKind = 'elasticsearch' | 'opensearch';
 
@@ -278,6 +279,25 @@ export function captureChoice(flag: string | undefined, env: NodeJS.ProcessEnv =
     throw new UsageError(`${sourceName(flag, '--capture', 'MOVIES_CAPTURE')} must be ${CAPTURE_NAMES.join(' or ')} (got "${value}")`);
   }
   return value as CaptureName;
+}
+
+const SIZE_UNITS: Record<string, number> = { B: 1, kB: 1024, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3, TB: 1024 ** 4 };
+const TIME_UNITS: Record<string, number> = { s: 1, min: 60, m: 60, h: 3600 };
+
+/**
+ * `--max-slot-lag` (env MOVIES_MAX_SLOT_LAG): a size of retained WAL ("512MB", units as
+ * PostgreSQL's, 1024-based) or a time since movies last read the slot ("300s", "10min", "1h").
+ */
+export function slotLagLimit(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): SlotLagLimit | undefined {
+  const value = pick(flag, env.MOVIES_MAX_SLOT_LAG, '');
+  if (value === '') return undefined;
+  const m = /^([0-9]+)\s*([A-Za-z]+)$/.exec(value.trim());
+  const unit = m?.[2] ?? '';
+  if (m && SIZE_UNITS[unit] !== undefined) return { bytes: Number(m[1]) * SIZE_UNITS[unit]! };
+  if (m && TIME_UNITS[unit] !== undefined) return { seconds: Number(m[1]) * TIME_UNITS[unit]! };
+  throw new UsageError(
+    `${sourceName(flag, '--max-slot-lag', 'MOVIES_MAX_SLOT_LAG')} must be a size (e.g. 512MB; B, kB, MB, GB, TB) or a time (e.g. 300s; s, min, h), got "${value}"`,
+  );
 }
 
 /**

@@ -2,6 +2,7 @@ import type { MigrateResult } from './commands/migrate.js';
 import type { DetachPlan, DetachResult } from './commands/detach.js';
 import type { InitEsResult } from './commands/init-es.js';
 import type { StatusResult } from './commands/status.js';
+import type { CaptureStatus } from './capture/status.js';
 import type { SearchResult } from './commands/search.js';
 import type { LoadResult } from './django/load.js';
 import type { EtlResult } from './etl/run.js';
@@ -202,3 +203,14 @@ export const verify = (r: VerifyResult) =>
       return lines.join('\n');
     })
     .join('\n');
+
+const MB = 1024 * 1024;
+
+export const captureStatus = (c: CaptureStatus) =>
+  !c.slot
+    ? `capture: ${c.mode}`
+    : `capture: ${c.mode}, replication slot ${c.slot.name}: ` +
+      (c.slot.lost
+        ? 'LOST (dropped or invalidated by the server): run `movies init-es` to rebuild every index'
+        : `${(c.slot.retainedBytes / MB).toFixed(1)} MB of WAL kept for it, ${(c.slot.lagBytes / MB).toFixed(1)} MB not yet read` +
+          (c.slot.lagSeconds > 0 ? `, last read ${c.slot.lagSeconds.toFixed(0)} s ago` : ''));

@@ -14,6 +14,7 @@ const ENGINE_SUITES = [
   'test/integration/watch.test.ts', // the continuous mode
   'test/integration/verify.test.ts', // verify: sorted doc-value pages, real-time mget, content hash mapping
   'test/integration/capture-race.test.ts', // rename against new link: row locks of each PostgreSQL
+  'test/integration/logical-capture.test.ts', // the slot's lifecycle and mode switches (cells with MOVIES_TEST_CAPTURES logical)
 ];
 const CLUSTER_SUITES = ['test/cluster/failover.test.ts'];
 const CLUSTER = ['opensearch-node-1', 'opensearch-node-2', 'opensearch-node-3'];

@@ -44,6 +44,12 @@ export interface CaptureMode {
   stop(c: CaptureContext): Promise<void>;
   /** Moves what was captured into the queues, up to what was committed when it was called. */
   collect(c: CaptureContext): Promise<Collected>;
+  /**
+   * Makes capture whole again after it lost changes (logical: the server invalidated the slot, or
+   * someone dropped it), before `init-es` rebuilds from the database; `everyIndex` says whether
+   * that rebuild covers every index (the only exact recovery).
+   */
+  recover(c: CaptureContext, everyIndex: boolean): Promise<void>;
   /** What this mode added outside schema movies (for `detach`'s plan), as "kind name". */
   added(db: Db): Promise<string[]>;
   /** Removes what this mode added outside schema movies (`detach`). */

@@ -20,3 +20,8 @@ export async function collectAll(c: CaptureContext): Promise<Collected> {
   }
   return total;
 }
+
+/** Every mode's recovery (src/capture/mode.ts), before `init-es` rebuilds. */
+export async function recoverAll(c: CaptureContext, everyIndex: boolean): Promise<void> {
+  for (const m of Object.values(CAPTURE_MODES)) await m.recover(c, everyIndex);
+}

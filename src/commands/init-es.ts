@@ -8,6 +8,9 @@ import type { EtlResult } from '../etl/run.js';
 import { resolveMappingPath } from '../indexes/mapping.js';
 import { rebuild, type RebuildResult } from '../lifecycle/rebuild.js';
 import { aliasKey } from '../lifecycle/resolve.js';
+import type { CaptureContext } from '../capture/mode.js';
+import { recoverAll } from '../capture/modes.js';
+import { withPgRetry } from '../db/retry.js';
 
 export interface InitEsOptions {
   db: Db;
@@ -28,6 +31,8 @@ export interface InitEsOptions {
   wait?: boolean;
   retry: RetryPolicy;
   progress?(index: string, sofar: Readonly<EtlResult>): void;
+  /** Capture, made whole first if it lost changes (a lost replication slot). */
+  capture: CaptureContext;
 }
 
 export type InitEsIndex = RebuildResult & {
@@ -72,6 +77,10 @@ export async function initEs(o: InitEsOptions): Promise<InitEsResult> {
   if (o.indexes.length > 1 && o.mapping && !plans.every((p) => Object.values(p.spec.mappings).includes(p.mappingPath))) {
     throw new UsageError('--mapping <file> fits one index: add --only <index>, or pass a shipped mapping name (default, nostem)');
   }
+  // A lost slot is recovered by a rebuild of every index this database keeps (has targets for).
+  const kept = await withPgRetry(() => o.db('movies.etl_target').distinct('index_name'), o.retry);
+  const everyIndex = (kept as Array<{ index_name: string }>).every((k) => o.indexes.some((t) => t.spec.name === k.index_name));
+  await withPgRetry(() => recoverAll(o.capture, everyIndex), o.retry);
   const indexes: InitEsIndex[] = [];
   for (const p of plans) {
     const r = await rebuild({

@@ -1,4 +1,5 @@
 import type { Db } from '../../db/knex.js';
+import { UsageError } from '../../errors.js';
 import { ident } from '../../catalogue/names.js';
 import { ENTITY_NAMES } from '../../catalogue/layout.js';
 import type { CaptureContext, CaptureMode } from '../mode.js';
@@ -79,6 +80,17 @@ export const logicalCapture: CaptureMode = {
     if (await publicationExists(c.db)) await c.db.raw(`DROP PUBLICATION ${ident(PUBLICATION)}`);
   },
   collect: collectLogical,
+  recover: async (c, everyIndex) => {
+    const s = await captureState(c.db);
+    if (!s.slot) return;
+    const info = await slotInfo(c.db, s.slot);
+    if (info && info.walStatus !== 'lost') return;
+    if (!everyIndex) {
+      throw new UsageError(`replication slot ${s.slot} was lost, so every index may miss changes: run \`movies init-es\` for every index this database keeps (without --only, or with all of them)`);
+    }
+    // A new slot first: the rebuild that follows reads the catalogue after its starting point.
+    await logicalCapture.start(c);
+  },
   added: async (db) => {
     const out: string[] = [];
     if (await publicationExists(db)) out.push(`publication ${PUBLICATION}`);

@@ -1,0 +1,184 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { runCli } from '../helpers/cli.js';
+import { serviceEnv } from '../helpers/env.js';
+import { ENGINES } from '../helpers/engines.js';
+import { CAPTURES } from '../helpers/captures.js';
+import { emptyDatabase } from '../helpers/db.js';
+import { assertIndexMatchesDatabase, engineCatalogue, type Catalogue } from '../helpers/catalogue.js';
+import { ExitCode } from '../../src/errors.js';
+
+/*
+ * What only logical capture has: the server's requirements, the slot's lifecycle (lost, lagging,
+ * recovered), and switching modes with writers running. The suites shared with trigger capture
+ * (capture, watch, convergence) loop over both modes.
+ */
+const logical = CAPTURES.find((c) => c.mode === 'logical');
+const engine = ENGINES[0]!;
+
+/** Edits films one transaction at a time until stopped; returns how many it committed. */
+function editLoop(c: Catalogue, ids: string[], tag: string): { stop(): Promise<number> } {
+  let stopped = false;
+  let n = 0;
+  const loop = (async () => {
+    while (!stopped) {
+      await c.db('content.film_work').where({ id: ids[n % ids.length]! }).update({ title: `${tag} ${n}` });
+      n++;
+    }
+  })();
+  return {
+    stop: async () => {
+      stopped = true;
+      await loop;
+      return n;
+    },
+  };
+}
+
+if (logical) {
+  describe(`logical capture: what the server must allow (${engine.name})`, () => {
+    it('migrate --capture logical on a server with wal_level = replica: exit 2 naming the setting, nothing created', async (t) => {
+      const h = await emptyDatabase(serviceEnv().DATABASE_URL);
+      try {
+        const level = (await h.db.raw("SELECT current_setting('wal_level') AS l")).rows[0].l;
+        if (level === 'logical') return t.skip('DATABASE_URL\'s server has wal_level = logical: no server to refuse on');
+        const r = await runCli(['migrate', '--capture', 'logical'], { DATABASE_URL: h.url });
+        assert.equal(r.code, ExitCode.usage, r.stderr);
+        assert.match(r.stderr, /wal_level = logical.*ALTER SYSTEM SET wal_level = logical/);
+        const schemas = (await h.db.raw("SELECT nspname FROM pg_namespace WHERE nspname IN ('movies', 'content')")).rows;
+        assert.deepEqual(schemas, [], 'migrate created nothing');
+      } finally {
+        await h.drop();
+      }
+    });
+
+    it('a role that may not replicate: exit 2 naming ALTER ROLE ... REPLICATION; MOVIES_CAPTURE is read too', async () => {
+      const h = await emptyDatabase(logical.databaseUrl);
+      const role = `movies_norepl_${process.pid}`;
+      try {
+        await h.db.raw(`CREATE ROLE ${role} LOGIN`);
+        await h.db.raw(`GRANT CREATE ON DATABASE ${new URL(h.url).pathname.slice(1)} TO ${role}`);
+        const url = new URL(h.url);
+        url.username = role;
+        const r = await runCli(['migrate'], { DATABASE_URL: url.toString(), MOVIES_CAPTURE: 'logical' });
+        assert.equal(r.code, ExitCode.usage, r.stderr);
+        assert.match(r.stderr, new RegExp(`ALTER ROLE ${role} REPLICATION`));
+        const bad = await runCli(['migrate'], { DATABASE_URL: h.url, MOVIES_CAPTURE: 'wal' });
+        assert.equal(bad.code, ExitCode.usage);
+        assert.match(bad.stderr, /MOVIES_CAPTURE must be triggers or logical/);
+      } finally {
+        await h.drop();
+        const admin = new pg.Client({ connectionString: logical.databaseUrl });
+        await admin.connect();
+        await admin.query(`DROP ROLE IF EXISTS ${role}`);
+        await admin.end();
+      }
+    });
+  });
+
+  describe(`logical capture: the slot's lifecycle (${engine.name})`, () => {
+    let c: Catalogue;
+    before(async () => {
+      c = await engineCatalogue(engine, { films: 200, seed: 61, name: 'slot', capture: logical });
+    });
+    after(async () => c?.cleanup());
+
+    it('WAL kept while nothing reads the slot: status reports it and exits 14 above --max-slot-lag, 0 once a run has read it', async () => {
+      // About 6 MB of WAL for the slot to keep.
+      for (let i = 0; i < 20; i++) await c.db('content.film_work').update({ description: c.db.raw("repeat(md5(random()::text), 20)") });
+      const s = await runCli(['--json', 'status', '--max-slot-lag', '4MB'], c.env);
+      assert.equal(s.code, ExitCode.slotLag, s.stderr);
+      const st = JSON.parse(s.stdout);
+      assert.equal(st.capture.mode, 'logical');
+      assert.ok(st.capture.slot.retainedBytes > 4 * 1024 * 1024, `retained ${st.capture.slot.retainedBytes}`);
+      assert.ok(st.capture.slot.lagBytes > 4 * 1024 * 1024, `lag ${st.capture.slot.lagBytes}`);
+      assert.match(s.stderr, /keeps [0-9,]+ bytes of WAL, over --max-slot-lag/);
+      const bad = await runCli(['status', '--max-slot-lag', 'lots'], c.env);
+      assert.equal(bad.code, ExitCode.usage);
+      assert.equal((await runCli(['start-etl'], c.env)).code, 0);
+      await assertIndexMatchesDatabase(c);
+      // The server moves the slot's restart point at its next running-transactions record (a checkpoint writes one).
+      await c.db.raw('CHECKPOINT');
+      assert.equal((await runCli(['start-etl'], c.env)).code, 0);
+      const again = await runCli(['--json', 'status', '--max-slot-lag', '4MB'], c.env);
+      assert.equal(again.code, 0, again.stderr + again.stdout);
+      assert.ok(JSON.parse(again.stdout).capture.slot.lagBytes < 1024 * 1024);
+    });
+
+    it('the slot dropped by hand: runs and status exit 13 and say to rebuild; init-es of every index makes a new slot and nothing is missed', async () => {
+      const ids = (await c.db('content.film_work').orderBy('id').limit(3).select('id')).map((r) => r.id as string);
+      const slot = (await c.db.raw('SELECT slot FROM movies.capture')).rows[0].slot as string;
+      await c.db('content.film_work').where({ id: ids[0] }).update({ title: 'Edited before the slot went' });
+      await c.db.raw('SELECT pg_drop_replication_slot(?)', [slot]);
+      await c.db('content.film_work').where({ id: ids[1] }).update({ title: 'Edited without a slot' });
+      const run = await runCli(['start-etl'], c.env);
+      assert.equal(run.code, ExitCode.captureLost, run.stderr);
+      assert.match(run.stderr, /replication slot .* is gone.*movies init-es/);
+      const s = await runCli(['status'], c.env);
+      assert.equal(s.code, ExitCode.captureLost, s.stderr);
+      assert.match(s.stdout, /LOST/);
+      // This database keeps the film index: rebuilding another one alone would leave it without its changes.
+      const partial = await runCli(['init-es'], { ...c.env, MOVIES_ONLY: 'genres', MOVIES_INDEX_PREFIX: `slot_${process.pid}_` });
+      assert.equal(partial.code, ExitCode.usage, partial.stderr);
+      assert.match(partial.stderr, /for every index this database keeps/);
+      const rebuilt = await runCli(['init-es'], c.env);
+      assert.equal(rebuilt.code, 0, rebuilt.stderr);
+      assert.notEqual((await c.db.raw('SELECT slot FROM movies.capture')).rows[0].slot, null, 'a new slot is recorded');
+      await c.db('content.film_work').where({ id: ids[2] }).update({ title: 'Edited on the new slot' });
+      const after = await runCli(['start-etl'], c.env);
+      assert.equal(after.code, 0, after.stderr);
+      await assertIndexMatchesDatabase(c);
+      assert.equal((await runCli(['status'], c.env)).code, 0);
+    });
+  });
+
+  describe(`switching capture modes with a writer running (${engine.name})`, () => {
+    let c: Catalogue;
+    before(async () => {
+      c = await engineCatalogue(engine, { films: 200, seed: 62, name: 'switch', capture: { mode: 'triggers', databaseUrl: logical.databaseUrl } });
+    });
+    after(async () => c?.cleanup());
+
+    it('triggers -> logical -> triggers while a writer commits: no edit is lost, and each mode leaves nothing of the other', async () => {
+      const ids = (await c.db('content.film_work').orderBy('id').limit(20).select('id')).map((r) => r.id as string);
+      for (const [to, objects] of [
+        ['logical', { triggers: 0, slots: 1, publications: 1 }],
+        ['triggers', { triggers: 1, slots: 0, publications: 0 }],
+      ] as const) {
+        const writer = editLoop(c, ids, `while switching to ${to}`);
+        await new Promise((res) => setTimeout(res, 300));
+        const m = await runCli(['--json', 'migrate', '--capture', to], c.env);
+        await new Promise((res) => setTimeout(res, 300));
+        const edits = await writer.stop();
+        assert.equal(m.code, 0, m.stderr);
+        assert.equal(JSON.parse(m.stdout).capture.mode, to);
+        assert.ok(edits > 10, `the writer committed through the switch (${edits})`);
+        const r = await runCli(['start-etl'], c.env);
+        assert.equal(r.code, 0, r.stderr);
+        await assertIndexMatchesDatabase(c, `after switching to ${to}:`);
+        const seen = (
+          await c.db.raw(
+            `SELECT (SELECT count(*)::int FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid WHERE p.pronamespace = 'movies'::regnamespace) > 0 AS triggers,
+                    (SELECT count(*)::int FROM pg_replication_slots WHERE database = current_database()) AS slots,
+                    (SELECT count(*)::int FROM pg_publication) AS publications`,
+          )
+        ).rows[0];
+        assert.deepEqual({ triggers: seen.triggers ? 1 : 0, slots: seen.slots, publications: seen.publications }, objects);
+      }
+    });
+
+    it('detach in logical mode drops the slot and the publication with the rest', async () => {
+      assert.equal((await runCli(['migrate', '--capture', 'logical'], c.env)).code, 0);
+      const plan = await runCli(['detach', '--yes', '--json'], c.env);
+      assert.equal(plan.code, 0, plan.stderr);
+      assert.match(JSON.parse(plan.stdout).replication.join(' '), /publication movies_capture.*replication slot movies_capture_/);
+      const left = (
+        await c.db.raw(
+          "SELECT (SELECT count(*)::int FROM pg_replication_slots WHERE database = current_database()) AS slots, (SELECT count(*)::int FROM pg_publication) AS publications",
+        )
+      ).rows[0];
+      assert.deepEqual(left, { slots: 0, publications: 0 });
+    });
+  });
+}
