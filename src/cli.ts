@@ -206,11 +206,12 @@ export function buildProgram(): Command {
     .option('--poll-interval <seconds>', 'with --watch: run a cycle at least this often, changes or not', integer('--poll-interval'), defaults.pollInterval)
     .option('--metrics-port <port>', 'with --watch: serve /metrics (Prometheus) and /healthz on this port', integer('--metrics-port'))
     .option('--max-lag <seconds>', 'with --watch: /healthz answers 503 when a change waits longer than this', integer('--max-lag'), defaults.maxLag)
+    .option('--max-slot-lag <limit>', 'with --watch and logical capture: /healthz answers 503 when the slot keeps more WAL (e.g. 1GB) or was read longer ago than this (env MOVIES_MAX_SLOT_LAG)')
     .action(
       action(
         async (
           ctx,
-          opts: { batch: number; concurrency: number; wait?: boolean; skipInvalid?: boolean; watch?: boolean; pollInterval: number; metricsPort?: number; maxLag: number },
+          opts: { batch: number; concurrency: number; wait?: boolean; skipInvalid?: boolean; watch?: boolean; pollInterval: number; metricsPort?: number; maxLag: number; maxSlotLag?: string },
         ) => {
           const common = {
             ...(await ctx.servers()),
@@ -224,6 +225,7 @@ export function buildProgram(): Command {
               ...common,
               pollIntervalMs: opts.pollInterval * 1000,
               maxLagSeconds: opts.maxLag,
+              maxSlotLag: slotLagLimit(opts.maxSlotLag),
               metricsPort: opts.metricsPort,
               log: (m) => ctx.out.info(m),
             });

@@ -30,12 +30,18 @@ export class WatchHealth {
     this.trouble.set(name, { failure: reason });
   }
 
+  /** Capture's own trouble (a lost slot, one past --max-slot-lag), for every index; undefined: none. */
+  private captureTrouble: string | undefined;
+  capture(problem: string | undefined): void {
+    this.captureTrouble = problem;
+  }
+
   succeeded(name: string): void {
     this.trouble.set(name, {});
   }
 
   check(): { ok: boolean; reason: string } {
-    const problems: string[] = [];
+    const problems: string[] = this.captureTrouble ? [`capture: ${this.captureTrouble}`] : [];
     for (const i of this.indexes) {
       const t = this.trouble.get(i.name)!;
       const lag = this.lagOf(i.name);

@@ -17,12 +17,15 @@ import { failureKind, serveMetrics, WatchMetrics } from './metrics.js';
 import { readQueues } from './queue-reader.js';
 import { startCollector } from './collector.js';
 import { collectAll } from '../capture/modes.js';
+import type { SlotLagLimit } from '../capture/status.js';
 
 export interface WatchOptions extends StartEtlOptions {
   /** The safety net: a cycle at least this often, whatever the queues look like. */
   pollIntervalMs: number;
   /** /healthz answers 503 when the oldest pending change is older than this. */
   maxLagSeconds: number;
+  /** Logical capture: /healthz answers 503 when the slot keeps more WAL, or was read longer ago, than this. */
+  maxSlotLag?: SlotLagLimit;
   /** Serve /metrics and /healthz on this port. */
   metricsPort?: number;
   /** One line per cycle that did something, and one per failure; nothing when idle. */
@@ -198,6 +201,9 @@ export async function watch(o: WatchOptions): Promise<WatchResult> {
       startCollector(o.capture, {
         collect: collectAll,
         log: o.log,
+        metrics,
+        health,
+        maxSlotLag: o.maxSlotLag,
         fatal: (err) => {
           fatal ??= err;
           ending.abort('capture lost');

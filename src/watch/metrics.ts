@@ -98,6 +98,11 @@ export class WatchMetrics {
     collect: (): void => this.fillTargetGauge(this.targetOldestChange, (q, sinceRead) => (q.rows > 0 ? q.oldestChangeSeconds + sinceRead : 0)),
   });
 
+  /** Logical capture's slot, read by the collector (src/watch/collector.ts); 0 in trigger mode. */
+  readonly slotRetained = new Gauge({ name: 'movies_slot_retained_wal_bytes', help: 'WAL the server keeps for logical capture\'s replication slot (0 with trigger capture)', registers: [this.registry] });
+  readonly slotLag = new Gauge({ name: 'movies_slot_lag_bytes', help: 'WAL written after what logical capture has read from its slot (0 with trigger capture)', registers: [this.registry] });
+  readonly slotLost = new Gauge({ name: 'movies_slot_lost', help: '1 when logical capture\'s replication slot is gone or invalidated (run init-es), else 0', registers: [this.registry] });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'movies_' });
   }

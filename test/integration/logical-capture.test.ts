@@ -8,6 +8,7 @@ import { CAPTURES } from '../helpers/captures.js';
 import { emptyDatabase } from '../helpers/db.js';
 import { assertIndexMatchesDatabase, engineCatalogue, type Catalogue } from '../helpers/catalogue.js';
 import { ExitCode } from '../../src/errors.js';
+import { sleep, startWatch, titleInIndex, within } from '../helpers/watch.js';
 
 /*
  * What only logical capture has: the server's requirements, the slot's lifecycle (lost, lagging,
@@ -130,6 +131,42 @@ if (logical) {
       assert.equal(after.code, 0, after.stderr);
       await assertIndexMatchesDatabase(c);
       assert.equal((await runCli(['status'], c.env)).code, 0);
+    });
+  });
+
+  describe(`logical capture under a watch (${engine.name})`, () => {
+    let c: Catalogue;
+    before(async () => {
+      c = await engineCatalogue(engine, { films: 100, seed: 63, name: 'slotwatch', capture: logical });
+    });
+    after(async () => c?.cleanup());
+
+    it('/metrics carries the slot, /healthz says when it is past --max-slot-lag; a slot dropped under the watch ends it with exit 13', async () => {
+      const film = (await c.db('content.film_work').orderBy('id').first('id')).id as string;
+      const w = await startWatch(c.env, ['--poll-interval', '60', '--max-slot-lag', '1h']);
+      try {
+        await within(15_000, () => `healthy (${w.stderr})`, async () => (await w.health()) === 200);
+        await c.db('content.film_work').where({ id: film }).update({ title: 'Seen through the slot' });
+        await within(5_000, 'the edit is searchable', async () => (await titleInIndex(c, film)) === 'Seen through the slot');
+        await within(5_000, 'the slot gauges are there', async () => ((await w.gauge('movies_slot_retained_wal_bytes')) ?? 0) > 0);
+        assert.equal(await w.gauge('movies_slot_lost'), 0);
+        assert.ok((await w.gauge('movies_slot_lag_bytes')) !== undefined);
+      } finally {
+        assert.equal((await w.stop()).code, 0);
+      }
+      // A limit any slot is past: unhealthy, with the reason.
+      const tight = await startWatch(c.env, ['--poll-interval', '60', '--max-slot-lag', '1B']);
+      try {
+        await within(15_000, 'unhealthy for the slot', async () => /capture: replication slot .* over --max-slot-lag/.test((await tight.healthz()).reason));
+        const slot = (await c.db.raw('SELECT slot FROM movies.capture')).rows[0].slot as string;
+        await c.db.raw('SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = ? AND active_pid IS NOT NULL', [slot]);
+        await c.db.raw('SELECT pg_drop_replication_slot(?)', [slot]);
+        const ended = await Promise.race([tight.exited, sleep(15_000).then(() => ({ code: -1, signal: null }))]);
+        assert.equal(ended.code, ExitCode.captureLost, tight.stderr);
+        assert.match(tight.stderr, /replication slot .* is gone.*movies init-es/);
+      } finally {
+        await tight.stop();
+      }
     });
   });
 
