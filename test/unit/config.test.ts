@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BOUNDS, parseInteger, resolveConfig } from '../../src/config.js';
+import { BOUNDS, captureChoice, parseInteger, resolveConfig, slotLagLimit } from '../../src/config.js';
 import { UsageError } from '../../src/errors.js';
 import { redactUrl } from '../../src/redact.js';
 
@@ -170,5 +170,28 @@ describe('config: integer options', () => {
   it('names MOVIES_ENGINE when the engine kind came from there', () => {
     assert.throws(() => resolveConfig({}, { MOVIES_ENGINE: 'solr' }), /^UsageError: MOVIES_ENGINE must be auto/);
     assert.equal(resolveConfig({ engine: 'opensearch' }, {}).engine.engineName, '--engine');
+  });
+});
+
+describe('config: capture settings', () => {
+  it('--capture beats MOVIES_CAPTURE; unset keeps what the database recorded; anything else is a usage error naming its source', () => {
+    assert.equal(captureChoice('logical', { MOVIES_CAPTURE: 'triggers' }), 'logical');
+    assert.equal(captureChoice(undefined, { MOVIES_CAPTURE: 'logical' }), 'logical');
+    assert.equal(captureChoice(undefined, {}), undefined);
+    assert.throws(() => captureChoice('wal', {}), (e: unknown) => e instanceof UsageError && /--capture must be triggers or logical \(got "wal"\)/.test(e.message));
+    assert.throws(() => captureChoice(undefined, { MOVIES_CAPTURE: 'Logical' }), /MOVIES_CAPTURE must be/);
+  });
+
+  it('--max-slot-lag is a size (1024-based, PostgreSQL units) or a time', () => {
+    assert.deepEqual(slotLagLimit('512MB', {}), { bytes: 512 * 1024 * 1024 });
+    assert.deepEqual(slotLagLimit('1GB', {}), { bytes: 1024 ** 3 });
+    assert.deepEqual(slotLagLimit('8kB', {}), { bytes: 8192 });
+    assert.deepEqual(slotLagLimit('300s', {}), { seconds: 300 });
+    assert.deepEqual(slotLagLimit('15min', {}), { seconds: 900 });
+    assert.deepEqual(slotLagLimit(undefined, { MOVIES_MAX_SLOT_LAG: '2h' }), { seconds: 7200 });
+    assert.equal(slotLagLimit(undefined, {}), undefined);
+    for (const bad of ['lots', '1.5GB', '-1MB', '10', 'GB', '5 parsecs']) {
+      assert.throws(() => slotLagLimit(bad, {}), (e: unknown) => e instanceof UsageError && /--max-slot-lag must be a size/.test(e.message), bad);
+    }
   });
 });
