@@ -4,7 +4,14 @@
  *   - off:     triggers off for the writers (PGOPTIONS session_replication_role = replica; this
  *              also skips the foreign-key checks of the link script);
  *   - capture: the capture triggers, nobody draining the queues;
- *   - watch:   the capture triggers and a running `movies start-etl --watch` (on --engine).
+ *   - watch:   the capture triggers and a running `movies start-etl --watch` (on --engine);
+ *   - logical: logical capture (`migrate --capture logical`: a slot, no trigger), nobody reading it;
+ *   - logical-watch: logical capture and a running watch, which reads the slot.
+ * The database is switched between trigger and logical capture by `movies migrate --capture`
+ * when the next mode needs the other one; logical modes need a server with wal_level = logical
+ * (DATABASE_URL_LOGICAL from `npm run services:up`: run the whole benchmark there, e.g.
+ * `DATABASE_URL=$DATABASE_URL_LOGICAL npm run bench:writers -- --modes off,capture,watch,logical,logical-watch`,
+ * so that every mode is measured on the same server).
  *
  *   npm run bench:writers [-- --films 100000] [--clients 8,32] [--seconds 15] [--rounds 3]
  *                         [--scripts update,link] [--modes off,capture,watch] [--engine opensearch]
@@ -45,7 +52,8 @@ const { values: args } = parseArgs({
     name: { type: 'string', default: 'writers' },
   },
 });
-type Mode = 'off' | 'capture' | 'watch';
+type Mode = 'off' | 'capture' | 'watch' | 'logical' | 'logical-watch';
+const captureOf = (m: Mode) => (m === 'logical' || m === 'logical-watch' ? 'logical' : 'triggers');
 const films = Number(args.films);
 const clientsList = args.clients!.split(',').map(Number);
 const seconds = Number(args.seconds);
@@ -112,9 +120,25 @@ interface Run {
   queued: number;
 }
 
+/** Switches the database's capture when `mode` needs the other one, then skips what the slot holds (earlier runs' writes). */
+async function captureFor(mode: Mode): Promise<void> {
+  const want = captureOf(mode);
+  const now = (await db.query('SELECT mode FROM movies.capture')).rows[0].mode as string;
+  if (now !== want) {
+    const m = await mustRun(['--json', '--quiet', 'migrate', '--capture', want], env);
+    log(`capture switched to ${want} in ${m.seconds.toFixed(1)} s`);
+  }
+  const s = (await db.query('SELECT slot FROM movies.capture WHERE slot IS NOT NULL')).rows[0];
+  if (!s) return;
+  const at = (await db.query('SELECT pg_current_wal_flush_lsn()::text AS at')).rows[0].at;
+  await db.query('UPDATE movies.capture SET applied_lsn = $1::pg_lsn', [at]);
+  await db.query('SELECT pg_replication_slot_advance($1, $2::pg_lsn)', [s.slot, at]);
+}
+
 async function run(round: number, script: Script, clients: number, mode: Mode): Promise<Run> {
+  await captureFor(mode);
   await resetState(db);
-  const watch = mode === 'watch' ? await startWatch() : undefined;
+  const watch = mode === 'watch' || mode === 'logical-watch' ? await startWatch() : undefined;
   const cpu0 = cpuSnapshot();
   const watch0 = procCpu(watch?.pid);
   const b = await runPgbench({
@@ -187,6 +211,8 @@ const summary = scripts.flatMap((script) =>
       ...(s.off && s.capture ? { captureOverOff: s.capture.median / s.off.median } : {}),
       ...(s.capture && s.watch ? { watchOverCapture: s.watch.median / s.capture.median } : {}),
       ...(s.off && s.watch ? { watchOverOff: s.watch.median / s.off.median } : {}),
+      ...(s.off && s.logical ? { logicalOverOff: s.logical.median / s.off.median } : {}),
+      ...(s.off && s['logical-watch'] ? { logicalWatchOverOff: s['logical-watch'].median / s.off.median } : {}),
     };
   }),
 );

@@ -77,6 +77,8 @@ export async function sql(database: string, text: string): Promise<pg.QueryResul
 }
 
 export async function dropDatabase(database: string): Promise<void> {
+  // A database with a replication slot (logical capture) cannot be dropped before its slot.
+  await admin((c) => c.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1', [database]));
   await admin((c) => c.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`));
 }
 

