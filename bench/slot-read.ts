@@ -19,10 +19,11 @@
  *                 the backlog up to pg_current_wal_lsn() taken after the writes;
  *   drain-single  the same with N single-row transactions (pgbench, 2 clients);
  *   long-batch,   the same two with a transaction held open on another connection from before the
- *   long-single   writes until after the drains: BEGIN; SELECT txid_current(); and (--hold write,
- *                 the default) one INSERT into an unpublished table, rolled back at the end. That
- *                 keeps the slots' restart_lsn back; an xid alone (--hold xid) does not, as it
- *                 writes no WAL for decoding to meet;
+ *   long-single   writes until after the drains: BEGIN; SELECT txid_current(); and one INSERT into
+ *                 an unpublished table, rolled back at the end. That keeps the slots' restart_lsn
+ *                 back to the INSERT;
+ *   xidonly-batch long-batch without the INSERT: an xid alone writes no WAL, decoding never meets
+ *                 the transaction, and restart_lsn is not held back by it;
  *   idle          no writes: A polls every <poll-ms> ms, B stays connected, for <idle-seconds> s;
  *                 CPU of the node process and of its backend (walsender for B) over that window;
  *   idle-behind   the same idle window, but after the reader has drained a long-batch backlog with
@@ -33,9 +34,9 @@
  * Each run checks that the reader saw exactly N update messages (and no insert/delete) and that
  * the slot's confirmed_flush_lsn reached the last commit's end.
  *
- *   cd /work/main && node --import tsx bench/slot-read.ts [--n 200000] [--txn 2000] [--segments 4] [--hold write|xid] [--rounds 3]
+ *   cd /work/main && node --import tsx bench/slot-read.ts [--n 200000] [--txn 2000] [--segments 4] [--rounds 3]
  *       [--batch 5000] [--idle-seconds 20] [--poll-ms 250] [--timeout-seconds 900]
- *       [--scenarios drain-batch,drain-single,long-batch,long-single,idle,idle-behind]
+ *       [--scenarios drain-batch,drain-single,long-batch,long-single,xidonly-batch,idle,idle-behind]
  *       [--url postgres://postgres@127.0.0.1:5439/postgres] [--out bench/results/slot-read.json]
  *
  * Needs PostgreSQL with wal_level=logical and pgbench on PATH. Creates the database `slotbench`
@@ -59,13 +60,12 @@ const { values: args } = parseArgs({
     n: { type: 'string', default: '200000' },
     txn: { type: 'string', default: '2000' },
     segments: { type: 'string', default: '4' },
-    hold: { type: 'string', default: 'write' }, // long transaction: xid = BEGIN; SELECT txid_current() only; write = and one INSERT
     rounds: { type: 'string', default: '3' },
     batch: { type: 'string', default: '5000' },
     'idle-seconds': { type: 'string', default: '20' },
     'poll-ms': { type: 'string', default: '250' },
     'timeout-seconds': { type: 'string', default: '900' },
-    scenarios: { type: 'string', default: 'drain-batch,drain-single,long-batch,long-single,idle,idle-behind' },
+    scenarios: { type: 'string', default: 'drain-batch,drain-single,long-batch,long-single,xidonly-batch,idle,idle-behind' },
     url: { type: 'string', default: 'postgres://postgres@127.0.0.1:5439/postgres' },
     out: { type: 'string', default: 'bench/results/slot-read.json' },
   },
@@ -86,7 +86,7 @@ const dbUrl = (): string => {
 };
 
 type Reader = 'A' | 'B';
-type Scenario = 'drain-batch' | 'drain-single' | 'long-batch' | 'long-single' | 'idle' | 'idle-behind';
+type Scenario = 'drain-batch' | 'drain-single' | 'long-batch' | 'long-single' | 'xidonly-batch' | 'idle' | 'idle-behind';
 
 /** What a child reader prints (one JSON line). */
 interface ReaderResult {
@@ -522,14 +522,14 @@ async function main(): Promise<void> {
         let walBytes = 0;
         let target: string | undefined;
         if (scenario !== 'idle') {
-          if (scenario.startsWith('long') || scenario === 'idle-behind') {
+          if (scenario.startsWith('long') || scenario === 'xidonly-batch' || scenario === 'idle-behind') {
             holder = new pg.Client({ connectionString: dbUrl(), application_name: 'slotbench-long-xact' });
             await holder.connect();
             await holder.query('BEGIN');
             await holder.query('SELECT txid_current()');
             // An xid alone writes no WAL, so decoding never meets the transaction and restart_lsn
             // is not held back by it; one row written (never committed) is what pins restart_lsn.
-            if (args.hold === 'write') await holder.query('INSERT INTO bench_hold VALUES (1)');
+            if (scenario !== 'xidonly-batch') await holder.query('INSERT INTO bench_hold VALUES (1)');
           }
           const start = (await c.query<{ l: string }>('SELECT pg_current_wal_lsn()::text AS l')).rows[0]!.l;
           writeSeconds = await write(c, scenario.endsWith('single') ? 'single' : 'batch');
@@ -629,7 +629,7 @@ async function main(): Promise<void> {
       node: process.version,
       postgres: pgVersion,
     },
-    params: { n: N, txn: TXN, segments: SEGMENTS, hold: args.hold, batch: BATCH, rounds, idleSeconds: Number(args['idle-seconds']), pollMs: Number(args['poll-ms']), scenarios },
+    params: { n: N, txn: TXN, segments: SEGMENTS, batch: BATCH, rounds, idleSeconds: Number(args['idle-seconds']), pollMs: Number(args['poll-ms']), scenarios },
     summary,
     runs,
   };

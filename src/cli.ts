@@ -284,6 +284,7 @@ export function buildProgram(): Command {
           repair: opts.repair ?? false,
           deep: opts.deep,
           retry: ctx.retry,
+          capture: ctx.capture(),
           progress: (index, compared) => ctx.out.progress(`${index}: compared ${compared.toLocaleString('en')}`),
         });
         ctx.out.result(r, render.verify(r));

@@ -1,3 +1,4 @@
+import type { CaptureContext } from './capture/mode.js';
 import { resolveConfig, type CommonFlags, type Config } from './config.js';
 import { createDb, type Db } from './db/knex.js';
 import { assertRecordedCatalogue } from './catalogue/recorded.js';
@@ -51,6 +52,11 @@ export class Context {
     return this.db();
   }
 
+  /** Where captured changes are (src/capture/): what runs and verify collect into the queues first. */
+  capture(): CaptureContext {
+    return { db: this.db(), databaseUrl: this.config.databaseUrl, timeouts: this.config.timeouts, catalogue: this.config.catalogue, names: this.config.names };
+  }
+
   /** What every command that works on both servers takes: clients, URLs, bounds, indexes and the retry policy. */
   async servers() {
     return {
@@ -61,7 +67,7 @@ export class Context {
       timeouts: this.config.timeouts,
       indexes: this.config.indexes,
       retry: this.retry,
-      capture: { db: this.db(), databaseUrl: this.config.databaseUrl, timeouts: this.config.timeouts, catalogue: this.config.catalogue, names: this.config.names },
+      capture: this.capture(),
     };
   }
 

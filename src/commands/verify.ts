@@ -7,6 +7,8 @@ import { DriftError } from '../errors.js';
 import { aliasKey, destinationFor } from '../lifecycle/resolve.js';
 import type { RetryPolicy } from '../retry.js';
 import { verifyTarget, type TargetVerify } from '../verify/run.js';
+import type { CaptureContext } from '../capture/mode.js';
+import { collectAll } from '../capture/modes.js';
 
 export interface VerifyCommandOptions {
   db: Db;
@@ -18,6 +20,8 @@ export interface VerifyCommandOptions {
   /** Compare whole documents, not only the stored hashes. */
   deep?: boolean;
   retry: RetryPolicy;
+  /** Captured changes are collected into the queues before each reading of them (logical capture: the slot). */
+  capture: CaptureContext;
   progress?(index: string, compared: number): void;
 }
 
@@ -50,6 +54,7 @@ export async function verify(o: VerifyCommandOptions): Promise<VerifyResult> {
       repair: o.repair,
       deep: o.deep,
       retry: o.retry,
+      collect: () => collectAll({ ...o.capture, signal: o.retry.signal }),
       progress: (n) => o.progress?.(t.index, n),
     });
     indexes[t.spec.name] = { ...r, index: t.index, name: t.spec.name };

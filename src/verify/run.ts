@@ -35,6 +35,11 @@ export interface VerifyOptions {
   /** Compare whole documents too, not only the stored hashes (fingerprint.ts). */
   deep?: boolean;
   retry: RetryPolicy;
+  /**
+   * Moves captured changes into the queues (src/capture/): called before each reading of them, so
+   * that a change committed before the reading is pending, not drift, whatever the capture mode.
+   */
+  collect(): Promise<unknown>;
   progress?(compared: number): void;
 }
 
@@ -97,7 +102,12 @@ export async function verifyTarget(o: VerifyOptions): Promise<TargetVerify> {
     drift: 0,
     pending: 0,
     changing: 0,
-    queued: (await pg(() => pendingStats(o.db, o.spec.queue, o.target))).pending,
+    queued: (
+      await pg(async () => {
+        await o.collect();
+        return pendingStats(o.db, o.spec.queue, o.target);
+      })
+    ).pending,
     queuedAtEnd: 0,
     unhashed: 0,
     unlisted: 0,
@@ -112,7 +122,11 @@ export async function verifyTarget(o: VerifyOptions): Promise<TargetVerify> {
     deep ? docs.map(({ source, ...d }) => ({ ...d, hash: indexedFingerprint(d.hash, source ?? {}) })) : docs;
   const readers: Readers = {
     engine: async (ids) => fingerprinted(await eng('reading documents', () => o.engine.getStamps(o.physical, ids, read))),
-    database: (ids) => pg(() => currentOf(o.db, o.spec, o.target, ids, deep)),
+    database: (ids) =>
+      pg(async () => {
+        await o.collect();
+        return currentOf(o.db, o.spec, o.target, ids, deep);
+      }),
   };
   /*
    * A document under an _id its `id` field does not name (or without one) matches nothing in

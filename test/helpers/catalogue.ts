@@ -3,7 +3,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from './cli.js';
-import { freshDatabase } from './db.js';
+import { freshDatabase, TIMEOUTS } from './db.js';
+import { collectAll } from '../../src/capture/modes.js';
+import { resolveCatalogue } from '../../src/catalogue/resolve.js';
+import { names } from '../../src/catalogue/names.js';
 import { allDocs, clusterOf, deleteIndex } from './engine.js';
 import { aliasLock, type LockName } from '../../src/db/lock.js';
 import { canonical, truth } from './truth.js';
@@ -77,8 +80,18 @@ export async function assertIndexMatchesDatabase(c: Catalogue, context = ''): Pr
   }
 }
 
-/** How many films are pending now. */
+/**
+ * Moves what capture holds into the queues, as a run does first (logical capture: the slot;
+ * triggers: nothing to move), so that "pending" means every change committed until now.
+ */
+export async function collectCaptured(c: Pick<Catalogue, 'db' | 'url'>): Promise<void> {
+  const catalogue = resolveCatalogue({});
+  await collectAll({ db: c.db, databaseUrl: c.url, timeouts: TIMEOUTS, catalogue, names: names(catalogue) });
+}
+
+/** How many films are pending now (captured and not yet indexed). */
 export async function pendingCount(c: Catalogue): Promise<number> {
+  await collectCaptured(c);
   return Number((await c.db.raw('SELECT count(*)::int AS n FROM movies.film_work_change')).rows[0].n);
 }
 
@@ -87,6 +100,7 @@ export async function pendingCount(c: Catalogue): Promise<number> {
  * in the index. Returns how many films are still pending.
  */
 export async function assertNothingFalselyMarked(c: Catalogue): Promise<number> {
+  await collectCaptured(c);
   const pending = new Set((await c.db('movies.film_work_change').select('film_work_id')).map((r) => r.film_work_id as string));
   const [docs, expected] = await Promise.all([allDocs(c.engineUrl, c.index), truth(c.db)]);
   for (const [id, want] of expected) {

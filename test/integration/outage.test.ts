@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { runCli } from '../helpers/cli.js';
 import { serviceEnv } from '../helpers/env.js';
 import { ENGINES } from '../helpers/engines.js';
+import { CAPTURES } from '../helpers/captures.js';
 import { deleteIndex } from '../helpers/engine.js';
 import { Proxy } from '../helpers/proxy.js';
 import {
@@ -20,13 +21,14 @@ import { ExitCode } from '../../src/errors.js';
 const services = serviceEnv();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+for (const capture of CAPTURES)
 for (const engine of ENGINES) {
-  describe(`outages: retries within --max-retry-time, then a clear failure with nothing lost (${engine.name})`, () => {
+  describe(`outages: retries within --max-retry-time, then a clear failure with nothing lost (${engine.name}, ${capture.mode})`, () => {
     let c: Catalogue;
     let engineProxy: Proxy;
     let pgProxy: Proxy;
     before(async () => {
-      c = await engineCatalogue(engine, { films: 800, seed: 21, name: 'outage' });
+      c = await engineCatalogue(engine, { films: 800, seed: 21, name: 'outage', capture });
       engineProxy = Proxy.forUrl(engine.url);
       pgProxy = Proxy.forUrl(c.url);
       await engineProxy.start();
