@@ -3,6 +3,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { after, describe, it } from 'node:test';
 import { runCli } from '../helpers/cli.js';
 import { emptyDatabase } from '../helpers/db.js';
+import { CAPTURES } from '../helpers/captures.js';
 import { allDocs, changedIds, deleteIndex, type IndexedDoc } from '../helpers/engine.js';
 import { ENGINES } from '../helpers/engines.js';
 import { root, serviceEnv, sharedFixture } from '../helpers/env.js';
@@ -43,12 +44,13 @@ function schemaDump(url: string): string {
     .join('\n');
 }
 
+for (const capture of CAPTURES)
 for (const scenario of [
   { name: 'schema content through the search_path', schema: 'content', searchPath: 'content' },
   { name: "schema public, Django's default", schema: 'public', searchPath: undefined },
 ]) {
-  describe(`the original Django project's own schema and data, ${scenario.name}`, { skip: djangoMissing() }, () => {
-    const prefix = `django_${scenario.schema}_${process.pid}_`;
+  describe(`the original Django project's own schema and data, ${scenario.name} (${capture.mode} capture)`, { skip: djangoMissing() }, () => {
+    const prefix = `django_${scenario.schema}_${capture.mode.slice(0, 1)}${process.pid}_`;
     let h: Awaited<ReturnType<typeof emptyDatabase>> | undefined;
     after(async () => {
       for (const i of INDEXES) await deleteIndex(engine.url, `${prefix}${i}`);
@@ -56,18 +58,24 @@ for (const scenario of [
     });
 
     it('migrate adopts it untouched, every ORM and admin edit is indexed exactly, and detach restores its schema dump', async () => {
-      h = await emptyDatabase(services.DATABASE_URL, 'movies_django');
+      h = await emptyDatabase(capture.databaseUrl, 'movies_django');
       const db = h.db;
       const django = (args: string[]) =>
         execFileSync(PYTHON, args, {
           cwd: project,
-          env: { PATH: process.env.PATH ?? '', DJANGO_DATABASE: new URL(h!.url).pathname.slice(1), ...(scenario.searchPath ? { DJANGO_SEARCH_PATH: scenario.searchPath } : {}) },
+          env: {
+            PATH: process.env.PATH ?? '',
+            DJANGO_DATABASE: new URL(h!.url).pathname.slice(1),
+            DJANGO_DB_HOST: new URL(h!.url).hostname,
+            DJANGO_DB_PORT: new URL(h!.url).port || '5432',
+            ...(scenario.searchPath ? { DJANGO_SEARCH_PATH: scenario.searchPath } : {}),
+          },
         }).toString();
       if (scenario.searchPath) await db.raw(`CREATE SCHEMA ${scenario.searchPath}`);
       django(['manage.py', 'migrate', '-v0']);
       django(['manage.py', 'loaddata', '-v0', sharedFixture]);
       const before = schemaDump(h.url);
-      const env = { DATABASE_URL: h.url, ELASTICSEARCH_URL: engine.url, MOVIES_SCHEMA: scenario.schema, MOVIES_INDEX_PREFIX: prefix, MOVIES_ONLY: INDEXES.join(',') };
+      const env = { DATABASE_URL: h.url, ELASTICSEARCH_URL: engine.url, MOVIES_SCHEMA: scenario.schema, MOVIES_INDEX_PREFIX: prefix, MOVIES_ONLY: INDEXES.join(','), MOVIES_CAPTURE: capture.mode };
       const cli = async (args: string[]) => {
         const r = await runCli(args, env);
         assert.equal(r.code, 0, `movies ${args.join(' ')}: ${r.stderr}`);

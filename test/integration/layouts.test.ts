@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCli } from '../helpers/cli.js';
 import { emptyDatabase } from '../helpers/db.js';
+import { CAPTURES } from '../helpers/captures.js';
 import { allDocs, deleteIndex } from '../helpers/engine.js';
 import { ENGINES } from '../helpers/engines.js';
 import { serviceEnv } from '../helpers/env.js';
@@ -40,18 +41,24 @@ function assertSame(a: Map<string, string>, b: Map<string, string>, what: string
   assert.deepEqual(differ.slice(0, 5), [], `${what}: ${differ.length} documents differ, e.g. ${differ[0]}: ${a.get(differ[0]!)} vs ${b.get(differ[0]!)}`);
 }
 
-describe('the same catalogue in the course\'s layout and in the default layout', { skip: practicumMissing() }, () => {
+for (const capture of CAPTURES) {
+describe(`the same catalogue in the course's layout and in the default layout (${capture.mode} capture)`, { skip: practicumMissing() }, () => {
   const data = practicumMissing() ? undefined : readPracticum();
   let course: Db;
   let converted: Db;
   const stamp = `${process.pid}_${Date.now().toString(36)}`;
-  const envOf = (db: Db, name: string, extra: Record<string, string> = {}) => ({ DATABASE_URL: db.url, MOVIES_INDEX_PREFIX: `layouts_${name}_${stamp}_`, ...extra });
+  const envOf = (db: Db, name: string, extra: Record<string, string> = {}) => ({
+    DATABASE_URL: db.url,
+    MOVIES_INDEX_PREFIX: `layouts_${name}_${capture.mode.slice(0, 1)}${stamp}_`,
+    MOVIES_CAPTURE: capture.mode,
+    ...extra,
+  });
   const courseEnv = () => envOf(course, 'course', { MOVIES_CATALOGUE: 'practicum' });
   const convertedEnv = () => envOf(converted, 'default');
 
   before(async () => {
-    course = await emptyDatabase(services.DATABASE_URL, 'movies_course');
-    converted = await emptyDatabase(services.DATABASE_URL, 'movies_conv');
+    course = await emptyDatabase(capture.databaseUrl, 'movies_course');
+    converted = await emptyDatabase(capture.databaseUrl, 'movies_conv');
     await createPracticumTables(course.db, 'content');
     await loadPracticum(course.db, 'content', data!);
     await cli(['migrate'], convertedEnv());
@@ -111,10 +118,10 @@ describe('the same catalogue in the course\'s layout and in the default layout',
   });
 });
 
-describe('a layout file with other names', () => {
+describe(`a layout file with other names (${capture.mode} capture)`, () => {
   let h: Db;
   const dir = mkdtempSync(join(tmpdir(), 'movies-layout-'));
-  const prefix = `layouts_file_${process.pid}_`;
+  const prefix = `layouts_file_${capture.mode.slice(0, 1)}${process.pid}_`;
   const layout = {
     film_work: { table: 'films', columns: { ...nulls('film_work'), id: 'id', title: 'name', description: 'plot', imdb_rating: 'score' } },
     genre: { table: 'kinds', columns: { ...nulls('genre'), id: 'id', genre: 'label' } },
@@ -130,10 +137,10 @@ describe('a layout file with other names', () => {
     writeFileSync(f, JSON.stringify(l));
     return f;
   };
-  const env = (catalogue: string) => ({ DATABASE_URL: h.url, MOVIES_SCHEMA: 'catalog', MOVIES_CATALOGUE: catalogue, MOVIES_INDEX_PREFIX: prefix });
+  const env = (catalogue: string) => ({ DATABASE_URL: h.url, MOVIES_SCHEMA: 'catalog', MOVIES_CATALOGUE: catalogue, MOVIES_INDEX_PREFIX: prefix, MOVIES_CAPTURE: capture.mode });
 
   before(async () => {
-    h = await emptyDatabase(services.DATABASE_URL, 'movies_file');
+    h = await emptyDatabase(capture.databaseUrl, 'movies_file');
     await h.db.raw(`
       CREATE SCHEMA catalog;
       CREATE TYPE catalog.part AS ENUM ('writer', 'director', 'actor');
@@ -192,3 +199,4 @@ describe('a layout file with other names', () => {
     assert.deepEqual(left.rows[0], { schemas: 0, triggers: 0 });
   });
 });
+}
