@@ -6,7 +6,8 @@ import { serviceEnv } from '../helpers/env.js';
 import { ENGINES } from '../helpers/engines.js';
 import { CAPTURES } from '../helpers/captures.js';
 import { emptyDatabase } from '../helpers/db.js';
-import { assertIndexMatchesDatabase, engineCatalogue, type Catalogue } from '../helpers/catalogue.js';
+import { assertIndexMatchesDatabase, collectCaptured, engineCatalogue, type Catalogue } from '../helpers/catalogue.js';
+import { restartService, serviceOf } from '../helpers/restart.js';
 import { ExitCode } from '../../src/errors.js';
 import { sleep, startWatch, titleInIndex, within } from '../helpers/watch.js';
 
@@ -131,6 +132,93 @@ if (logical) {
       assert.equal(after.code, 0, after.stderr);
       await assertIndexMatchesDatabase(c);
       assert.equal((await runCli(['status'], c.env)).code, 0);
+    });
+  });
+
+  describe(`logical capture: killed while it queues, PostgreSQL restarted (${engine.name})`, () => {
+    let c: Catalogue;
+    before(async () => {
+      c = await engineCatalogue(engine, { films: 300, seed: 64, name: 'slotkill', capture: logical });
+    });
+    after(async () => c?.cleanup());
+
+    /** Many transactions in the slot: each bulk edit of every film is one, and each link edit another. */
+    async function backlog(tag: string, rounds: number): Promise<void> {
+      for (let i = 0; i < rounds; i++) {
+        await c.db('content.film_work').update({ title: c.db.raw("left(title, 150) || ' ' || ?", [`${tag}${i}`]) });
+        const link = await c.db('content.film_work_person').orderBy('id').offset(i).first('id', 'film_work_id');
+        await c.db('content.film_work_person').where({ id: link.id }).delete();
+      }
+    }
+
+    it('SIGKILL while a run moves the slot into the queues: the next run converges, every time', async () => {
+      let killedInCollect = 0;
+      for (let round = 0; round < 4; round++) {
+        await backlog(`k${round}`, 25);
+        const run = runCli(['start-etl', '--batch', '50'], c.env);
+        // Until the run's own connection is reading the slot or writing what it read.
+        for (let i = 0; i < 2000; i++) {
+          const r = await c.db.raw(
+            "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'movies' AND state = 'active' AND (query ILIKE '%FETCH%movies_slot%' OR query ILIKE '%capture_row%' OR query ILIKE '%peek_binary%')",
+          );
+          if (r.rows[0].n > 0) {
+            killedInCollect++;
+            break;
+          }
+          await sleep(2);
+        }
+        run.kill('SIGKILL');
+        await run;
+        const r = await runCli(['--json', 'start-etl'], c.env);
+        assert.equal(r.code, 0, r.stderr);
+        await assertIndexMatchesDatabase(c, `after SIGKILL in round ${round}:`);
+      }
+      assert.ok(killedInCollect > 0, 'at least one kill landed while the slot was being queued');
+    });
+
+    it('killed after its queue rows committed but before the slot moved: the next collector skips what the queues have', async () => {
+      await backlog('s', 5);
+      // Just what a collector killed between its commit and moving the slot leaves behind:
+      // applied_lsn at the end of what the slot holds, the slot itself not moved. The queue rows
+      // that commit wrote are taken away here, so that a transaction applied twice would show.
+      const at = (await c.db.raw('SELECT pg_current_wal_flush_lsn()::text AS at')).rows[0].at as string;
+      const slot = (await c.db.raw('SELECT slot FROM movies.capture')).rows[0].slot as string;
+      const confirmed = (await c.db.raw('SELECT confirmed_flush_lsn::text AS l FROM pg_replication_slots WHERE slot_name = ?', [slot])).rows[0].l;
+      await c.db.raw('UPDATE movies.capture SET applied_lsn = ?::pg_lsn', [at]);
+      await c.db.raw('DELETE FROM movies.film_work_change');
+      await c.db.raw('DELETE FROM movies.person_change');
+      await collectCaptured(c);
+      assert.equal((await c.db.raw('SELECT count(*)::int AS n FROM movies.film_work_change')).rows[0].n, 0, 'nothing applied twice');
+      const moved = (await c.db.raw('SELECT confirmed_flush_lsn::text AS l FROM pg_replication_slots WHERE slot_name = ?', [slot])).rows[0].l;
+      assert.notEqual(moved, confirmed, 'the slot moved on to what the queues had');
+      // Put the index back in step for the next test: the edits are in the database, not in the queues now.
+      assert.equal((await runCli(['init-es'], c.env)).code, 0);
+    });
+
+    it('PostgreSQL restarted under a watch: the watch recovers by itself and nothing is missed', async (t) => {
+      const name = serviceOf(logical.databaseUrl);
+      if (!name) return t.skip(`the server at ${logical.databaseUrl} is not one services:up runs`);
+      const film = (await c.db('content.film_work').orderBy('id').first('id')).id as string;
+      const w = await startWatch(c.env, ['--poll-interval', '60', '--max-retry-time', '30']);
+      try {
+        await within(15_000, () => `healthy (${w.stderr})`, async () => (await w.health()) === 200);
+        await backlog('r', 5);
+        restartService(name);
+        // The harness's pooled connections died with the server too: the first use of each fails.
+        for (let i = 0; ; i++) {
+          try {
+            await c.db('content.film_work').where({ id: film }).update({ title: 'After the restart' });
+            break;
+          } catch (err) {
+            if (i >= 10) throw err;
+          }
+        }
+        await within(60_000, () => `the edit after the restart is searchable (${w.stderr.slice(-2000)})`, async () => (await titleInIndex(c, film)) === 'After the restart');
+        await within(60_000, 'healthy again', async () => (await w.health()) === 200);
+      } finally {
+        assert.equal((await w.stop()).code, 0, w.stderr.slice(-3000));
+      }
+      await assertIndexMatchesDatabase(c);
     });
   });
 
