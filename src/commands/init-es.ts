@@ -9,7 +9,7 @@ import { resolveMappingPath } from '../indexes/mapping.js';
 import { rebuild, type RebuildResult } from '../lifecycle/rebuild.js';
 import { aliasKey } from '../lifecycle/resolve.js';
 import type { CaptureContext } from '../capture/mode.js';
-import { recoverAll } from '../capture/modes.js';
+import { collectAll, recoverAll } from '../capture/modes.js';
 import { withPgRetry } from '../db/retry.js';
 
 export interface InitEsOptions {
@@ -84,6 +84,7 @@ export async function initEs(o: InitEsOptions): Promise<InitEsResult> {
   const indexes: InitEsIndex[] = [];
   for (const p of plans) {
     const r = await rebuild({
+      collect: () => collectAll({ ...o.capture, signal: o.retry.signal }),
       ...o,
       key: aliasKey(o.engine, p, o.engineUrl),
       spec: p.spec,

@@ -25,6 +25,8 @@ export interface RebuildOptions extends AliasWork {
   batchSize: number;
   concurrency: number;
   skipInvalid?: boolean;
+  /** Moves captured changes into the queues (src/capture/) before each catch-up pass, so the pass sees what committed during the fill. */
+  collect(): Promise<unknown>;
   progress?(sofar: Readonly<EtlResult>): void;
 }
 
@@ -123,7 +125,8 @@ type Totals = RunCounts & { passes: number };
 
 const counts = (t: Totals) => ({ indexed: t.indexed, deleted: t.deleted, rejected: t.rejected, passes: t.passes });
 
-function etl(o: RebuildOptions, dest: Destination, first: boolean, ensureLock: () => Promise<void>, total: Totals) {
+async function etl(o: RebuildOptions, dest: Destination, first: boolean, ensureLock: () => Promise<void>, total: Totals) {
+  if (!first) await withPgRetry(() => o.collect(), o.retry);
   return runEtl({
     db: o.db,
     engine: o.engine,
