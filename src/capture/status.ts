@@ -16,7 +16,7 @@ export interface CaptureStatus {
   slot: null | (Omit<SlotInfo, 'confirmedLsn'> & {
     /** Gone (dropped by hand) or invalidated by the server: changes may be missing; rebuild with init-es. */
     lost: boolean;
-    /** Seconds since movies last read the slot, while WAL has been written after what it read (0 when it has read everything). */
+    /** Seconds since movies last read the slot (recorded at most every 10 s while nothing changes), when WAL was written after what it read; else 0. */
     lagSeconds: number;
   });
 }

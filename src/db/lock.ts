@@ -14,6 +14,13 @@ export interface LockName {
 
 const NAMESPACE = { run: 0x6d6f76n, build: 0x6d6f62n, watch: 0x6d6f77n } as const;
 
+/**
+ * Held (for one transaction) by whoever moves logical capture's slot into the queues: one
+ * collector at a time per database. An advisory lock, not a row lock, so that a collect that
+ * finds nothing writes nothing (a row lock would write WAL and flush it at every look).
+ */
+export const COLLECT_LOCK: LockName = { key: String(0x6d6f63n << 32n), held: 'another movies process is moving the capture slot into the queues' };
+
 /*
  * One lock per alias on a cluster and per purpose: `run` is held by a start-etl writing
  * through the alias and by init-es or rollback while they move it; `build` by an init-es

@@ -6,6 +6,7 @@ import { ChangeReader, type RowChange } from './changes.js';
 import { FanOut } from './fan-out.js';
 import { laterLsn, lsnValue } from './lsn.js';
 import { advanceSlot, pgoutputOptions, slotInfo } from './slot.js';
+import { COLLECT_LOCK } from '../../db/lock.js';
 
 /**
  * Bounds of one batch, which is one transaction of ours: at most this many slot rows (messages)
@@ -16,6 +17,12 @@ import { advanceSlot, pgoutputOptions, slotInfo } from './slot.js';
 const PEEK_ROWS = 50_000;
 const FETCH_ROWS = 2_000;
 const FAN_OUT_CHANGES = 2_000;
+/**
+ * A collect that applied nothing writes nothing, but records that it read the slot (applied_at,
+ * which status's "last read" is) at most this often: an idle watch looks 4 times a second, and
+ * each write would cost a WAL flush.
+ */
+const READ_MARK_MS = 10_000;
 
 /**
  * Moves the slot's committed transactions into the queues, up to the position the server had
@@ -39,17 +46,21 @@ export async function collectLogical(c: CaptureContext): Promise<Collected> {
     total.changes += batch.changes;
     if (batch.complete) break;
   }
-  // The last batch's position reaches the slot (a batch moves it to its predecessor's).
-  await c.db.transaction(async (trx) => {
-    const s = await lockedState(trx);
-    if (s.slot && s.appliedLsn) await advanceSlot(trx, s.slot, s.appliedLsn);
-  });
+  // What the last batch applied reaches the slot now (each batch moves it to its predecessor's).
+  if (total.transactions > 0) {
+    await c.db.transaction(async (trx) => {
+      const s = await lockedState(trx);
+      if (s.slot && s.appliedLsn) await advanceSlot(trx, s.slot, s.appliedLsn);
+    });
+  }
   total.complete = true;
   return total;
 }
 
+/** The recorded capture, with the collectors' lock held until the transaction ends. */
 async function lockedState(trx: Knex.Transaction): Promise<CaptureState> {
-  return captureState(trx, true);
+  await trx.raw('SELECT pg_advisory_xact_lock(?::bigint)', [COLLECT_LOCK.key]);
+  return captureState(trx);
 }
 
 async function oneBatch(trx: Knex.Transaction, c: CaptureContext): Promise<Collected> {
@@ -92,8 +103,8 @@ async function oneBatch(trx: Knex.Transaction, c: CaptureContext): Promise<Colle
       const tx = reader.read(r.data);
       if (!tx) continue;
       last = tx.endLsn;
-      // Already in the queues: a collector ended between its commit and moving the slot.
-      if (lsnValue(tx.endLsn) <= applied) continue;
+      // Already in the queues (a collector ended between its commit and moving the slot), or nothing of the catalogue's.
+      if (lsnValue(tx.endLsn) <= applied || tx.changes.length === 0) continue;
       result.transactions++;
       result.changes += tx.changes.length;
       pending.push(...tx.changes);
@@ -107,7 +118,13 @@ async function oneBatch(trx: Knex.Transaction, c: CaptureContext): Promise<Colle
   // Every transaction up to `upto` has been read when the peek ended before its row bound.
   const reached = result.complete ? laterLsn(upto, last) : last;
   if (reached && lsnValue(reached) > applied) {
-    await trx.raw('UPDATE movies.capture SET applied_lsn = ?::pg_lsn, applied_at = clock_timestamp()', [reached]);
+    const stale = !s.appliedAt || Date.now() - Date.parse(s.appliedAt) > READ_MARK_MS;
+    if (result.transactions > 0 || stale) {
+      // Recorded with the queue rows; the slot moves once this has committed (next batch, or collectLogical).
+      await trx.raw('UPDATE movies.capture SET applied_lsn = ?::pg_lsn, applied_at = clock_timestamp()', [reached]);
+    }
+    // Nothing to apply up to `reached`: the slot may move there at once.
+    if (result.transactions === 0) await advanceSlot(trx, s.slot, reached);
   }
   return result;
 }
