@@ -387,7 +387,10 @@ interface RunRecord extends ReaderResult {
   walBytes: number;
   writeSeconds: number;
   changesPerSecond: number;
-  /** All PostgreSQL processes' CPU over the child's lifetime (includes walwriter, autovacuum...). */
+  /**
+   * CPU of every process named `postgres` on the machine over the child's lifetime (walwriter,
+   * autovacuum ... and any other cluster's processes: noisy, and negative when one of those exits).
+   */
   postgresAllCpuSeconds: number;
   /** 1-minute load average when the reader started. */
   load1: number;
