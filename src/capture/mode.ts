@@ -45,6 +45,11 @@ export interface CaptureMode {
   /** Moves what was captured into the queues, up to what was committed when it was called. */
   collect(c: CaptureContext): Promise<Collected>;
   /**
+   * Keeps moving captured changes into the queues as they commit, until stopped (a watch). A
+   * failure it cannot get past (a lost slot) goes to `fatal`; others it logs and retries.
+   */
+  follow(c: CaptureContext, o: { log(message: string): void; fatal(err: unknown): void }): { stop(): Promise<void> };
+  /**
    * Makes capture whole again after it lost changes (logical: the server invalidated the slot, or
    * someone dropped it), before `init-es` rebuilds from the database; `everyIndex` says whether
    * that rebuild covers every index (the only exact recovery).

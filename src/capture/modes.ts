@@ -25,3 +25,9 @@ export async function collectAll(c: CaptureContext): Promise<Collected> {
 export async function recoverAll(c: CaptureContext, everyIndex: boolean): Promise<void> {
   for (const m of Object.values(CAPTURE_MODES)) await m.recover(c, everyIndex);
 }
+
+/** Every mode's follower (a watch's), as one. */
+export function followAll(c: CaptureContext, o: { log(message: string): void; fatal(err: unknown): void }): { stop(): Promise<void> } {
+  const followers = Object.values(CAPTURE_MODES).map((m) => m.follow(c, o));
+  return { stop: async () => void (await Promise.all(followers.map((f) => f.stop()))) };
+}

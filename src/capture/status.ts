@@ -26,7 +26,7 @@ export async function captureStatus(db: Db): Promise<CaptureStatus> {
   if (!s.slot) return { mode: s.mode, slot: null };
   const info = await slotInfo(db, s.slot);
   const since = s.appliedAt ?? (await db.raw<{ rows: Array<{ since: Date }> }>('SELECT since FROM movies.capture')).rows[0]!.since.toISOString();
-  if (!info) return { mode: s.mode, slot: { name: s.slot, walStatus: null, retainedBytes: 0, lagBytes: 0, active: false, lost: true, lagSeconds: 0 } };
+  if (!info) return { mode: s.mode, slot: { name: s.slot, walStatus: null, retainedBytes: 0, lagBytes: 0, active: false, activePid: null, lost: true, lagSeconds: 0 } };
   const { confirmedLsn: _, ...rest } = info;
   return {
     mode: s.mode,

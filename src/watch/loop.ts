@@ -16,7 +16,6 @@ import type { Subscription } from './subscription.js';
 import { failureKind, serveMetrics, WatchMetrics } from './metrics.js';
 import { readQueues } from './queue-reader.js';
 import { startCollector } from './collector.js';
-import { collectAll } from '../capture/modes.js';
 import type { SlotLagLimit } from '../capture/status.js';
 
 export interface WatchOptions extends StartEtlOptions {
@@ -199,7 +198,6 @@ export async function watch(o: WatchOptions): Promise<WatchResult> {
     }
     readers.push(
       startCollector(o.capture, {
-        collect: collectAll,
         log: o.log,
         metrics,
         health,

@@ -14,7 +14,7 @@ export const WAKE_POLL_MS = 50;
  * 4.3 % of one core idle at 20 looks/s, knex and node-pg included).
  */
 export const IDLE_POLL_MS = 250;
-export const QUIET_AFTER_MS = 2_000;
+const QUIET_AFTER_MS = 2_000;
 const STOP_BOUND_MS = 2_000;
 
 /**

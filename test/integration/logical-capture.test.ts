@@ -258,6 +258,35 @@ if (logical) {
     });
   });
 
+  describe(`logical capture: a watch streams the slot while other commands need it (${engine.name})`, () => {
+    let c: Catalogue;
+    before(async () => {
+      c = await engineCatalogue(engine, { films: 100, seed: 65, name: 'slotshare', capture: logical });
+    });
+    after(async () => c?.cleanup());
+
+    it('verify and migrate --capture triggers beside a streaming watch: verify waits for the watch to pass its position, the switch ends the stream, the watch goes on with triggers', async () => {
+      const ids = (await c.db('content.film_work').orderBy('id').limit(2).select('id')).map((r) => r.id as string);
+      const w = await startWatch(c.env, ['--poll-interval', '60']);
+      try {
+        await within(15_000, () => `healthy (${w.stderr})`, async () => (await w.health()) === 200);
+        const streaming = await c.db.raw("SELECT count(*)::int AS n FROM pg_replication_slots WHERE database = current_database() AND active");
+        assert.equal(streaming.rows[0].n, 1, 'the watch streams the slot');
+        await c.db('content.film_work').where({ id: ids[0] }).update({ title: 'Edited beside the stream' });
+        const v = await runCli(['--json', 'verify'], c.env);
+        assert.equal(v.code, 0, v.stderr + v.stdout);
+        const m = await runCli(['--json', 'migrate', '--capture', 'triggers'], c.env);
+        assert.equal(m.code, 0, m.stderr);
+        await c.db('content.film_work').where({ id: ids[1] }).update({ title: 'Edited after the switch' });
+        await within(10_000, () => `the edit after the switch is searchable (${w.stderr.slice(-1500)})`, async () => (await titleInIndex(c, ids[1]!)) === 'Edited after the switch');
+        assert.equal(await titleInIndex(c, ids[0]!), 'Edited beside the stream');
+      } finally {
+        assert.equal((await w.stop()).code, 0, w.stderr.slice(-2000));
+      }
+      await assertIndexMatchesDatabase(c);
+    });
+  });
+
   describe(`switching capture modes with a writer running (${engine.name})`, () => {
     let c: Catalogue;
     before(async () => {

@@ -38,9 +38,18 @@ export class ChangeReader {
     return this.tables.get(`${r.schema}\u0000${r.name}`);
   }
 
-  /** One message's bytes; a transaction when it was the commit. */
+  /** One message's bytes (a peek's row); a transaction when it was the commit. */
   read(data: Buffer): SlotTransaction | undefined {
-    const m = this.parser.parse(data);
+    return this.take(this.parser.parse(data));
+  }
+
+  /** Whether a transaction has begun and its commit has not come yet. */
+  get inTransaction(): boolean {
+    return this.open !== undefined;
+  }
+
+  /** One message, parsed (a stream's); a transaction when it was the commit. */
+  take(m: Pgoutput.Message): SlotTransaction | undefined {
     switch (m.tag) {
       case 'begin':
         this.open = [];

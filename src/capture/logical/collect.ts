@@ -1,8 +1,9 @@
 import type { Knex } from 'knex';
-import { CaptureLostError } from '../../errors.js';
+import { CaptureLostError, WaitTimedOutError } from '../../errors.js';
+import { sleep } from '../../retry.js';
 import type { CaptureContext, Collected } from '../mode.js';
 import { captureState, type CaptureState } from '../state.js';
-import { ChangeReader, type RowChange } from './changes.js';
+import { ChangeReader, type RowChange, type SlotTransaction } from './changes.js';
 import { FanOut } from './fan-out.js';
 import { laterLsn, lsnValue } from './lsn.js';
 import { advanceSlot, pgoutputOptions, slotInfo } from './slot.js';
@@ -44,6 +45,10 @@ export async function collectLogical(c: CaptureContext): Promise<Collected> {
     const batch = await c.db.transaction((trx) => oneBatch(trx, c));
     total.transactions += batch.transactions;
     total.changes += batch.changes;
+    if (batch.streamedBy) {
+      await streamedPast(c, batch.streamedBy);
+      return { ...total, complete: true };
+    }
     if (batch.complete) break;
   }
   // What the last batch applied reaches the slot now (each batch moves it to its predecessor's).
@@ -57,26 +62,79 @@ export async function collectLogical(c: CaptureContext): Promise<Collected> {
   return total;
 }
 
+/** A lost slot's message: invalidated by the server, or gone. */
+export function lostMessage(slot: string, invalidated: boolean): string {
+  return invalidated
+    ? `the server invalidated replication slot ${slot} (it kept more WAL than max_slot_wal_keep_size allows): changes made since may be missing from the queues; run \`movies init-es\` to rebuild every index from the database`
+    : `replication slot ${slot} is gone (dropped by hand?): changes made since may be missing from the queues; run \`movies init-es\` to rebuild every index from the database`;
+}
+
+/** Row changes into the queues and capture_row, FAN_OUT_CHANGES at a time, in the caller's transaction. */
+async function fanOutChanges(trx: Knex.Transaction, fanOut: FanOut, changes: RowChange[]): Promise<void> {
+  for (let i = 0; i < changes.length; i += FAN_OUT_CHANGES) {
+    const part = changes.slice(i, i + FAN_OUT_CHANGES);
+    await fanOut.prefetch(trx, part);
+    for (const ch of part) fanOut.add(ch);
+    await fanOut.write(trx);
+  }
+}
+
+/**
+ * A stream's committed transactions into the queues, and `end` (the last one's) into
+ * applied_lsn, in the caller's transaction, under the collectors' lock (./stream.ts).
+ */
+export async function applyTransactions(trx: Knex.Transaction, c: CaptureContext, txs: SlotTransaction[], end: string): Promise<void> {
+  await lockedState(trx);
+  await fanOutChanges(trx, new FanOut(c.names, c.catalogue), txs.flatMap((t) => t.changes));
+  await trx.raw("UPDATE movies.capture SET applied_lsn = greatest(coalesce(applied_lsn, '0/0'::pg_lsn), ?::pg_lsn), applied_at = clock_timestamp()", [end]);
+}
+
+/** How often a call waits for a streaming watch to pass its position, and for how long at most. */
+const STREAMED_POLL_MS = 50;
+
+/**
+ * Waits until the process that streams the slot (a watch) has confirmed `lsn`: everything
+ * committed before it is then in the queues. Bounded by the statement bound (a watch confirms
+ * an idle position within a second or two).
+ */
+async function streamedPast(c: CaptureContext, lsn: string): Promise<void> {
+  const deadline = performance.now() + c.timeouts.statementMs;
+  for (;;) {
+    const s = await captureState(c.db);
+    const info = s.slot ? await slotInfo(c.db, s.slot) : undefined;
+    if (!info?.active || (info.confirmedLsn && lsnValue(info.confirmedLsn) >= lsnValue(lsn))) {
+      // Not streamed any more (the watch stopped): the next collect reads the slot itself.
+      if (!info?.active && info && info.confirmedLsn && lsnValue(info.confirmedLsn) < lsnValue(lsn)) await collectLogical(c);
+      return;
+    }
+    if (performance.now() > deadline) {
+      throw new WaitTimedOutError(
+        `a process reading replication slot ${s.slot} (pid ${info.activePid ?? '?'}, a watch?) did not get past ${lsn} within ${Math.round(c.timeouts.statementMs / 1000)} s`,
+      );
+    }
+    await sleep(STREAMED_POLL_MS, c.signal);
+  }
+}
+
 /** The recorded capture, with the collectors' lock held until the transaction ends. */
 async function lockedState(trx: Knex.Transaction): Promise<CaptureState> {
   await trx.raw('SELECT pg_advisory_xact_lock(?::bigint)', [COLLECT_LOCK.key]);
   return captureState(trx);
 }
 
-async function oneBatch(trx: Knex.Transaction, c: CaptureContext): Promise<Collected> {
+/** A batch's outcome; `streamedBy`: another process streams the slot, and this call waits for it to pass that position. */
+type Batch = Collected & { streamedBy?: string };
+
+async function oneBatch(trx: Knex.Transaction, c: CaptureContext): Promise<Batch> {
   const s = await lockedState(trx);
   // No slot: never logical, or switched back to triggers (which collected the slot before dropping it).
   if (!s.slot || !s.publication) return { transactions: 0, changes: 0, complete: true };
   const slot = await slotInfo(trx, s.slot);
-  if (!slot || slot.walStatus === 'lost') {
-    throw new CaptureLostError(
-      slot
-        ? `the server invalidated replication slot ${s.slot} (it kept more WAL than max_slot_wal_keep_size allows): changes made since may be missing from the queues; run \`movies init-es\` to rebuild every index from the database`
-        : `replication slot ${s.slot} is gone (dropped by hand?): changes made since may be missing from the queues; run \`movies init-es\` to rebuild every index from the database`,
-    );
-  }
-  if (s.appliedLsn) await advanceSlot(trx, s.slot, s.appliedLsn);
+  if (!slot || slot.walStatus === 'lost') throw new CaptureLostError(lostMessage(s.slot, slot !== undefined));
   const upto = (await trx.raw<{ rows: Array<{ lsn: string }> }>('SELECT pg_current_wal_flush_lsn()::text AS lsn')).rows[0]!.lsn;
+  // A watch streams the slot (./stream.ts): it moves what this call needs into the queues itself.
+  if (slot.active) return { transactions: 0, changes: 0, complete: false, streamedBy: upto };
+  if (s.appliedLsn) await advanceSlot(trx, s.slot, s.appliedLsn);
   await trx.raw(`DECLARE movies_slot NO SCROLL CURSOR FOR SELECT data FROM pg_logical_slot_peek_binary_changes(?, ?::pg_lsn, ?, ${pgoutputOptions(s.publication).map(() => '?').join(', ')})`, [
     s.slot,
     upto,
@@ -89,11 +147,9 @@ async function oneBatch(trx: Knex.Transaction, c: CaptureContext): Promise<Colle
   let pending: RowChange[] = [];
   let rows = 0;
   let last: string | null = null;
-  const result: Collected = { transactions: 0, changes: 0, complete: false };
+  const result: Batch = { transactions: 0, changes: 0, complete: false };
   const flush = async () => {
-    await fanOut.prefetch(trx, pending);
-    for (const ch of pending) fanOut.add(ch);
-    await fanOut.write(trx);
+    await fanOutChanges(trx, fanOut, pending);
     pending = [];
   };
   for (;;) {

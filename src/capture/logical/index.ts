@@ -6,6 +6,7 @@ import type { CaptureContext, CaptureMode } from '../mode.js';
 import { captureState, recordMode, recordSlot } from '../state.js';
 import { TRIGGER_LOCK_TIMEOUT } from '../triggers/index.js';
 import { collectLogical } from './collect.js';
+import { followSlot } from './stream.js';
 import { checkLogical } from './requirements.js';
 import { copyRows } from './rows.js';
 import { createSlot, dropSlot, PUBLICATION, slotInfo, slotNameFor } from './slot.js';
@@ -80,6 +81,7 @@ export const logicalCapture: CaptureMode = {
     if (await publicationExists(c.db)) await c.db.raw(`DROP PUBLICATION ${ident(PUBLICATION)}`);
   },
   collect: collectLogical,
+  follow: followSlot,
   recover: async (c, everyIndex) => {
     const s = await captureState(c.db);
     if (!s.slot) return;

@@ -20,13 +20,14 @@ export interface SlotInfo {
   /** WAL not yet confirmed by movies (bytes). */
   lagBytes: number;
   confirmedLsn: string | null;
-  /** Whether a process reads it now. */
+  /** Whether a process reads it now, and which. */
   active: boolean;
+  activePid: number | null;
 }
 
 export async function slotInfo(db: Db | Knex.Transaction, slot: string): Promise<SlotInfo | undefined> {
-  const r = await db.raw<{ rows: Array<{ wal_status: string | null; retained: string | null; lag: string | null; confirmed: string | null; active: boolean }> }>(
-    `SELECT wal_status, active, confirmed_flush_lsn::text AS confirmed,
+  const r = await db.raw<{ rows: Array<{ wal_status: string | null; retained: string | null; lag: string | null; confirmed: string | null; active: boolean; active_pid: number | null }> }>(
+    `SELECT wal_status, active, active_pid, confirmed_flush_lsn::text AS confirmed,
             pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::text AS retained,
             pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::text AS lag
      FROM pg_replication_slots WHERE slot_name = ?`,
@@ -41,6 +42,7 @@ export async function slotInfo(db: Db | Knex.Transaction, slot: string): Promise
     lagBytes: Number(s.lag ?? 0),
     confirmedLsn: s.confirmed,
     active: s.active,
+    activePid: s.active_pid,
   };
 }
 
@@ -67,8 +69,19 @@ export async function createSlot(databaseUrl: string, t: Timeouts, db: Db, slot:
   }
 }
 
+/** Drops the slot, ending the session that streams it first (a watch then finds no slot recorded and waits). */
 export async function dropSlot(db: Db | Knex.Transaction, slot: string): Promise<void> {
-  await db.raw('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = ?', [slot]);
+  await db.raw('SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = ? AND active_pid IS NOT NULL', [slot]);
+  for (let i = 0; ; i++) {
+    try {
+      await db.raw('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = ?', [slot]);
+      return;
+    } catch (err) {
+      // The ended session may hold the slot for a moment still (55006: object in use).
+      if ((err as { code?: string }).code !== '55006' || i >= 50) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
 }
 
 /** Moves the slot's confirmed position to `lsn` (never back): the server may then recycle the WAL before it. */

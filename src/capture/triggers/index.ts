@@ -29,6 +29,8 @@ export const triggerCapture: CaptureMode = {
   stop: (c) => dropTriggers(c.db),
   // The triggers queued every change in its own transaction.
   collect: async () => ({ transactions: 0, changes: 0, complete: true }),
+  // Nothing to follow: the queues have every change at its commit.
+  follow: () => ({ stop: async () => undefined }),
   // Triggers capture in the writer's transaction: nothing is ever lost in between.
   recover: async () => undefined,
   added: async (db) => (await ourTriggers(db)).map((t) => `trigger ${t.tbl}.${t.name}`),
