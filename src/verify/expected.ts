@@ -62,9 +62,9 @@ FROM page
 ${spec.document.joins}`;
 
 /**
- * The documents `ids` (uuids) as the database says they are now, in one statement: a writer
- * commits a change and its queue row together, so each document's hash and pending state come
- * from the same snapshot.
+ * The documents `ids` (uuids) as the database says they are now, in one statement: with trigger
+ * capture a writer commits a change and its queue row together, so each document's hash and
+ * pending state come from the same snapshot (logical capture queues it later: see run.ts).
  */
 export async function currentOf(
   db: Db,
@@ -75,4 +75,14 @@ export async function currentOf(
 ): Promise<Map<string, Current>> {
   const r = await db.raw<{ rows: Array<Row & { pending: boolean }> }>(currentSql(spec, deep), { ids, target });
   return new Map(r.rows.map((x) => [x.id, { hash: hashOf(x), pending: x.pending }]));
+}
+
+/** Which of `ids` are pending for the target now. */
+export async function pendingOf(db: Db, spec: Pick<IndexSpec, 'queue'>, target: number, ids: string[]): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const r = await db.raw<{ rows: Array<{ id: string }> }>(
+    `SELECT q.${spec.queue.idColumn}::text AS id FROM movies.${spec.queue.table} q WHERE q.target_id = :target AND q.${spec.queue.idColumn} = ANY (:ids::uuid[])`,
+    { ids, target },
+  );
+  return r.rows.map((x) => x.id);
 }

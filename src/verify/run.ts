@@ -8,7 +8,7 @@ import type { IndexSpec } from '../indexes/spec.js';
 import { interrupted, type RetryPolicy } from '../retry.js';
 import { suspects, type Suspect } from './compare.js';
 import { confirm, isUuid, type Readers } from './confirm.js';
-import { currentOf, expectedPage, type Current } from './expected.js';
+import { currentOf, expectedPage, pendingOf, type Current } from './expected.js';
 import { Cursor, keysetPages } from './pages.js';
 import { indexedFingerprint } from './fingerprint.js';
 import { repair, type Repaired } from './repair.js';
@@ -122,10 +122,22 @@ export async function verifyTarget(o: VerifyOptions): Promise<TargetVerify> {
     deep ? docs.map(({ source, ...d }) => ({ ...d, hash: indexedFingerprint(d.hash, source ?? {}) })) : docs;
   const readers: Readers = {
     engine: async (ids) => fingerprinted(await eng('reading documents', () => o.engine.getStamps(o.physical, ids, read))),
+    /*
+     * Captured changes reach the queue only when collected (logical capture: after their commit),
+     * so the documents' state is read after a collect and their pending flags once more after a
+     * second one: a change the reading saw is then either pending or was marked by a run, which
+     * wrote a document at least as new first (the next reading of the engine has it). Without
+     * the second look, a change committed between the collect and the reading would look like
+     * drift, and twice if a run marked it meanwhile.
+     */
     database: (ids) =>
       pg(async () => {
         await o.collect();
-        return currentOf(o.db, o.spec, o.target, ids, deep);
+        const now = await currentOf(o.db, o.spec, o.target, ids, deep);
+        await o.collect();
+        const later = await pendingOf(o.db, o.spec, o.target, ids.filter((id) => now.get(id) && !now.get(id)!.pending));
+        for (const id of later) now.get(id)!.pending = true;
+        return now;
       }),
   };
   /*

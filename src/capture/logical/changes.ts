@@ -1,4 +1,4 @@
-import { PgoutputPlugin, type Pgoutput } from 'pg-logical-replication';
+import type { Pgoutput } from 'pg-logical-replication';
 import { ENTITY_NAMES, type Catalogue, type Entity } from '../../catalogue/layout.js';
 
 /** One row change of a catalogue table, as the log tells it: the new row, or the old row's key (or the whole old row under REPLICA IDENTITY FULL). */
@@ -19,28 +19,20 @@ export interface SlotTransaction {
 }
 
 /**
- * Turns the slot's pgoutput messages into committed transactions of catalogue changes. The
- * binary protocol is parsed by pg-logical-replication's parser (a well-kept package; we read its
- * messages, not its stream: see ./collect.ts); tables are told apart by schema and name, so only
+ * Turns the slot's pgoutput messages (parsed by pg-logical-replication, ./stream.ts) into
+ * committed transactions of catalogue changes. Tables are told apart by schema and name, so only
  * the catalogue's count, whatever else the publication holds.
  */
 export class ChangeReader {
-  private readonly parser: PgoutputPlugin;
   private readonly tables = new Map<string, Entity>();
   private open: RowChange[] | undefined;
 
-  constructor(cat: Catalogue, publication: string) {
-    this.parser = new PgoutputPlugin({ protoVersion: 1, publicationNames: [publication] });
+  constructor(cat: Catalogue) {
     for (const e of ENTITY_NAMES) this.tables.set(`${cat.schema}\u0000${cat.layout[e].table}`, e);
   }
 
   private entityOf(r: Pgoutput.MessageRelation): Entity | undefined {
     return this.tables.get(`${r.schema}\u0000${r.name}`);
-  }
-
-  /** One message's bytes (a peek's row); a transaction when it was the commit. */
-  read(data: Buffer): SlotTransaction | undefined {
-    return this.take(this.parser.parse(data));
   }
 
   /** Whether a transaction has begun and its commit has not come yet. */

@@ -7,4 +7,3 @@ export function lsnValue(lsn: string): bigint {
 
 export const lsnText = (v: bigint): string => `${(v >> 32n).toString(16).toUpperCase()}/${(v & 0xffffffffn).toString(16).toUpperCase()}`;
 
-export const laterLsn = (a: string | null, b: string | null): string | null => (a === null ? b : b === null ? a : lsnValue(a) >= lsnValue(b) ? a : b);

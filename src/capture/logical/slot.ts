@@ -8,9 +8,6 @@ import type { Timeouts } from '../../config.js';
 export const PUBLICATION = 'movies_capture';
 export const slotNameFor = (databaseOid: number): string => `movies_capture_${databaseOid}`;
 
-/** The output plugin's options for a peek: protocol 1 (every server since 10). */
-export const pgoutputOptions = (publication: string) => ['proto_version', '1', 'publication_names', publication];
-
 export interface SlotInfo {
   name: string;
   /** reserved, extended, unreserved or lost (PostgreSQL 13+); lost: the server removed WAL the slot needed. */
@@ -84,10 +81,9 @@ export async function dropSlot(db: Db | Knex.Transaction, slot: string): Promise
   }
 }
 
-/** Moves the slot's confirmed position to `lsn` (never back): the server may then recycle the WAL before it. */
-export async function advanceSlot(db: Db | Knex.Transaction, slot: string, lsn: string): Promise<void> {
-  await db.raw(
-    'SELECT pg_replication_slot_advance(slot_name, ?::pg_lsn) FROM pg_replication_slots WHERE slot_name = ? AND confirmed_flush_lsn < ?::pg_lsn',
-    [lsn, slot, lsn],
-  );
+/** A lost slot's message: invalidated by the server, or gone. */
+export function lostMessage(slot: string, invalidated: boolean): string {
+  return invalidated
+    ? `the server invalidated replication slot ${slot} (it kept more WAL than max_slot_wal_keep_size allows): changes made since may be missing from the queues; run \`movies init-es\` to rebuild every index from the database`
+    : `replication slot ${slot} is gone (dropped by hand?): changes made since may be missing from the queues; run \`movies init-es\` to rebuild every index from the database`;
 }

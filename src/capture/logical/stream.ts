@@ -3,12 +3,12 @@ import type pg from 'pg';
 import { pgConnectionOptions } from '../../db/knex.js';
 import { CaptureLostError } from '../../errors.js';
 import { sleep } from '../../retry.js';
-import type { CaptureContext } from '../mode.js';
+import type { CaptureContext, Collected } from '../mode.js';
 import { captureState } from '../state.js';
-import { applyTransactions, lostMessage } from './collect.js';
+import { applyTransactions } from './apply.js';
 import { ChangeReader, type SlotTransaction } from './changes.js';
 import { lsnText, lsnValue } from './lsn.js';
-import { slotInfo } from './slot.js';
+import { lostMessage, slotInfo } from './slot.js';
 
 /**
  * How a watch reads the slot: as a replication stream (pg-logical-replication), which the
@@ -28,6 +28,8 @@ const APPLY_DELAY_MS = 20;
 const APPLY_CHANGES = 2_000;
 const PING_MS = 1_000;
 const READ_MARK_MS = 10_000;
+/** A run waiting for a position asks the server where it is this often. */
+const UNTIL_PING_MS = 100;
 const RETRY_MAX_MS = 30_000;
 
 /** A parser that counts the messages it was given, to know when every message received has been handled. */
@@ -88,6 +90,25 @@ export function followSlot(c: CaptureContext, o: { log(m: string): void; fatal(e
   };
 }
 
+/**
+ * One-shot collection (a run, verify, a switch): streams the slot until everything committed up
+ * to `until` is in the queues. Null when another process streams it now (the slot is in use).
+ */
+export async function streamUntil(c: CaptureContext, slot: string, publication: string, until: string): Promise<Collected | null> {
+  const stream = new Stream(c, slot, publication, () => undefined);
+  try {
+    await stream.run(c.signal ?? new AbortController().signal, until);
+  } catch (err) {
+    if ((err as { code?: string }).code === SLOT_IN_USE) return null;
+    throw err;
+  }
+  c.signal?.throwIfAborted();
+  return { ...stream.applies, complete: true };
+}
+
+/** SQLSTATE object_in_use: START_REPLICATION on a slot another session streams. */
+export const SLOT_IN_USE = '55006';
+
 /** One replication connection's stream, until it fails or is stopped. */
 class Stream {
   private readonly service: LogicalReplicationService;
@@ -115,14 +136,24 @@ class Stream {
     const { statement_timeout: _s, query_timeout: _q, lock_timeout: _l, ...connection } = options;
     this.service = new LogicalReplicationService(connection as pg.ClientConfig, { acknowledge: { auto: false, timeoutSeconds: 0 }, flowControl: { enabled: true } });
     this.plugin = new CountingPlugin({ protoVersion: 1, publicationNames: [publication] });
-    this.reader = new ChangeReader(c.catalogue, publication);
+    this.reader = new ChangeReader(c.catalogue);
   }
 
-  async run(signal: AbortSignal): Promise<void> {
+  /** Transactions and changes applied so far. */
+  readonly applies = { transactions: 0, changes: 0 };
+  private until: bigint | undefined;
+  private reached!: () => void;
+
+  /** Streams until `signal` aborts, the stream fails (rejects), or, with `until`, everything up to that position is in the queues. */
+  async run(signal: AbortSignal, until?: string): Promise<void> {
     const s = await captureState(this.c.db);
     this.applied = s.appliedLsn ? lsnValue(s.appliedLsn) : -1n;
     this.appliedAt = s.appliedAt ? Date.parse(s.appliedAt) : 0;
-    const ended = new Promise<void>((_, reject) => (this.failed = reject));
+    this.until = until === undefined ? undefined : lsnValue(until);
+    const ended = new Promise<void>((resolve, reject) => {
+      this.failed = reject;
+      this.reached = resolve;
+    });
     this.service.on('data', (_lsn: string, m: Pgoutput.Message) => this.take(m));
     this.service.on('heartbeat', (lsn: string, _ts: number, respond: boolean) => this.heartbeat(lsn, respond));
     this.service.on('error', (err: Error) => this.fail(err));
@@ -130,7 +161,8 @@ class Stream {
       () => this.fail(new Error('the replication stream ended')),
       (err: unknown) => this.fail(err),
     );
-    const ping = setInterval(() => this.enqueue(() => this.ack(null, true)), PING_MS);
+    // Asks the server where it is: at once for a run that waits for a position, then every PING_MS (UNTIL_PING_MS).
+    const ping = setInterval(() => this.enqueue(() => this.ack(null, true)), this.until === undefined ? PING_MS : UNTIL_PING_MS);
     const onAbort = () => this.failed(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });
     try {
@@ -185,12 +217,31 @@ class Stream {
     this.pending = [];
     this.pendingChanges = 0;
     const end = txs[txs.length - 1]!.endLsn;
-    if (txs.some((t) => t.changes.length > 0)) {
-      await this.c.db.transaction((trx) => applyTransactions(trx, this.c, txs, end));
+    const work = txs.filter((t) => t.changes.length > 0);
+    if (work.length > 0) {
+      await this.c.db.transaction((trx) => applyTransactions(trx, this.c, work, end));
       this.appliedAt = Date.now();
+      this.applies.transactions += work.length;
+      this.applies.changes += work.reduce((a, t) => a + t.changes.length, 0);
     }
     this.applied = lsnValue(end);
-    await this.service.acknowledge(end);
+    await this.confirm(this.applied, false);
+    this.checkReached();
+  }
+
+  /**
+   * Tells the server that everything before `lsn` is in the queues. pg-logical-replication sends
+   * the position it is given plus one (as a standby reports a byte received); a transaction
+   * whose commit record begins exactly at `lsn` (the next one after a commit ending there) would
+   * then be skipped at the next start, so it is given `lsn - 1`: the slot's confirmed position is
+   * then `lsn`, as PostgreSQL's own subscribers report it.
+   */
+  private async confirm(lsn: bigint, ping: boolean): Promise<void> {
+    await this.service.acknowledge(lsnText(lsn - 1n), ping);
+  }
+
+  private checkReached(): void {
+    if (this.until !== undefined && this.applied >= this.until) this.reached();
   }
 
   /**
@@ -212,7 +263,8 @@ class Stream {
         this.appliedAt = Date.now();
       }
     }
-    if (this.applied >= 0n) await this.service.acknowledge(lsnText(this.applied), ping);
+    if (this.applied >= 0n) await this.confirm(this.applied, ping);
     else if (ping) await this.service.acknowledge('0/0', true);
+    this.checkReached();
   }
 }
