@@ -104,13 +104,9 @@ export class FanOut {
   add(c: RowChange): void {
     if (c.op === 'truncate') {
       for (const e of c.entities) {
-        // What this run wrote of the table goes with it; what capture_row holds is queued at write().
-        for (const [k, f] of this.written) {
-          if (!k.startsWith(`${e}:`)) continue;
-          if (f && LINKS.has(e)) this.queueEnds(e, f);
-          else if (f) this.queue(this.indexOf(e), k.slice(e.length + 1));
-          this.written.delete(k);
-        }
+        // What this run wrote of the table goes with it (each row was queued as it was written);
+        // what capture_row holds is queued at write().
+        for (const k of this.written.keys()) if (k.startsWith(`${e}:`)) this.written.delete(k);
         this.truncated.add(e);
       }
       return;

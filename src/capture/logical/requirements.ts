@@ -10,9 +10,9 @@ const OTHERWISE = 'or keep trigger capture (`movies migrate --capture triggers`)
  */
 export async function checkLogical(db: Db, cat: Catalogue, ownSlot: string | null): Promise<void> {
   const s = (
-    await db.raw<{ rows: Array<{ wal_level: string; replicate: boolean; role: string; slots: number; used: number }> }>(
+    await db.raw<{ rows: Array<{ wal_level: string; replicate: boolean; role: string; slots: number; used: number; senders: number }> }>(
       `SELECT current_setting('wal_level') AS wal_level, r.rolreplication OR r.rolsuper AS replicate, r.rolname AS role,
-              current_setting('max_replication_slots')::int AS slots,
+              current_setting('max_replication_slots')::int AS slots, current_setting('max_wal_senders')::int AS senders,
               (SELECT count(*)::int FROM pg_replication_slots WHERE slot_name IS DISTINCT FROM ?) AS used
        FROM pg_roles r WHERE r.rolname = current_user`,
       [ownSlot],
@@ -31,6 +31,10 @@ export async function checkLogical(db: Db, cat: Catalogue, ownSlot: string | nul
     throw new UsageError(
       `logical capture needs a replication slot, and all ${s.slots} of max_replication_slots are taken: raise max_replication_slots (restart needed) or drop an unused slot, ${OTHERWISE}`,
     );
+  }
+  // The slot is created, and read, on a replication connection.
+  if (s.senders < 1) {
+    throw new UsageError(`logical capture reads its slot on a replication connection, and max_wal_senders is 0: raise it (restart needed), ${OTHERWISE}`);
   }
   for (const e of ENTITY_NAMES) {
     const table = cat.layout[e].table;

@@ -11,14 +11,14 @@ import { lsnText, lsnValue } from './lsn.js';
 import { lostMessage, slotInfo } from './slot.js';
 
 /**
- * How a watch reads the slot: as a replication stream (pg-logical-replication), which the
- * server decodes once, instead of peeking it again and again. Measured (bench/slot-read.ts,
+ * How movies reads the slot: as a replication stream (pg-logical-replication), which the server
+ * decodes once, instead of peeking it again and again. Measured (bench/slot-read.ts,
  * 200k changes, 2 cores): a peek re-decodes from the slot's restart point at every call, which
  * a transaction left open elsewhere holds back: 57 ms of the server's CPU per idle look, growing
  * with the WAL held; the stream costs the server nothing when idle and drains 1.7-8x faster.
  *
- * Each commit's changes are applied (queue rows and applied_lsn, one transaction, as the peek
- * path does) at most APPLY_DELAY_MS after it arrives, or at once when FAN_OUT_CHANGES are waiting;
+ * Each commit's changes are applied (queue rows, capture_row and applied_lsn, one transaction:
+ * ./apply.ts) at most APPLY_DELAY_MS after it arrives, or at once when FAN_OUT_CHANGES are waiting;
  * only then is the server told the position (acknowledge): a process killed at any point finds
  * the unacknowledged transactions in the slot again, and skips those applied_lsn already covers.
  * While nothing arrives it asks the server where it is every PING_MS and confirms that position
