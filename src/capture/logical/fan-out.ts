@@ -143,7 +143,9 @@ export class FanOut {
     }
     if (e === 'film_work') {
       this.queue(index, id);
-      this.written.set(keyOf(e, id), { present: true });
+      // capture_row has every film from its copy on; only a new id is written (an edit of a film
+      // in place would otherwise rewrite its row at every change: 20k rows for 20k edits).
+      if (c.op === 'insert' || oldId !== id) this.written.set(keyOf(e, id), { present: true });
       return;
     }
     const parent = e as 'genre' | 'person';
