@@ -9,7 +9,7 @@ import { exists, tail } from './files.mjs';
 import { ServiceError, log, rel } from './log.mjs';
 import { npmPackage } from './npm-package.mjs';
 import { groupAlive, killStray, processState, runningRecord, startDetached, stopRecorded } from './processes.mjs';
-import { ensureDatabase, pgStatus, reachable } from './psql.mjs';
+import { ensureDatabase, pgStatus, psql, reachable } from './psql.mjs';
 import { run } from './run.mjs';
 import { asServiceUser, chownR, ensureServiceUser, runtimeBase } from './service-user.mjs';
 
@@ -47,7 +47,16 @@ function postgresServer({ name, port, label, binaries, settings = [] }) {
       return { url };
     }
     if (state === 'running') await stopRecorded(name, 30000);
-    if (await reachable(admin)) throw new ServiceError(`${name}: port ${port} already answers as a PostgreSQL server services:up did not start; stop it`);
+    if (await reachable(admin)) {
+      // Another checkout's server of the same kind (wal_level = logical): shared, as the search servers are; `down` leaves it.
+      const level = await psql(admin, 'SHOW wal_level');
+      if (level.code !== 0 || level.stdout.trim() !== 'logical') {
+        throw new ServiceError(`${name}: port ${port} already answers as a PostgreSQL server services:up did not start, without wal_level = logical; stop it`);
+      }
+      log(`${name}: reusing the PostgreSQL server already on :${port} (wal_level = logical)`);
+      await ensureDatabase(admin, DB_NAME, name);
+      return { url };
+    }
     const user = await ensureServiceUser();
     const base = await runtimeBase(user);
     const home = await binaries(base, user);

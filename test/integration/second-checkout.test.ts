@@ -7,6 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { root, serviceEnv } from '../helpers/env.js';
+import { readEnvFileSync } from '../../scripts/env-file.mjs';
+
+const logicalUrl = () => process.env.DATABASE_URL_LOGICAL || readEnvFileSync(`${root}.services/env`).DATABASE_URL_LOGICAL!;
 
 const services = serviceEnv();
 
@@ -44,10 +47,12 @@ describe('services: a second checkout', () => {
     assert.ok(r.seconds < 15, `up took ${r.seconds} s`);
     assert.match(r.stdout, /elasticsearch: reusing the healthy elasticsearch/);
     assert.match(r.stdout, /opensearch: reusing the healthy opensearch/);
+    assert.match(r.stdout, /postgres-logical: (reusing the PostgreSQL server already on|already running on)/);
     const env = readFileSync(join(second, '.services', 'env'), 'utf8');
     assert.match(env, new RegExp(`ELASTICSEARCH_URL=${services.ELASTICSEARCH_URL}`));
     assert.match(env, new RegExp(`OPENSEARCH_URL=${services.OPENSEARCH_URL}`));
     assert.match(env, /DATABASE_URL=postgres:/);
+    assert.match(env, /DATABASE_URL_LOGICAL=postgres:/);
   });
 
   it('down leaves the servers it did not start running', async () => {
@@ -57,5 +62,7 @@ describe('services: a second checkout', () => {
     assert.ok(await healthy(services.OPENSEARCH_URL), 'OpenSearch still runs');
     const pg = spawnSync('psql', [services.DATABASE_URL, '-w', '-X', '-A', '-t', '-c', 'select 1'], { encoding: 'utf8' });
     assert.equal(pg.stdout.trim(), '1', pg.stderr);
+    const logical = spawnSync('psql', [logicalUrl(), '-w', '-X', '-A', '-t', '-c', 'show wal_level'], { encoding: 'utf8' });
+    assert.equal(logical.stdout.trim(), 'logical', logical.stderr);
   });
 });
