@@ -4,7 +4,7 @@
  *   npm run bench:watch [-- --films 100000] [--rates 10,100,500] [--seconds 60] [--rounds 2]
  *                       [--engines opensearch,elasticsearch] [--idle 30] [--every 25]
  *                       [--rss-minutes 10] [--rss-rate 100] [--rss-engine opensearch] [--name watch-100k]
- *                       [--per-connection 10] [--async-commit]
+ *                       [--per-connection 10] [--async-commit] [--capture triggers|logical]
  *
  * Per engine, one session: `movies init-es` of alias bench_watch on the --films catalogue (the
  * database bench:rebuild made, movies_bench_rebuild_<size>, migrated first), then `movies start-etl --watch --metrics-port P` as a child process. In it:
@@ -55,6 +55,7 @@ const { values: args } = parseArgs({
     name: { type: 'string', default: 'watch-100k' },
     'per-connection': { type: 'string', default: '10' },
     'async-commit': { type: 'boolean', default: false },
+    capture: { type: 'string', default: 'triggers' },
   },
 });
 const films = Number(args.films);
@@ -366,6 +367,8 @@ async function idle(w: Watch, ms: number) {
 const info = await machine();
 log(`machine: ${JSON.stringify(info)}`);
 const cat = await ensureCatalogue(`rebuild_${films % 1000 === 0 ? `${films / 1000}k` : films}`, films, Number(args.seed), log);
+// --capture logical (a server with wal_level = logical): the watch streams the slot instead of the triggers queueing.
+await mustRun(['--quiet', 'migrate', '--capture', args.capture!], { DATABASE_URL: cat.url });
 const idsDb = new pg.Client({ connectionString: cat.url });
 await idsDb.connect();
 // A fixed shuffle, so that each run edits films no other run of its session has just edited.
