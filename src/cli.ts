@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
-import { captureChoice, defaults, integer, slotLagLimit } from './config.js';
+import { CAPTURE_NAMES, captureChoice, defaults, integer, slotLagLimit } from './config.js';
 import { captureProblem, captureStatus } from './capture/status.js';
-import { CAPTURE_NAMES } from './capture/mode.js';
+
 import { Context, type GlobalFlags } from './context.js';
 import { exitAfterStop, exitWith } from './exit.js';
 import { ConnectionError, UsageError } from './errors.js';

@@ -7,8 +7,6 @@ import { bindIndex, type IndexSpec } from './indexes/spec.js';
 import type { Catalogue } from './catalogue/layout.js';
 import { names, type Names } from './catalogue/names.js';
 import { resolveCatalogue } from './catalogue/resolve.js';
-import { CAPTURE_NAMES, type CaptureName } from './capture/mode.js';
-import type { SlotLagLimit } from './capture/status.js';
 
 export type EngineKind = 'elasticsearch' | 'opensearch';
 
@@ -269,6 +267,16 @@ export function resolveConfig(flags: CommonFlags, env: NodeJS.ProcessEnv = proce
     maxRetryTimeMs: retrySeconds * 1000,
     timeouts: derived.timeouts,
   };
+}
+
+/** How the catalogue's changes reach movies' queues (`movies migrate --capture`; src/capture/). */
+export type CaptureName = 'triggers' | 'logical';
+export const CAPTURE_NAMES: readonly CaptureName[] = ['triggers', 'logical'];
+
+/** A bound on logical capture's slot: the WAL it keeps unread (bytes) and how long since movies last read it (seconds). */
+export interface SlotLagLimit {
+  bytes?: number;
+  seconds?: number;
 }
 
 /** `migrate --capture` (env MOVIES_CAPTURE); undefined: keep what the database recorded. */

@@ -3,9 +3,9 @@ import type { Catalogue } from '../catalogue/layout.js';
 import type { Names } from '../catalogue/names.js';
 import type { Timeouts } from '../config.js';
 
-/** How the catalogue's changes reach movies' queues (`movies migrate --capture`). */
-export type CaptureName = 'triggers' | 'logical';
-export const CAPTURE_NAMES: readonly CaptureName[] = ['triggers', 'logical'];
+import type { CaptureName } from '../config.js';
+
+export type { CaptureName } from '../config.js';
 
 export interface CaptureContext {
   db: Db;

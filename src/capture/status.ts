@@ -1,14 +1,9 @@
 import type { Db } from '../db/knex.js';
 import { CaptureLostError, SlotLagError, type MoviesError } from '../errors.js';
-import type { CaptureName } from './mode.js';
+import type { CaptureName, SlotLagLimit } from '../config.js';
 import { captureState } from './state.js';
 import { slotInfo, type SlotInfo } from './logical/slot.js';
 
-/** A bound on the slot: the WAL it keeps unread (bytes) and how long since movies last read it (seconds). */
-export interface SlotLagLimit {
-  bytes?: number;
-  seconds?: number;
-}
 
 export interface CaptureStatus {
   mode: CaptureName;

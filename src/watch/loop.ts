@@ -16,7 +16,7 @@ import type { Subscription } from './subscription.js';
 import { failureKind, serveMetrics, WatchMetrics } from './metrics.js';
 import { readQueues } from './queue-reader.js';
 import { startCollector } from './collector.js';
-import type { SlotLagLimit } from '../capture/status.js';
+import type { SlotLagLimit } from '../config.js';
 
 export interface WatchOptions extends StartEtlOptions {
   /** The safety net: a cycle at least this often, whatever the queues look like. */
