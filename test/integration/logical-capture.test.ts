@@ -156,10 +156,12 @@ if (logical) {
       for (let round = 0; round < 4; round++) {
         await backlog(`k${round}`, 25);
         const run = runCli(['start-etl', '--batch', '50'], c.env);
-        // Until the run's own connection is reading the slot or writing what it read.
+        // Until the run streams the slot (its replication connection) or writes what it read.
         for (let i = 0; i < 2000; i++) {
           const r = await c.db.raw(
-            "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'movies' AND state = 'active' AND (query ILIKE '%FETCH%movies_slot%' OR query ILIKE '%capture_row%' OR query ILIKE '%peek_binary%')",
+            `SELECT count(*)::int AS n FROM pg_stat_activity
+             WHERE (application_name = 'movies capture' AND backend_type = 'walsender')
+                OR (application_name = 'movies' AND state = 'active' AND query ILIKE '%capture%')`,
           );
           if (r.rows[0].n > 0) {
             killedInCollect++;
