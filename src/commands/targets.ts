@@ -25,7 +25,8 @@ function locksOf(t: TargetRow): Array<{ lock: LockName; holder: string }> {
     build: 'an init-es is rebuilding',
     watch: 'a start-etl --watch keeps',
   };
-  const purposes = t.state === 'live' ? (['run', 'build', 'watch'] as const) : (['run', 'build'] as const);
+  // A watch first: it holds the run lock too while a cycle runs, and it is the lasting reason.
+  const purposes = t.state === 'live' ? (['watch', 'run', 'build'] as const) : (['run', 'build'] as const);
   return purposes.map((p) => ({ lock: aliasLock(p, t.cluster!, t.alias!), holder: holders[p] }));
 }
 
