@@ -13,11 +13,11 @@ export interface CaptureState {
 }
 
 /** The recorded capture; triggers for a database migrated before migration 004 had run. */
-export async function captureState(db: Db | Knex.Transaction, forUpdate = false): Promise<CaptureState> {
+export async function captureState(db: Db | Knex.Transaction): Promise<CaptureState> {
   const exists = await db.raw<{ rows: Array<{ t: string | null }> }>("SELECT to_regclass('movies.capture')::text AS t");
   if (exists.rows[0]!.t === null) return { mode: 'triggers', slot: null, publication: null, appliedLsn: null, appliedAt: null };
   const r = await db.raw<{ rows: Array<{ mode: CaptureName; slot: string | null; publication: string | null; applied_lsn: string | null; applied_at: Date | null }> }>(
-    `SELECT mode, slot, publication, applied_lsn::text, applied_at FROM movies.capture${forUpdate ? ' FOR UPDATE' : ''}`,
+    `SELECT mode, slot, publication, applied_lsn::text, applied_at FROM movies.capture`,
   );
   const row = r.rows[0]!;
   return {

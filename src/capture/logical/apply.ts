@@ -28,6 +28,6 @@ export async function applyTransactions(trx: Knex.Transaction, c: CaptureContext
 }
 
 /** Waits for the collectors' lock (an advisory one: a look that finds nothing writes nothing), held until the transaction ends. */
-async function lockCollectors(trx: Knex.Transaction): Promise<void> {
+export async function lockCollectors(trx: Knex.Transaction): Promise<void> {
   await trx.raw('SELECT pg_advisory_xact_lock(?::bigint)', [COLLECT_LOCK.key]);
 }

@@ -6,6 +6,7 @@ import type { CaptureContext, CaptureMode } from '../mode.js';
 import { captureState, recordMode, recordSlot } from '../state.js';
 import { TRIGGER_LOCK_TIMEOUT } from '../triggers/index.js';
 import { collectLogical } from './collect.js';
+import { lockCollectors } from './apply.js';
 import { followSlot } from './stream.js';
 import { checkLogical } from './requirements.js';
 import { copyRows } from './rows.js';
@@ -73,7 +74,8 @@ export const logicalCapture: CaptureMode = {
     await collectLogical(c);
     const slot = await ownSlotName(c.db);
     await c.db.transaction(async (trx) => {
-      await captureState(trx, true);
+      // Held by every collector's write: none applies a batch to a slot this forgets.
+      await lockCollectors(trx);
       await recordSlot(trx, null, null);
       await trx.raw('DELETE FROM movies.capture_row');
     });
