@@ -10,7 +10,7 @@ import { createDb } from '../../src/db/knex.js';
 import { enqueue } from '../../src/db/queue.js';
 import { dropTarget, registerBuild } from '../../src/db/targets.js';
 import { pendingWatermark, readPage } from '../../src/etl/extractor.js';
-import { loadValidator } from '../../src/schema.js';
+import { loadValidator } from '../../src/core/json-schema.js';
 import { filmsIndex as filmsDefinition } from '../../src/indexes/films/index.js';
 import { bindIndex } from '../../src/indexes/spec.js';
 import { names } from '../../src/catalogue/names.js';

@@ -1,11 +1,11 @@
 import type { Db } from '../db/knex.js';
 import type { Catalogue } from '../catalogue/layout.js';
 import type { Names } from '../catalogue/names.js';
-import type { Timeouts } from '../config.js';
+import type { Timeouts } from '../config/types.js';
 
-import type { CaptureName } from '../config.js';
+import type { CaptureName } from '../config/types.js';
 
-export type { CaptureName } from '../config.js';
+export type { CaptureName } from '../config/types.js';
 
 export interface CaptureContext {
   db: Db;

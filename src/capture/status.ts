@@ -1,6 +1,6 @@
 import type { Db } from '../db/knex.js';
-import { CaptureLostError, SlotLagError, type MoviesError } from '../errors.js';
-import type { CaptureName, SlotLagLimit } from '../config.js';
+import { CaptureLostError, SlotLagError, type MoviesError } from '../core/errors.js';
+import type { CaptureName, SlotLagLimit } from '../config/types.js';
 import { captureState } from './state.js';
 import { slotInfo, type SlotInfo } from './logical/slot.js';
 

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../core/errors.js';
 import { ENTITIES, ENTITY_NAMES, KINDS, type Catalogue, type Entity, type Kind } from './layout.js';
 
 /** PostgreSQL types each kind accepts (pg_type.typname; an ENUM is accepted for a role). */

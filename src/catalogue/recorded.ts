@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Knex } from 'knex';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../core/errors.js';
 import type { Catalogue } from './layout.js';
 
 /** Records the catalogue whose capture `migrate` installed (in the caller's transaction). */

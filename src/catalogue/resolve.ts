@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../core/errors.js';
 import { ENTITIES, ENTITY_NAMES, REQUIRED, type Catalogue, type Entity, type Layout } from './layout.js';
 import { OWN_SCHEMA } from './names.js';
 import { moviesLayout } from './layouts/movies.js';

@@ -2,7 +2,7 @@ import { open, realpath, rename, rm, stat, type FileHandle } from 'node:fs/promi
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../core/errors.js';
 import { writeFixture, type GenerateCounts } from '../django/generate.js';
 
 export interface GenerateCommandOptions {

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
-import type { IndexChoice, Timeouts } from '../config.js';
+import type { IndexChoice, Timeouts } from '../config/types.js';
 import type { Db } from '../db/knex.js';
-import type { RetryPolicy } from '../retry.js';
+import type { RetryPolicy } from '../core/retry.js';
 import type { IndexBody, SearchEngine } from '../engine/types.js';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../core/errors.js';
 import type { EtlResult } from '../etl/run.js';
 import { resolveMappingPath } from '../indexes/mapping.js';
 import { rebuild, type RebuildResult } from '../lifecycle/rebuild.js';

@@ -3,7 +3,7 @@ import type { Db } from '../db/knex.js';
 import type { Catalogue } from '../catalogue/layout.js';
 import { defaultCatalogue } from '../catalogue/resolve.js';
 import { loadFixtures, type LoadResult } from '../django/load.js';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../core/errors.js';
 
 export interface LoaddataOptions {
   db: Db;

@@ -5,7 +5,7 @@ import { inspectCatalogue } from '../catalogue/check.js';
 import { createCatalogue } from '../catalogue/create.js';
 import { assertSameSchema, recordCatalogue } from '../catalogue/recorded.js';
 import { isLegacy, relocateLegacy } from '../db/legacy/relocate.js';
-import type { Timeouts } from '../config.js';
+import type { Timeouts } from '../config/types.js';
 import type { CaptureContext, CaptureName } from '../capture/mode.js';
 import { CAPTURE_MODES } from '../capture/modes.js';
 import { captureState } from '../capture/state.js';

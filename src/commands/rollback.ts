@@ -1,9 +1,9 @@
-import type { IndexChoice, Timeouts } from '../config.js';
+import type { IndexChoice, Timeouts } from '../config/types.js';
 import type { Db } from '../db/knex.js';
 import type { SearchEngine } from '../engine/types.js';
 import { aliasKey } from '../lifecycle/resolve.js';
 import { rollback as rollbackAlias, type RollbackResult } from '../lifecycle/rollback.js';
-import type { RetryPolicy } from '../retry.js';
+import type { RetryPolicy } from '../core/retry.js';
 
 export interface RollbackCommandOptions {
   db: Db;

@@ -6,7 +6,7 @@ import {
   IndexMissingError,
   LastRunFailedError,
   type MoviesError,
-} from '../errors.js';
+} from '../core/errors.js';
 import { aliasLock, isLockHeld } from '../db/lock.js';
 import { targetQueues } from '../db/queue-stats.js';
 import { allTargets, type TargetRow } from '../db/targets.js';

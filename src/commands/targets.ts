@@ -1,7 +1,7 @@
 import type { Db } from '../db/knex.js';
 import { aliasLock, isLockHeld, type LockName } from '../db/lock.js';
 import { allTargets, dropTarget, getTarget, pendingByTarget, type TargetRow } from '../db/targets.js';
-import { LockedError, UsageError } from '../errors.js';
+import { LockedError, UsageError } from '../core/errors.js';
 import { INDEXES } from '../indexes/all.js';
 
 export type TargetListing = TargetRow & { pending: number };

@@ -1,11 +1,11 @@
-import type { IndexChoice } from '../config.js';
+import type { IndexChoice } from '../config/types.js';
 import type { Db } from '../db/knex.js';
 import { withPgRetry } from '../db/retry.js';
 import { withEngineRetry } from '../engine/errors.js';
 import type { SearchEngine } from '../engine/types.js';
-import { DriftError } from '../errors.js';
+import { DriftError } from '../core/errors.js';
 import { aliasKey, destinationFor } from '../lifecycle/resolve.js';
-import type { RetryPolicy } from '../retry.js';
+import type { RetryPolicy } from '../core/retry.js';
 import { verifyTarget, type TargetVerify } from '../verify/run.js';
 import type { CaptureContext } from '../capture/mode.js';
 import { collectAll } from '../capture/modes.js';

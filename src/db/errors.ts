@@ -1,4 +1,4 @@
-import { ConnectionError, MoviesError, UsageError } from '../errors.js';
+import { ConnectionError, MoviesError, UsageError } from '../core/errors.js';
 
 const TRANSIENT_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
 

@@ -1,7 +1,7 @@
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
-import type { Timeouts } from '../config.js';
-import { settlesWithin } from '../retry.js';
+import type { Timeouts } from '../config/types.js';
+import { settlesWithin } from '../core/retry.js';
 import { migrationSource } from './migrations/index.js';
 import { OWN_SCHEMA } from '../catalogue/names.js';
 

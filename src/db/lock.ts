@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
-import type { Timeouts } from '../config.js';
-import { LockedError } from '../errors.js';
+import type { Timeouts } from '../config/types.js';
+import { LockedError } from '../core/errors.js';
 import { endClient, pgConnectionOptions, type Db } from './knex.js';
 
 const RELEASE_BOUND_MS = 2_000;

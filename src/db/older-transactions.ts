@@ -1,5 +1,5 @@
-import { WaitTimedOutError } from '../errors.js';
-import { interrupted, sleep } from '../retry.js';
+import { WaitTimedOutError } from '../core/errors.js';
+import { interrupted, sleep } from '../core/retry.js';
 import type { Db } from './knex.js';
 
 const POLL_MS = 100;

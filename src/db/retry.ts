@@ -1,5 +1,5 @@
-import { ConnectionError } from '../errors.js';
-import { withRetry, type RetryPolicy } from '../retry.js';
+import { ConnectionError } from '../core/errors.js';
+import { withRetry, type RetryPolicy } from '../core/retry.js';
 import { isTransientPgError, pgReason } from './errors.js';
 
 /** Retries transient PostgreSQL failures within the policy; then exit 3 with PostgreSQL's own reason. */

@@ -1,5 +1,5 @@
-import { InterruptedError } from '../errors.js';
-import { settlesWithin } from '../retry.js';
+import { InterruptedError } from '../core/errors.js';
+import { settlesWithin } from '../core/retry.js';
 import { toMoviesError } from './errors.js';
 import type { Db } from './knex.js';
 

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { InvalidDataError } from '../errors.js';
+import { InvalidDataError } from '../core/errors.js';
 import { MODELS } from './models.js';
 
 /**

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
-import { InvalidDataError } from '../errors.js';
-import { clip } from '../clip.js';
+import { InvalidDataError } from '../core/errors.js';
+import { clip } from '../core/clip.js';
 import { pgReason } from '../db/errors.js';
 import { enqueue } from '../db/queue.js';
 import { filmsIndex } from '../indexes/films/index.js';

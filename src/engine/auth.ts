@@ -1,4 +1,4 @@
-import type { EngineConfig } from '../config.js';
+import type { EngineConfig } from '../config/types.js';
 
 export type EngineAuth = { apiKey: string } | { username: string; password: string } | undefined;
 

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
-import type { EngineConfig, EngineKind } from '../config.js';
-import { ConnectionError, MoviesError, UsageError } from '../errors.js';
-import { redactUrl } from '../redact.js';
-import { withRetry, type RetryPolicy } from '../retry.js';
+import type { EngineConfig, EngineKind } from '../config/types.js';
+import { ConnectionError, MoviesError, UsageError } from '../core/errors.js';
+import { redactUrl } from '../core/redact.js';
+import { withRetry, type RetryPolicy } from '../core/retry.js';
 import type { SearchEngine } from './types.js';
 import { engineAuth } from './auth.js';
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Client } from '@elastic/elasticsearch';
-import type { EngineConfig } from '../config.js';
+import type { EngineConfig } from '../config/types.js';
 import { engineAuth } from './auth.js';
 import { BULK_FILTER_PATH, bulkItems, clusterHealthOf, nameStateOf, normalized, searchHits } from './normalize.js';
 import { mgetParams, mgetStampsOf, stampsBody, stampsOf, unkeyedBody } from './stamps.js';
@@ -10,7 +10,7 @@ export function createElasticsearch(cfg: EngineConfig, version: string, cluster:
   const auth = engineAuth(cfg);
   const client = new Client({
     node: cfg.url,
-    // Retries are ours (src/retry.ts), bounded by --max-retry-time; each request by a timeout derived from it.
+    // Retries are ours (src/core/retry.ts), bounded by --max-retry-time; each request by a timeout derived from it.
     maxRetries: 0,
     requestTimeout: cfg.requestTimeoutMs,
     ...(auth ? { auth } : {}),

@@ -1,5 +1,5 @@
-import { ConnectionError, EngineRejectedError } from '../errors.js';
-import { withRetry, type RetryPolicy } from '../retry.js';
+import { ConnectionError, EngineRejectedError } from '../core/errors.js';
+import { withRetry, type RetryPolicy } from '../core/retry.js';
 import { EngineHttpError } from './types.js';
 
 /** Unreachable, timed out, 429 or 502/503/504: the same request may succeed later. */

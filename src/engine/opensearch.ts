@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Client } from '@opensearch-project/opensearch';
-import type { EngineConfig } from '../config.js';
+import type { EngineConfig } from '../config/types.js';
 import { engineAuth } from './auth.js';
 import { BULK_FILTER_PATH, bulkItems, clusterHealthOf, nameStateOf, normalized, searchHits } from './normalize.js';
 import { mgetParams, mgetStampsOf, stampsBody, stampsOf, unkeyedBody } from './stamps.js';

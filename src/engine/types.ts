@@ -1,4 +1,4 @@
-import type { EngineKind } from '../config.js';
+import type { EngineKind } from '../config/types.js';
 
 export interface BulkItemResult {
   id: string;

@@ -1,7 +1,7 @@
 import type { SearchEngine } from '../engine/types.js';
 import { withEngineRetry } from '../engine/errors.js';
 import { HASH_FIELD, HASH_MAPPING } from '../indexes/content-hash.js';
-import type { RetryPolicy } from '../retry.js';
+import type { RetryPolicy } from '../core/retry.js';
 
 // Indexes whose mapping this process already extended: a watch runs a cycle per change, and
 // the mapping needs asking once.

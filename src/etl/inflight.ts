@@ -1,4 +1,4 @@
-import { settlesWithin } from '../retry.js';
+import { settlesWithin } from '../core/retry.js';
 
 /**
  * The bulk requests of a run in flight: at most `limit` at once. The first failure is kept and

@@ -1,7 +1,7 @@
-import { ConnectionError, EngineRejectedError, IndexMissingError } from '../errors.js';
+import { ConnectionError, EngineRejectedError, IndexMissingError } from '../core/errors.js';
 import { engineFailure, floodStageAdvice, isRetryableEngineError } from '../engine/errors.js';
 import { EngineHttpError, type BulkItemResult, type SearchEngine } from '../engine/types.js';
-import { withRetry, type RetryPolicy } from '../retry.js';
+import { withRetry, type RetryPolicy } from '../core/retry.js';
 import type { Rejection } from '../db/queue.js';
 import type { BulkAction, BulkPage } from './transformer.js';
 import type { Destination } from './destination.js';

@@ -1,8 +1,8 @@
 import type { ValidateFunction } from 'ajv';
-import { InvalidDataError } from '../errors.js';
+import { InvalidDataError } from '../core/errors.js';
 import type { Rejection } from '../db/queue.js';
 import type { IndexSpec, PendingRow } from '../indexes/spec.js';
-import { describeError } from '../schema.js';
+import { describeError } from '../core/json-schema.js';
 import { contentHash, withHash } from '../indexes/content-hash.js';
 
 /** One document's bulk action and where its lines are in the page's body, so that it can be resent alone. */

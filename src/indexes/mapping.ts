@@ -1,5 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../core/errors.js';
 import type { IndexSpec } from './spec.js';
 
 function isFile(path: string): boolean {

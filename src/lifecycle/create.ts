@@ -1,6 +1,6 @@
 import { engineFailure } from '../engine/errors.js';
 import { EngineHttpError, type IndexBody, type SearchEngine } from '../engine/types.js';
-import { UnsupportedError } from '../errors.js';
+import { UnsupportedError } from '../core/errors.js';
 import { withHashMapping } from '../indexes/content-hash.js';
 
 const MISSING_ANALYSIS = /(stemmer|unknown (filter|tokenizer|analyzer) type|failed to find (filter|tokenizer|analyzer))/i;

@@ -1,7 +1,7 @@
 import type { Db } from '../db/knex.js';
 import { claimUnclaimed, targetsWithPhysical, type AliasKey } from '../db/targets.js';
 import type { SearchEngine } from '../engine/types.js';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../core/errors.js';
 import type { AliasView } from './resolve.js';
 
 /**

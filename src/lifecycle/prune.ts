@@ -3,7 +3,7 @@ import { withPgRetry } from '../db/retry.js';
 import { dropTarget, keptByHistory, targetsOf, type AliasKey, type TargetRow } from '../db/targets.js';
 import { withEngineRetry } from '../engine/errors.js';
 import type { SearchEngine } from '../engine/types.js';
-import type { RetryPolicy } from '../retry.js';
+import type { RetryPolicy } from '../core/retry.js';
 
 interface PruneOptions {
   db: Db;

@@ -1,10 +1,10 @@
-import type { IndexChoice } from '../config.js';
+import type { IndexChoice } from '../config/types.js';
 import type { Db } from '../db/knex.js';
 import { claimUnclaimed, recordSwap, targetsOf, type AliasKey, type TargetRow } from '../db/targets.js';
 import type { NameState, SearchEngine } from '../engine/types.js';
-import { ConnectionError, IndexMissingError } from '../errors.js';
+import { ConnectionError, IndexMissingError } from '../core/errors.js';
 import type { Destination } from '../etl/destination.js';
-import { redactUrl } from '../redact.js';
+import { redactUrl } from '../core/redact.js';
 
 /** The alias `choice` names on the connected cluster. */
 export function aliasKey(engine: SearchEngine, choice: IndexChoice, url: string): AliasKey {

@@ -5,7 +5,7 @@ import { keptByHistory, recordSwap } from '../db/targets.js';
 import type { AliasWork } from './work.js';
 import { withEngineRetry } from '../engine/errors.js';
 import type { AliasAction } from '../engine/types.js';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../core/errors.js';
 import { viewAlias } from './resolve.js';
 
 export type RollbackOptions = AliasWork;

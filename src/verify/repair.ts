@@ -1,7 +1,7 @@
 import type { Db } from '../db/knex.js';
 import { enqueueIds } from '../db/queue.js';
 import type { SearchEngine } from '../engine/types.js';
-import { EngineRejectedError } from '../errors.js';
+import { EngineRejectedError } from '../core/errors.js';
 import type { IndexSpec } from '../indexes/spec.js';
 import { isUuid, type Drifted } from './confirm.js';
 

@@ -5,7 +5,7 @@ import { withEngineRetry } from '../engine/errors.js';
 import { EngineHttpError, type DocStamp, type SearchEngine } from '../engine/types.js';
 import { HASH_FIELD } from '../indexes/content-hash.js';
 import type { IndexSpec } from '../indexes/spec.js';
-import { interrupted, type RetryPolicy } from '../retry.js';
+import { interrupted, type RetryPolicy } from '../core/retry.js';
 import { suspects, type Suspect } from './compare.js';
 import { confirm, isUuid, type Readers } from './confirm.js';
 import { currentOf, expectedPage, pendingOf, type Current } from './expected.js';

@@ -1,8 +1,8 @@
 import type { CaptureContext } from '../capture/mode.js';
 import { followAll } from '../capture/modes.js';
 import { captureProblem, captureStatus } from '../capture/status.js';
-import type { SlotLagLimit } from '../config.js';
-import { settlesWithin, sleep } from '../retry.js';
+import type { SlotLagLimit } from '../config/types.js';
+import { settlesWithin, sleep } from '../core/retry.js';
 import type { WatchMetrics } from './metrics.js';
 import type { WatchHealth } from './health.js';
 

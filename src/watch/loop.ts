@@ -1,14 +1,14 @@
-import type { IndexChoice } from '../config.js';
+import type { IndexChoice } from '../config/types.js';
 import type { Db } from '../db/knex.js';
 import { aliasLock, LockSession, RunLock } from '../db/lock.js';
 import { withPgRetry } from '../db/retry.js';
 import { recordFailingCycle, recordFinishedRun } from '../db/runs.js';
 import { liveTarget, type AliasKey } from '../db/targets.js';
-import { LockedError } from '../errors.js';
+import { LockedError } from '../core/errors.js';
 import { STOP_GRACE_MS } from '../etl/run.js';
 import { aliasKey } from '../lifecycle/resolve.js';
-import { settlesWithin, sleep, type RetryPolicy } from '../retry.js';
-import { runIndex, type StartEtlOptions } from '../commands/start-etl.js';
+import { settlesWithin, sleep, type RetryPolicy } from '../core/retry.js';
+import { runIndex, type RunOptions } from '../lifecycle/run-index.js';
 import { WatchHealth } from './health.js';
 import { queueFingerprints } from '../db/queue-fingerprint.js';
 import { ChangePoller } from './poller.js';
@@ -16,9 +16,9 @@ import type { Subscription } from './subscription.js';
 import { failureKind, serveMetrics, WatchMetrics } from './metrics.js';
 import { readQueues } from './queue-reader.js';
 import { startCollector } from './collector.js';
-import type { SlotLagLimit } from '../config.js';
+import type { SlotLagLimit } from '../config/types.js';
 
-export interface WatchOptions extends StartEtlOptions {
+export interface WatchOptions extends RunOptions {
   /** The safety net: a cycle at least this often, whatever the queues look like. */
   pollIntervalMs: number;
   /** /healthz answers 503 when the oldest pending change is older than this. */
@@ -81,7 +81,7 @@ interface Kept {
   watchLock: RunLock;
   session: LockSession;
   wake: Subscription;
-  options: StartEtlOptions;
+  options: RunOptions;
 }
 
 /**

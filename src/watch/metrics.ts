@@ -9,7 +9,7 @@ import {
   LockedError,
   UnsupportedError,
   UsageError,
-} from '../errors.js';
+} from '../core/errors.js';
 import { toMoviesError } from '../db/errors.js';
 
 /** What kind of failure a cycle met, for movies_failures_total{kind} and the logs. */

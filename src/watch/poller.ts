@@ -1,6 +1,6 @@
 import type { QueueOfTarget } from '../db/queue-fingerprint.js';
 import type { ChangeQueue } from '../indexes/spec.js';
-import { settlesWithin, sleep } from '../retry.js';
+import { settlesWithin, sleep } from '../core/retry.js';
 import { Subscription } from './subscription.js';
 
 /**

@@ -1,7 +1,7 @@
 import type { Db } from '../db/knex.js';
 import { targetQueues } from '../db/queue-stats.js';
 import type { ChangeQueue } from '../indexes/spec.js';
-import { settlesWithin, sleep } from '../retry.js';
+import { settlesWithin, sleep } from '../core/retry.js';
 import type { WatchMetrics } from './metrics.js';
 
 /** How often a watch reads each index's queues for its gauges and /healthz. */

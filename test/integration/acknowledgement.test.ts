@@ -4,7 +4,7 @@ import { runCli } from '../helpers/cli.js';
 import { serviceEnv } from '../helpers/env.js';
 import { HttpFaultProxy, type Answer } from '../helpers/http-proxy.js';
 import { assertIndexMatchesDatabase, assertNothingFalselyMarked, indexedCatalogue, pendingCount, type Catalogue } from '../helpers/catalogue.js';
-import { ExitCode } from '../../src/errors.js';
+import { ExitCode } from '../../src/core/errors.js';
 
 const services = serviceEnv();
 

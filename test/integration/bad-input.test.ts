@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { runCli, type CliRun } from '../helpers/cli.js';
 import { freshDatabase } from '../helpers/db.js';
 import { root, serviceEnv } from '../helpers/env.js';
-import { ExitCode } from '../../src/errors.js';
+import { ExitCode } from '../../src/core/errors.js';
 
 /*
  * Configuration mistakes must end at once with exit 2 and the reason. Every run here uses the

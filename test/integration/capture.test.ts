@@ -8,7 +8,7 @@ import { serviceEnv } from '../helpers/env.js';
 import { ENGINES } from '../helpers/engines.js';
 import { CAPTURES } from '../helpers/captures.js';
 import { assertIndexMatchesDatabase, engineCatalogue, runLockOf, type Catalogue } from '../helpers/catalogue.js';
-import { ExitCode } from '../../src/errors.js';
+import { ExitCode } from '../../src/core/errors.js';
 
 const services = serviceEnv();
 

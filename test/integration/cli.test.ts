@@ -9,7 +9,7 @@ import { allDocs, changedIds, deleteIndex } from '../helpers/engine.js';
 import { serviceEnv, sharedFixtureOrSkip } from '../helpers/env.js';
 import { ENGINES, mappingArgs } from '../helpers/engines.js';
 import { canonical, truth } from '../helpers/truth.js';
-import { ExitCode } from '../../src/errors.js';
+import { ExitCode } from '../../src/core/errors.js';
 
 const services = serviceEnv();
 const index = `movies_cli_${process.pid}`;

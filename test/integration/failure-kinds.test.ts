@@ -6,7 +6,7 @@ import { root, serviceEnv } from '../helpers/env.js';
 import { ENGINES } from '../helpers/engines.js';
 import { Proxy } from '../helpers/proxy.js';
 import { engineCatalogue, type Catalogue } from '../helpers/catalogue.js';
-import { ExitCode } from '../../src/errors.js';
+import { ExitCode } from '../../src/core/errors.js';
 import { freePort, sleep } from '../helpers/watch.js';
 
 /*

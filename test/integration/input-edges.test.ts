@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { runCli } from '../helpers/cli.js';
 import { freshDatabase } from '../helpers/db.js';
 import { serviceEnv } from '../helpers/env.js';
-import { ExitCode } from '../../src/errors.js';
+import { ExitCode } from '../../src/core/errors.js';
 
 /*
  * Issue 21, item 6: integer options take plain decimal integers within their documented bounds

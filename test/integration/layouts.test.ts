@@ -11,7 +11,7 @@ import { allDocs, deleteIndex } from '../helpers/engine.js';
 import { ENGINES } from '../helpers/engines.js';
 import { serviceEnv } from '../helpers/env.js';
 import { createPracticumTables, loadConverted, loadPracticum, practicumMissing, readPracticum } from '../helpers/practicum.js';
-import { ExitCode } from '../../src/errors.js';
+import { ExitCode } from '../../src/core/errors.js';
 import { moviesLayout } from '../../src/catalogue/layouts/movies.js';
 
 const services = serviceEnv();

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { aliasCatalogue, indexExists } from '../helpers/alias-catalogue.js';
 import { physicalIndexes } from '../helpers/engine.js';
 import { ENGINES, mappingArgs } from '../helpers/engines.js';
-import { ExitCode } from '../../src/errors.js';
+import { ExitCode } from '../../src/core/errors.js';
 
 // Whether an index is open is read by each engine adapter: this one runs on every engine.
 for (const engine of ENGINES) {

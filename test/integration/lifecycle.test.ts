@@ -12,7 +12,7 @@ import { serviceEnv } from '../helpers/env.js';
 import { HttpFaultProxy } from '../helpers/http-proxy.js';
 import { ENGINES, mappingArgs, type Engine } from '../helpers/engines.js';
 import { assertIndexMatchesDatabase, engineCatalogue, pendingCount, runLockOf, type Catalogue } from '../helpers/catalogue.js';
-import { ExitCode } from '../../src/errors.js';
+import { ExitCode } from '../../src/core/errors.js';
 
 const services = serviceEnv();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

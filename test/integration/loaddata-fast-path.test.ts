@@ -10,7 +10,7 @@ import { freshDatabase } from '../helpers/db.js';
 import { serviceEnv } from '../helpers/env.js';
 import { loadFixtures } from '../../src/django/load.js';
 import type { Db } from '../../src/db/knex.js';
-import { ExitCode } from '../../src/errors.js';
+import { ExitCode } from '../../src/core/errors.js';
 
 /*
  * loaddata's fast path (src/django/fast-path.ts, fast-upsert.ts): the upsert with the triggers off

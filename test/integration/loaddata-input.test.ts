@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { runCli } from '../helpers/cli.js';
 import { freshDatabase } from '../helpers/db.js';
 import { serviceEnv } from '../helpers/env.js';
-import { ExitCode } from '../../src/errors.js';
+import { ExitCode } from '../../src/core/errors.js';
 import { Random } from '../../src/django/random.js';
 import { fieldValidators } from '../../src/django/validate.js';
 

@@ -8,7 +8,7 @@ import { CAPTURES } from '../helpers/captures.js';
 import { emptyDatabase } from '../helpers/db.js';
 import { assertIndexMatchesDatabase, collectCaptured, engineCatalogue, type Catalogue } from '../helpers/catalogue.js';
 import { restartService, serviceOf } from '../helpers/restart.js';
-import { ExitCode } from '../../src/errors.js';
+import { ExitCode } from '../../src/core/errors.js';
 import { sleep, startWatch, titleInIndex, within } from '../helpers/watch.js';
 
 /*

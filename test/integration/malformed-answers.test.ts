@@ -5,7 +5,7 @@ import { ENGINES, mappingArgs } from '../helpers/engines.js';
 import { physicalIndexes } from '../helpers/engine.js';
 import { HttpFaultProxy, type Answer } from '../helpers/http-proxy.js';
 import { assertIndexMatchesDatabase, assertNothingFalselyMarked, engineCatalogue, pendingCount, type Catalogue } from '../helpers/catalogue.js';
-import { ExitCode } from '../../src/errors.js';
+import { ExitCode } from '../../src/core/errors.js';
 
 /*
  * Issue 21, item 9: a bulk answer whose body is cut short (not JSON any more) is a failed

@@ -8,7 +8,7 @@ import { runCli } from '../helpers/cli.js';
 import { freshDatabase } from '../helpers/db.js';
 import { deleteIndex, physicalIndexes } from '../helpers/engine.js';
 import { serviceEnv } from '../helpers/env.js';
-import { ExitCode } from '../../src/errors.js';
+import { ExitCode } from '../../src/core/errors.js';
 
 /*
  * Issue 21, item 18 (part): messages and exit codes say what happened. A refused genre is

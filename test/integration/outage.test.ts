@@ -16,7 +16,7 @@ import {
   pendingCount as pendingOf,
   type Catalogue,
 } from '../helpers/catalogue.js';
-import { ExitCode } from '../../src/errors.js';
+import { ExitCode } from '../../src/core/errors.js';
 
 const services = serviceEnv();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

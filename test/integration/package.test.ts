@@ -45,7 +45,7 @@ describe('the packed package', () => {
   });
 
   it('holds the compiled CLI, the launcher and the mappings, and no sources or tests', () => {
-    for (const f of ['bin/movies', 'dist/cli.js', 'dist/indexes/mapping.js', 'mappings/movies.json', 'mappings/movies.nostem.json', 'mappings/movies.schema.json', 'mappings/persons.json', 'mappings/genres.schema.json']) {
+    for (const f of ['bin/movies', 'dist/cli/program.js', 'dist/indexes/mapping.js', 'mappings/movies.json', 'mappings/movies.nostem.json', 'mappings/movies.schema.json', 'mappings/persons.json', 'mappings/genres.schema.json']) {
       assert.ok(files.includes(f), `${f} is in the package`);
     }
     assert.deepEqual(files.filter((f) => /^(src|test|scripts|bench|services|fixtures)\//.test(f)), []);

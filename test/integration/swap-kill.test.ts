@@ -4,7 +4,7 @@ import { aliasCatalogue } from '../helpers/alias-catalogue.js';
 import { physicalIndexes } from '../helpers/engine.js';
 import { ENGINES } from '../helpers/engines.js';
 import { HttpFaultProxy } from '../helpers/http-proxy.js';
-import { ExitCode } from '../../src/errors.js';
+import { ExitCode } from '../../src/core/errors.js';
 
 const engine = ENGINES.find((e) => e.name === 'opensearch') ?? ENGINES[0]!;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -7,7 +7,7 @@ import { root, serviceEnv } from '../helpers/env.js';
 import { allDocs, clusterOf, physicalIndexes } from '../helpers/engine.js';
 import { indexedCatalogue, type Catalogue } from '../helpers/catalogue.js';
 import { aliasLock, isLockHeld } from '../../src/db/lock.js';
-import { ExitCode } from '../../src/errors.js';
+import { ExitCode } from '../../src/core/errors.js';
 
 const services = serviceEnv();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -12,7 +12,7 @@ import { runCli } from '../helpers/cli.js';
 import { freshDatabase } from '../helpers/db.js';
 import { deleteIndex } from '../helpers/engine.js';
 import { root, serviceEnv } from '../helpers/env.js';
-import { ExitCode } from '../../src/errors.js';
+import { ExitCode } from '../../src/core/errors.js';
 
 const services = serviceEnv();
 const index = `movies_term_${process.pid}`;

@@ -9,7 +9,7 @@ import { freshDatabase } from '../helpers/db.js';
 import { deleteIndex, physicalIndexes } from '../helpers/engine.js';
 import { ENGINES, mappingArgs } from '../helpers/engines.js';
 import { serviceEnv } from '../helpers/env.js';
-import { ExitCode } from '../../src/errors.js';
+import { ExitCode } from '../../src/core/errors.js';
 import { HASH_FIELD } from '../../src/indexes/content-hash.js';
 import type { VerifyResult } from '../../src/commands/verify.js';
 

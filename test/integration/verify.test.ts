@@ -14,7 +14,7 @@ import { CAPTURES, type Capture } from '../helpers/captures.js';
 import { root, serviceEnv } from '../helpers/env.js';
 import { canonical, truth } from '../helpers/truth.js';
 import { genreTruth, personTruth } from '../helpers/truth-indexes.js';
-import { ExitCode } from '../../src/errors.js';
+import { ExitCode } from '../../src/core/errors.js';
 import type { VerifyResult } from '../../src/commands/verify.js';
 
 const services = serviceEnv();

@@ -6,7 +6,7 @@ import { HttpFaultProxy } from '../helpers/http-proxy.js';
 import { Proxy } from '../helpers/proxy.js';
 import { engineCatalogue, type Catalogue } from '../helpers/catalogue.js';
 import { sleep, startWatch, within } from '../helpers/watch.js';
-import { ExitCode } from '../../src/errors.js';
+import { ExitCode } from '../../src/core/errors.js';
 
 /*
  * What a watch says about itself while it cannot write: its gauges come from the database

@@ -7,7 +7,7 @@ import { ENGINES, mappingArgs } from '../helpers/engines.js';
 import { CAPTURES } from '../helpers/captures.js';
 import { HttpFaultProxy } from '../helpers/http-proxy.js';
 import { assertIndexMatchesDatabase, engineCatalogue, type Catalogue } from '../helpers/catalogue.js';
-import { ExitCode } from '../../src/errors.js';
+import { ExitCode } from '../../src/core/errors.js';
 import { freePort, sleep, startWatch, titleInIndex, within } from '../helpers/watch.js';
 
 for (const capture of CAPTURES)

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { names } from '../../src/catalogue/names.js';
 import { defaultCatalogue, resolveCatalogue } from '../../src/catalogue/resolve.js';
 import { practicumLayout } from '../../src/catalogue/layouts/practicum.js';
-import { UsageError } from '../../src/errors.js';
+import { UsageError } from '../../src/core/errors.js';
 import type { Layout } from '../../src/catalogue/layout.js';
 
 describe('catalogue names', () => {

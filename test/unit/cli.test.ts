@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CommanderError } from 'commander';
-import { buildProgram } from '../../src/cli.js';
-import { defaults } from '../../src/config.js';
+import { buildProgram } from '../../src/cli/program.js';
+import { defaults } from '../../src/config/resolve.js';
 
 describe('cli: the program is built without running anything', () => {
   it('has every command, and typed flags with each default written once', () => {

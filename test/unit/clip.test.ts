@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CLIP, clip, quote } from '../../src/clip.js';
+import { CLIP, clip, quote } from '../../src/core/clip.js';
 
 const wellFormed = (s: string) => !/[\ud800-\udfff]/u.test(s);
 

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BOUNDS, captureChoice, parseInteger, resolveConfig, slotLagLimit } from '../../src/config.js';
-import { UsageError } from '../../src/errors.js';
-import { redactUrl } from '../../src/redact.js';
+import { BOUNDS, captureChoice, parseInteger, resolveConfig, slotLagLimit } from '../../src/config/resolve.js';
+import { UsageError } from '../../src/core/errors.js';
+import { redactUrl } from '../../src/core/redact.js';
 
 describe('config', () => {
   it('takes flags over environment over defaults', () => {

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { InterruptedError, InvalidDataError } from '../../src/errors.js';
+import { InterruptedError, InvalidDataError } from '../../src/core/errors.js';
 import type { PendingRow } from '../../src/indexes/spec.js';
 import type { MovieDocument } from '../../src/indexes/films/document.js';
-import { withRetry } from '../../src/retry.js';
-import { loadValidator } from '../../src/schema.js';
+import { withRetry } from '../../src/core/retry.js';
+import { loadValidator } from '../../src/core/json-schema.js';
 import { filmsIndex } from '../../src/indexes/films/index.js';
 import { toBulk } from '../../src/etl/transformer.js';
 import { detectKind } from '../../src/engine/connect.js';

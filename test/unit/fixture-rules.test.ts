@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { loadValidator } from '../../src/schema.js';
+import { loadValidator } from '../../src/core/json-schema.js';
 import { filmsIndex } from '../../src/indexes/films/index.js';
 import { fieldValidators } from '../../src/django/validate.js';
 

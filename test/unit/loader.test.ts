@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConnectionError, EngineRejectedError, IndexMissingError } from '../../src/errors.js';
+import { ConnectionError, EngineRejectedError, IndexMissingError } from '../../src/core/errors.js';
 import { EngineHttpError, type BulkItemResult, type SearchEngine } from '../../src/engine/types.js';
 import { bulkItems } from '../../src/engine/normalize.js';
 import { sendBulk } from '../../src/etl/loader.js';

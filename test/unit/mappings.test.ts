@@ -3,7 +3,7 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { UsageError } from '../../src/errors.js';
+import { UsageError } from '../../src/core/errors.js';
 import { mappingNames as namesOf, resolveMappingPath as resolveFor } from '../../src/indexes/mapping.js';
 import { filmsIndex } from '../../src/indexes/films/index.js';
 

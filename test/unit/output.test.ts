@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createReporter, forStream, json, type Io } from '../../src/output.js';
-import { colorAllowed, spinnerAllowed, stamped, visible } from '../../src/terminal.js';
+import { createReporter, forStream, json, type Io } from '../../src/cli/output.js';
+import { colorAllowed, spinnerAllowed, stamped, visible } from '../../src/cli/terminal.js';
 
 const STAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z /;
 const RAW_CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/;

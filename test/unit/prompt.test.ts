@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
-import { confirm } from '../../src/prompt.js';
-import { InterruptedError } from '../../src/errors.js';
+import { confirm } from '../../src/cli/prompt.js';
+import { InterruptedError } from '../../src/core/errors.js';
 
 const io = () => ({ input: new PassThrough(), output: new PassThrough() });
 

@@ -4,7 +4,7 @@ import { ChangePoller } from '../../src/watch/poller.js';
 import { Subscription } from '../../src/watch/subscription.js';
 import type { QueueOfTarget } from '../../src/db/queue-fingerprint.js';
 import { failureKind } from '../../src/watch/metrics.js';
-import { ConnectionError, EngineRejectedError, IndexMissingError, LockedError } from '../../src/errors.js';
+import { ConnectionError, EngineRejectedError, IndexMissingError, LockedError } from '../../src/core/errors.js';
 
 const queue = (table: string) => ({ table, idColumn: 'id', rejectedTable: `${table}_rejected` });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,5 +1,5 @@
-import { CaptureLostError, WaitTimedOutError } from '../../errors.js';
-import { sleep } from '../../retry.js';
+import { CaptureLostError, WaitTimedOutError } from '../../core/errors.js';
+import { sleep } from '../../core/retry.js';
 import type { CaptureContext, Collected } from '../mode.js';
 import { captureState } from '../state.js';
 import { lsnValue } from './lsn.js';

@@ -1,5 +1,5 @@
 import type { Db } from '../../db/knex.js';
-import { UsageError } from '../../errors.js';
+import { UsageError } from '../../core/errors.js';
 import { ident } from '../../catalogue/names.js';
 import { ENTITY_NAMES } from '../../catalogue/layout.js';
 import type { CaptureContext, CaptureMode } from '../mode.js';

@@ -1,5 +1,5 @@
 import type { Db } from '../../db/knex.js';
-import { UsageError } from '../../errors.js';
+import { UsageError } from '../../core/errors.js';
 import { ENTITY_NAMES, type Catalogue } from '../../catalogue/layout.js';
 
 const OTHERWISE = 'or keep trigger capture (`movies migrate --capture triggers`)';

@@ -2,7 +2,7 @@ import pg from 'pg';
 import type { Knex } from 'knex';
 import type { Db } from '../../db/knex.js';
 import { endClient, pgConnectionOptions } from '../../db/knex.js';
-import type { Timeouts } from '../../config.js';
+import type { Timeouts } from '../../config/types.js';
 
 /** The publication of the catalogue's tables (one per database) and the slot's name (slots are per server, so it carries the database's oid). */
 export const PUBLICATION = 'movies_capture';

@@ -1,8 +1,8 @@
 import { LogicalReplicationService, PgoutputPlugin, type Pgoutput } from 'pg-logical-replication';
 import type pg from 'pg';
 import { pgConnectionOptions } from '../../db/knex.js';
-import { CaptureLostError } from '../../errors.js';
-import { sleep } from '../../retry.js';
+import { CaptureLostError } from '../../core/errors.js';
+import { sleep } from '../../core/retry.js';
 import type { CaptureContext, Collected } from '../mode.js';
 import { captureState } from '../state.js';
 import { applyTransactions } from './apply.js';

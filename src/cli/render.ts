@@ -1,18 +1,18 @@
-import type { MigrateResult } from './commands/migrate.js';
-import type { DetachPlan, DetachResult } from './commands/detach.js';
-import type { InitEsResult } from './commands/init-es.js';
-import type { StatusResult } from './commands/status.js';
-import type { CaptureStatus } from './capture/status.js';
-import type { SearchResult } from './commands/search.js';
-import type { LoadResult } from './django/load.js';
-import type { EtlResult } from './etl/run.js';
-import type { StartEtlResult } from './commands/start-etl.js';
-import type { WatchResult } from './watch/loop.js';
-import type { RollbackCommandResult } from './commands/rollback.js';
-import type { TargetListing } from './commands/targets.js';
-import type { GenerateCounts } from './django/generate.js';
-import type { ClusterHealth } from './engine/types.js';
-import type { VerifyResult } from './commands/verify.js';
+import type { MigrateResult } from '../commands/migrate.js';
+import type { DetachPlan, DetachResult } from '../commands/detach.js';
+import type { InitEsResult } from '../commands/init-es.js';
+import type { StatusResult } from '../commands/status.js';
+import type { CaptureStatus } from '../capture/status.js';
+import type { SearchResult } from '../commands/search.js';
+import type { LoadResult } from '../django/load.js';
+import type { EtlResult } from '../etl/run.js';
+import type { StartEtlResult } from '../commands/start-etl.js';
+import type { WatchResult } from '../watch/loop.js';
+import type { RollbackCommandResult } from '../commands/rollback.js';
+import type { TargetListing } from '../commands/targets.js';
+import type { GenerateCounts } from '../django/generate.js';
+import type { ClusterHealth } from '../engine/types.js';
+import type { VerifyResult } from '../commands/verify.js';
 
 /** Human-readable results for stdout; --json prints the objects themselves. */
 const n = (x: number) => x.toLocaleString('en');

@@ -1,6 +1,6 @@
 import { chalkStderr } from 'chalk';
 import { CommanderError } from 'commander';
-import { ExitCode, MoviesError } from './errors.js';
+import { ExitCode, MoviesError } from '../core/errors.js';
 import { forStream, printable } from './output.js';
 import { colorAllowed } from './terminal.js';
 

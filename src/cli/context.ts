@@ -1,11 +1,12 @@
-import type { CaptureContext } from './capture/mode.js';
-import { resolveConfig, type CommonFlags, type Config } from './config.js';
-import { createDb, type Db } from './db/knex.js';
-import { assertRecordedCatalogue } from './catalogue/recorded.js';
-import { connectEngine } from './engine/connect.js';
-import type { SearchEngine } from './engine/types.js';
+import type { CaptureContext } from '../capture/mode.js';
+import { resolveConfig } from '../config/resolve.js';
+import type { CommonFlags, Config } from '../config/types.js';
+import { createDb, type Db } from '../db/knex.js';
+import { assertRecordedCatalogue } from '../catalogue/recorded.js';
+import { connectEngine } from '../engine/connect.js';
+import type { SearchEngine } from '../engine/types.js';
 import { createReporter, type Reporter } from './output.js';
-import { settlesWithin, type RetryPolicy } from './retry.js';
+import { settlesWithin, type RetryPolicy } from '../core/retry.js';
 
 export interface GlobalFlags extends CommonFlags {
   json?: boolean;

@@ -1,6 +1,6 @@
 /**
  * Every failure a user can cause or meet is one of these classes. The CLI's
- * single exit point (src/exit.ts) maps them to the documented exit codes.
+ * single exit point (src/cli/exit.ts) maps them to the documented exit codes.
  */
 export const ExitCode = {
   ok: 0,

@@ -1,4 +1,4 @@
-import { InterruptedError } from './errors.js';
+import { InterruptedError } from '../core/errors.js';
 import { exitWith } from './exit.js';
 
 /*

@@ -1,5 +1,5 @@
 import { createInterface } from 'node:readline';
-import { InterruptedError } from './errors.js';
+import { InterruptedError } from '../core/errors.js';
 import { printable } from './output.js';
 
 /** Nobody answering for this long is a no: a forgotten prompt must not hold a process forever. */

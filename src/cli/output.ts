@@ -1,6 +1,6 @@
 import { chalkStderr } from 'chalk';
 import ora, { type Ora } from 'ora';
-import { scrub } from './redact.js';
+import { scrub } from '../core/redact.js';
 import { colorAllowed, spinnerAllowed, stamped, visible } from './terminal.js';
 
 /**

@@ -1,31 +1,32 @@
 import { Command, Option } from 'commander';
-import { CAPTURE_NAMES, captureChoice, defaults, integer, slotLagLimit } from './config.js';
-import { captureProblem, captureStatus } from './capture/status.js';
+import { captureChoice, defaults, integer, slotLagLimit } from '../config/resolve.js';
+import { CAPTURE_NAMES } from '../config/types.js';
+import { captureProblem, captureStatus } from '../capture/status.js';
 
 import { Context, type GlobalFlags } from './context.js';
 import { exitAfterStop, exitWith } from './exit.js';
-import { ConnectionError, UsageError } from './errors.js';
+import { ConnectionError, UsageError } from '../core/errors.js';
 import { stopSignal } from './stop.js';
-import { wrapPgErrors } from './db/errors.js';
-import { wrapEngineErrors } from './engine/errors.js';
-import { migrate } from './commands/migrate.js';
-import { detach, detachPlan } from './commands/detach.js';
-import { loaddata } from './commands/loaddata.js';
-import { initEs } from './commands/init-es.js';
-import { startEtl } from './commands/start-etl.js';
-import { watch } from './watch/loop.js';
-import { rollback } from './commands/rollback.js';
-import { dropTargetById, listTargets, targetToDrop } from './commands/targets.js';
+import { wrapPgErrors } from '../db/errors.js';
+import { wrapEngineErrors } from '../engine/errors.js';
+import { migrate } from '../commands/migrate.js';
+import { detach, detachPlan } from '../commands/detach.js';
+import { loaddata } from '../commands/loaddata.js';
+import { initEs } from '../commands/init-es.js';
+import { startEtl } from '../commands/start-etl.js';
+import { watch } from '../watch/loop.js';
+import { rollback } from '../commands/rollback.js';
+import { dropTargetById, listTargets, targetToDrop } from '../commands/targets.js';
 import { confirm } from './prompt.js';
-import { combinedProblem, combineStatus, status } from './commands/status.js';
-import { generate } from './commands/generate.js';
-import { search } from './commands/search.js';
-import { driftProblem, verify } from './commands/verify.js';
+import { combinedProblem, combineStatus, status } from '../commands/status.js';
+import { generate } from '../commands/generate.js';
+import { search } from '../commands/search.js';
+import { driftProblem, verify } from '../commands/verify.js';
 import * as render from './render.js';
 import { commanderOutput } from './output.js';
-import { mappingNames } from './indexes/mapping.js';
-import { filmsIndex } from './indexes/films/index.js';
-import { INDEX_NAMES, indexByName } from './indexes/all.js';
+import { mappingNames } from '../indexes/mapping.js';
+import { filmsIndex } from '../indexes/films/index.js';
+import { INDEX_NAMES, indexByName } from '../indexes/all.js';
 
 // init-es fills the new index with the same pipeline as start-etl, with the same knobs.
 const batchOption = () =>
