@@ -75,6 +75,22 @@ describe('the packed package', () => {
     assert.ok(existsSync(path), path);
   });
 
+  it('installed, its ops/install.sh renders the installed CLI\'s path (found on PATH) into the service files', () => {
+    for (const f of ['ops/install.sh', 'ops/systemd/movies-watch.service', 'ops/systemd/movies.sysusers.conf', 'ops/cron/movies']) {
+      assert.ok(files.includes(f), `${f} is in the package`);
+    }
+    const dest = join(dir, 'root');
+    const script = join(movies, '..', '..', 'lib', 'node_modules', pkg.name, 'ops', 'install.sh');
+    const env = { PATH: `${join(movies, '..')}:${process.env.PATH ?? ''}` };
+    for (const extra of [[], ['--cron']]) {
+      const r = run('sh', [script, '--root', dest, ...extra], { cwd: elsewhere, env });
+      assert.equal(r.code, 0, r.stderr);
+    }
+    const unit = readFileSync(join(dest, 'etc/systemd/system/movies-watch.service'), 'utf8');
+    assert.match(unit, new RegExp(`^ExecStart=${movies} start-etl --watch `, 'm'));
+    assert.ok(readFileSync(join(dest, 'etc/cron.d/movies'), 'utf8').includes(`; ${movies} start-etl >>`));
+  });
+
   it('installed, it talks to the real database and engine from another directory', async () => {
     const h = await freshDatabase(services.DATABASE_URL);
     try {
