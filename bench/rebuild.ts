@@ -1,5 +1,5 @@
 /*
- * Issue 10's acceptance figure: a rebuild without downtime.
+ * A rebuild without downtime: searches, edits and cron runs during `init-es`.
  *
  *   npm run bench:rebuild [-- --films 100000] [--runs 3] [--engines opensearch,elasticsearch]
  *                         [--rate 20] [--every 50] [--cron 3] [--baseline 0] [--name rebuild-100k]

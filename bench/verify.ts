@@ -1,5 +1,5 @@
 /*
- * Issue 14's acceptance figures: `movies verify` next to a full index, at 100k and 1M films.
+ * `movies verify` next to a full index, at 100k and 1M films.
  * Target: verify of 1M films takes at most a full index's time, with flat memory.
  *
  *   npm run bench:verify [-- --sizes 100000,1000000] [--runs 3] [--large-runs 2]

@@ -3,7 +3,7 @@
  *
  *   npm run bench:watch [-- --films 100000] [--rates 10,100,500] [--seconds 60] [--rounds 2]
  *                       [--engines opensearch,elasticsearch] [--idle 30] [--every 25]
- *                       [--rss-minutes 10] [--rss-rate 100] [--rss-engine opensearch] [--name watch-100k]
+ *                       [--rss-minutes 10] [--rss-rate 100] [--rss-engine opensearch] [--name watch-latency]
  *                       [--per-connection 10] [--async-commit] [--capture triggers|logical]
  *
  * Per engine, one session: `movies init-es` of alias bench_watch on the --films catalogue (the
@@ -52,7 +52,7 @@ const { values: args } = parseArgs({
     'rss-rate': { type: 'string', default: '100' },
     'rss-engine': { type: 'string', default: 'opensearch' },
     seed: { type: 'string', default: '1' },
-    name: { type: 'string', default: 'watch-100k' },
+    name: { type: 'string', default: 'watch-latency' },
     'per-connection': { type: 'string', default: '10' },
     'async-commit': { type: 'boolean', default: false },
     capture: { type: 'string', default: 'triggers' },

@@ -70,7 +70,7 @@ export async function inspectCatalogue(db: Knex | Knex.Transaction, cat: Catalog
   if (problems.length > 0) {
     throw new UsageError(
       `the catalogue in schema ${cat.schema} does not match ${where}; nothing was changed:\n  ${problems.join('\n  ')}\n` +
-        'give the right --schema, --catalogue practicum, or a layout file naming your tables and columns (see "Using movies on an existing catalogue" in the README)',
+        'give the right --schema, --catalogue practicum, or a layout file naming your tables and columns (see docs/existing-catalogue.md)',
     );
   }
   return { kind: 'present' };

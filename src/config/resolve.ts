@@ -25,7 +25,7 @@ export const defaults = {
   /** start-etl --watch: seconds a change may wait before /healthz says unhealthy. */
   maxLag: 60,
   searchSize: 5,
-  /** verify: ids and hashes per page read from each side (BENCHMARKS.md, issue 14). */
+  /** verify: ids and hashes per page read from each side (BENCHMARKS.md, "Verify"). */
   verifyPage: 5_000,
   seed: 1,
 } as const;

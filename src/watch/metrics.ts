@@ -26,7 +26,7 @@ export function failureKind(raw: unknown): string {
 }
 
 /**
- * The watch loop's figures in Prometheus form (names documented in the README). One registry
+ * The watch loop's figures in Prometheus form (names documented in docs/operating/watch.md). One registry
  * per loop, so that tests can run several in one process.
  */
 export class WatchMetrics {
