@@ -1,19 +1,27 @@
 import { chalkStderr } from 'chalk';
 import ora, { type Ora } from 'ora';
 import { scrub } from '../core/redact.js';
+import type { Progress } from '../core/progress.js';
+import { barLine, PLAIN_EVERY_MS, plainLine, Tracker } from './progress.js';
 import { colorAllowed, spinnerAllowed, stamped, visible } from './terminal.js';
+
+/** How often the progress line is redrawn (elapsed time, ETA) and a quiet phase's log line considered. */
+const TICK_MS = 250;
+/** Width assumed for the bar when the terminal does not say (spinnerAllowed needs it to). */
+const DEFAULT_COLUMNS = 80;
 
 /**
  * stdout carries results only; everything else goes to stderr. On a terminal progress is an ora
- * spinner; elsewhere (cron, CI, a pipe) it is plain lines, and every line, the result's too, starts
- * with a timestamp, except --json output, which stays pure JSON.
+ * spinner with a bar (done/total, percent, rate, ETA); elsewhere (cron, CI, a pipe) it is plain
+ * lines with the same figures, one when a phase begins and one each PLAIN_EVERY_MS, and every line,
+ * the result's too, starts with a timestamp, except --json output, which stays pure JSON.
  */
 export interface Reporter {
   warn(message: string): void;
   /** A log line on stderr (one per watch cycle, say); none with --quiet. */
   info(message: string): void;
-  /** Starts or updates the progress line. */
-  progress(text: string): void;
+  /** Reports how far the work is (src/core/progress.ts); a new phase name starts a new phase. */
+  progress(p: Progress): void;
   done(): void;
   result(value: unknown, human: string): void;
 }
@@ -51,8 +59,23 @@ export function createReporter(opts: { json?: boolean; quiet?: boolean } = {}, i
   const yellow = (s: string) => (color ? chalkStderr.yellow(s) : s);
   let spinner: Ora | undefined;
   let lastPlain = 0;
+  let ticker: NodeJS.Timeout | undefined;
+  const tracker = new Tracker();
   // Log lines on stderr always carry the time, on a terminal too (they were always stamped).
   const line = (text: string) => err.write(`${stamped(text)}\n`);
+  const barText = () => {
+    const p = tracker.progress!;
+    return printable(barLine(p, tracker.figures(Date.now()), err.columns || DEFAULT_COLUMNS));
+  };
+  const plain = () => {
+    lastPlain = Date.now();
+    line(printable(plainLine(tracker.progress!, tracker.figures(lastPlain))));
+  };
+  // Keeps a quiet phase visible: the terminal's elapsed time and ETA move, and a log gets its line every PLAIN_EVERY_MS.
+  const tick = () => {
+    if (spinner) spinner.text = barText();
+    else if (Date.now() - lastPlain >= PLAIN_EVERY_MS) plain();
+  };
   return {
     warn(message) {
       spinner?.clear();
@@ -65,13 +88,19 @@ export function createReporter(opts: { json?: boolean; quiet?: boolean } = {}, i
       line(printable(message));
       spinner?.render();
     },
-    progress(text) {
+    progress(p) {
       if (opts.quiet) return;
+      const fresh = tracker.update(p, Date.now());
+      if (!ticker) {
+        ticker = setInterval(tick, TICK_MS);
+        // A forgotten done() must not keep the process alive.
+        ticker.unref();
+      }
       if (spinner) {
-        spinner.text = printable(text);
+        spinner.text = barText();
       } else if (spinnerAllowed(err, io.env)) {
         spinner = ora({
-          text: printable(text),
+          text: barText(),
           stream: err,
           isEnabled: true,
           color: color ? 'cyan' : false,
@@ -81,13 +110,14 @@ export function createReporter(opts: { json?: boolean; quiet?: boolean } = {}, i
           hideCursor: false,
           discardStdin: false,
         }).start();
-      } else if (Date.now() - lastPlain > 5000) {
-        // Plain lines, at most one each 5 s, so cron logs stay readable.
-        lastPlain = Date.now();
-        line(printable(text));
+      } else if (fresh || Date.now() - lastPlain >= PLAIN_EVERY_MS) {
+        // Plain lines: a phase as it begins, then at most one each PLAIN_EVERY_MS, so cron logs stay readable.
+        plain();
       }
     },
     done() {
+      if (ticker) clearInterval(ticker);
+      ticker = undefined;
       spinner?.stop();
       spinner = undefined;
     },

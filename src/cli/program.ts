@@ -121,7 +121,7 @@ export function buildProgram(): Command {
           db: await ctx.catalogueDb(),
           catalogue: ctx.config.catalogue,
           files,
-          progress: (n) => ctx.out.progress(`loaded ${n.toLocaleString('en')} objects`),
+          progress: (p) => ctx.out.progress(p),
         });
         ctx.out.result(r, render.loaddata(r));
       }),
@@ -146,7 +146,7 @@ export function buildProgram(): Command {
           concurrency: opts.concurrency,
           skipInvalid: opts.skipInvalid,
           wait: opts.wait,
-          progress: (index, r) => ctx.out.progress(`${index}: building, indexed ${(r.indexed + r.deleted).toLocaleString('en')}`),
+          progress: (p) => ctx.out.progress(p),
         });
         ctx.out.result(r, render.initEs(r));
       }),
@@ -236,8 +236,7 @@ export function buildProgram(): Command {
           if (opts.metricsPort !== undefined) throw new UsageError('--metrics-port needs --watch (a one-shot run prints its figures with --json)');
           const r = await startEtl({
             ...common,
-            progress: (index, r) =>
-              ctx.out.progress(`${index}: indexed ${(r.indexed + r.deleted).toLocaleString('en')} / ${r.pending.toLocaleString('en')}`),
+            progress: (p) => ctx.out.progress(p),
           });
           ctx.out.result(r, render.startEtl(r));
         },
@@ -286,7 +285,7 @@ export function buildProgram(): Command {
           deep: opts.deep,
           retry: ctx.retry,
           capture: ctx.capture(),
-          progress: (index, compared) => ctx.out.progress(`${index}: compared ${compared.toLocaleString('en')}`),
+          progress: (p) => ctx.out.progress(p),
         });
         ctx.out.result(r, render.verify(r));
         // Printed first, so monitoring gets the whole report; the exit code says whether there was drift.

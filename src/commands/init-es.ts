@@ -4,7 +4,7 @@ import type { Db } from '../db/knex.js';
 import type { RetryPolicy } from '../core/retry.js';
 import type { IndexBody, SearchEngine } from '../engine/types.js';
 import { UsageError } from '../core/errors.js';
-import type { EtlResult } from '../etl/run.js';
+import type { OnProgress } from '../core/progress.js';
 import { resolveMappingPath } from '../indexes/mapping.js';
 import { rebuild, type RebuildResult } from '../lifecycle/rebuild.js';
 import { aliasKey } from '../lifecycle/resolve.js';
@@ -30,7 +30,8 @@ export interface InitEsOptions {
   timeouts: Timeouts;
   wait?: boolean;
   retry: RetryPolicy;
-  progress?(index: string, sofar: Readonly<EtlResult>): void;
+  /** Told each index's steps as they begin and how far each is (scope: the index's alias). */
+  progress?: OnProgress;
   /** Capture, made whole first if it lost changes (a lost replication slot). */
   capture: CaptureContext;
 }
@@ -80,6 +81,7 @@ export async function initEs(o: InitEsOptions): Promise<InitEsResult> {
   // A lost slot is recovered by a rebuild of every index this database keeps (has targets for).
   const kept = await withPgRetry(() => o.db('movies.etl_target').distinct('index_name'), o.retry);
   const everyIndex = (kept as Array<{ index_name: string }>).every((k) => o.indexes.some((t) => t.spec.name === k.index_name));
+  o.progress?.({ phase: 'checking change capture' });
   await withPgRetry(() => recoverAll(o.capture, everyIndex), o.retry);
   const indexes: InitEsIndex[] = [];
   for (const p of plans) {
@@ -90,7 +92,7 @@ export async function initEs(o: InitEsOptions): Promise<InitEsResult> {
       spec: p.spec,
       body: p.body,
       mappingPath: p.mappingPath,
-      progress: (sofar) => o.progress?.(p.index, sofar),
+      progress: (x) => o.progress?.({ ...x, scope: p.index }),
     });
     indexes.push({ ...r, index: p.index, name: p.spec.name, engine: o.engine.kind, version: o.engine.version, mapping: p.mappingPath });
   }

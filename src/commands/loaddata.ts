@@ -4,12 +4,14 @@ import type { Catalogue } from '../catalogue/layout.js';
 import { defaultCatalogue } from '../catalogue/resolve.js';
 import { loadFixtures, type LoadResult } from '../django/load.js';
 import { UsageError } from '../core/errors.js';
+import type { OnProgress } from '../core/progress.js';
 
 export interface LoaddataOptions {
   db: Db;
   catalogue: Catalogue;
   files: string[];
-  progress?(objects: number): void;
+  /** Told each phase as it begins and how far it is (src/django/load.ts). */
+  progress?: OnProgress;
 }
 
 export async function loaddata(o: LoaddataOptions): Promise<LoadResult> {

@@ -15,6 +15,7 @@ export async function startEtl(o: StartEtlOptions): Promise<StartEtlResult> {
   const pg = <T>(fn: () => Promise<T>) => withPgRetry(fn, o.retry);
   const indexes: Record<string, IndexRun> = {};
   // Everything committed before the run is in the queues before it reads them.
+  o.progress?.({ phase: 'collecting changes' });
   await pg(() => collectAll({ ...o.capture, signal: o.retry.signal }));
   for (const t of o.indexes) {
     const key = aliasKey(o.engine, t, o.engineUrl);

@@ -9,6 +9,7 @@ import type { RetryPolicy } from '../core/retry.js';
 import { verifyTarget, type TargetVerify } from '../verify/run.js';
 import type { CaptureContext } from '../capture/mode.js';
 import { collectAll } from '../capture/modes.js';
+import type { OnProgress } from '../core/progress.js';
 
 export interface VerifyCommandOptions {
   db: Db;
@@ -22,7 +23,8 @@ export interface VerifyCommandOptions {
   retry: RetryPolicy;
   /** Captured changes are collected into the queues before each reading of them (logical capture: the slot). */
   capture: CaptureContext;
-  progress?(index: string, compared: number): void;
+  /** Told each index's steps as they begin and how far the comparison is (scope: the index's alias). */
+  progress?: OnProgress;
 }
 
 /** One alias's live target, verified. */
@@ -55,7 +57,7 @@ export async function verify(o: VerifyCommandOptions): Promise<VerifyResult> {
       deep: o.deep,
       retry: o.retry,
       collect: () => collectAll({ ...o.capture, signal: o.retry.signal }),
-      progress: (n) => o.progress?.(t.index, n),
+      progress: (x) => o.progress?.({ ...x, scope: t.index }),
     });
     indexes[t.spec.name] = { ...r, index: t.index, name: t.spec.name };
   }

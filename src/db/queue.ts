@@ -142,6 +142,8 @@ export async function enqueueAllInChunks(
   target: number,
   run: <T>(fn: () => Promise<T>) => Promise<T>,
   chunk = 5_000,
+  /** After each chunk, with the documents enqueued so far (for progress). */
+  enqueued?: (sofar: number) => void,
 ): Promise<number> {
   let after = '00000000-0000-0000-0000-000000000000';
   let total = 0;
@@ -162,6 +164,7 @@ export async function enqueueAllInChunks(
     );
     const { last, n } = r.rows[0]!;
     total += n;
+    enqueued?.(total);
     if (n < chunk || !last) return total;
     after = last;
   }

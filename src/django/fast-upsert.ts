@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { MODELS, type ModelSpec } from './models.js';
-import { stage, upsertSql } from './upsert.js';
+import { stage, type UpsertProgress, upsertSql } from './upsert.js';
 import { QUEUE_TABLES } from './fast-path.js';
 import { QUEUES, type Queue } from '../db/queues.js';
 import { enqueueSql } from '../capture/enqueue.js';
@@ -116,7 +116,7 @@ function captures(spec: ModelSpec): string[] {
 }
 
 /** Upserts every model with the triggers off, then enqueues what they would have. */
-export async function upsertSetBased(trx: Knex.Transaction): Promise<void> {
+export async function upsertSetBased(trx: Knex.Transaction, progress?: UpsertProgress): Promise<void> {
   for (const q of QUEUES) await trx.raw(`CREATE TEMP TABLE ${capture(q.index)} (id uuid) ON COMMIT DROP`);
   await trx.raw('SET LOCAL session_replication_role = replica');
   for (const spec of MODELS) {
@@ -139,7 +139,9 @@ export async function upsertSetBased(trx: Knex.Transaction): Promise<void> {
       (insert) =>
         `WITH up AS (${insert} RETURNING ${returning})${steps.map((s, i) => `, c${i} AS (${s})`).join('')} SELECT 1`,
     );
+    progress?.upserted(spec);
   }
+  progress?.queueing();
   for (const q of QUEUES) await trx.raw(enqueueSql(q.index, `SELECT id FROM ${capture(q.index)}`));
   await lockQueueTargets(trx);
   await trx.raw('SET LOCAL session_replication_role = origin');

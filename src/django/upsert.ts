@@ -32,9 +32,19 @@ export async function upsertSql(
   });
 }
 
+/** Told as each model is written, and when the queueing of changed documents begins (for progress). */
+export interface UpsertProgress {
+  upserted(spec: ModelSpec): void;
+  queueing(): void;
+}
+
 /** The trigger path: every model upserted with the triggers on, then every loaded film enqueued. */
-export async function upsertWithTriggers(trx: Knex.Transaction): Promise<void> {
-  for (const spec of MODELS) await upsertSql(trx, spec);
+export async function upsertWithTriggers(trx: Knex.Transaction, progress?: UpsertProgress): Promise<void> {
+  for (const spec of MODELS) {
+    await upsertSql(trx, spec);
+    progress?.upserted(spec);
+  }
+  progress?.queueing();
   // Loaded films are pending for every target even when their rows did not change.
   const films = MODELS.find((m) => m.table === 'film_work')!;
   await enqueue(trx, filmsIndex.queue, `SELECT DISTINCT id FROM ${stage(films)}`, { index: filmsIndex.name });

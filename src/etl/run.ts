@@ -37,7 +37,12 @@ export interface EtlOptions<Doc = unknown> {
   ensureLock?(): Promise<void>;
   /** After each marked page, with the counts so far. */
   progress?(sofar: Readonly<EtlResult>): void;
+  /** As each step begins, with the documents pending when the run began (for progress: callers name the steps). */
+  step?(step: EtlStep, pending: number): void;
 }
+
+/** What a run does after reading its pending count: its pages, then the refresh, then (after a bulk load) the queue's VACUUM. */
+export type EtlStep = 'pages' | 'refresh' | 'vacuum';
 
 export interface EtlResult {
   pending: number;
@@ -126,6 +131,7 @@ async function run<Doc>(o: EtlOptions<Doc>, started: number, queryMs: () => numb
   const { upTo, pending } = await pg(() => pendingWatermark(o.db, o.spec.queue, o.dest.target));
   const result: EtlResult = { ...emptyResult(), pending };
   if (pending === 0) return finish(result, started, queryMs);
+  o.step?.('pages', pending);
   await ensureHashMapping(o.engine, o.dest.physical, o.retry);
 
   const bulkMode = pending >= o.bulkSettingsThreshold;
@@ -173,7 +179,9 @@ async function run<Doc>(o: EtlOptions<Doc>, started: number, queryMs: () => numb
   }
   if (bulkMode) await pg(() => restoreSavedSettings(o.db, o.engine, o.dest.physical));
   // A successful run ends with its changes searchable, so that status and searches agree at once.
+  o.step?.('refresh', pending);
   await withEngineRetry('refresh', () => o.engine.refresh(o.dest.physical), o.retry);
+  if (bulkMode) o.step?.('vacuum', pending);
   if (bulkMode) await vacuumQueue(o.db, o.spec.queue.table, o.retry.log);
   return finish(result, started, queryMs);
 }

@@ -16,6 +16,8 @@ import { discardTarget, prune } from './prune.js';
 import { viewAlias } from './resolve.js';
 import { createPhysical } from './create.js';
 import { assertOwnName } from './own.js';
+import type { OnProgress } from '../core/progress.js';
+import { etlProgress, unitOf } from './run-index.js';
 
 export interface RebuildOptions extends AliasWork {
   body: IndexBody;
@@ -27,7 +29,8 @@ export interface RebuildOptions extends AliasWork {
   skipInvalid?: boolean;
   /** Moves captured changes into the queues (src/capture/) before each catch-up pass, so the pass sees what committed during the fill. */
   collect(): Promise<unknown>;
-  progress?(sofar: Readonly<EtlResult>): void;
+  /** Told each step as it begins (queueing, building, each catch-up pass, the swap) and how far it is. */
+  progress?: OnProgress;
 }
 
 export interface RebuildResult {
@@ -72,6 +75,7 @@ const DISCARD_BOUND_MS = 5_000;
 export async function rebuild(o: RebuildOptions): Promise<RebuildResult> {
   const started = performance.now();
   const pg = <T>(fn: () => Promise<T>) => withPgRetry(fn, o.retry);
+  o.progress?.({ phase: 'taking the build lock' });
   const buildLock = await pg(() => RunLock.acquire(o.databaseUrl, o.timeouts, o.wait ?? false, aliasLock('build', o.key.cluster, o.key.alias)));
   try {
     const before = await viewAlias(o.db, o.engine, o.key);
@@ -86,13 +90,18 @@ export async function rebuild(o: RebuildOptions): Promise<RebuildResult> {
     const runId = await pg(() => startRun(o.db, o.key.alias, target.id));
     const total: Totals = { indexed: 0, deleted: 0, rejected: 0, batches: 0, passes: 0 };
     try {
+      o.progress?.({ phase: 'waiting for older transactions' });
       await waitForOlderTransactions(o.db, Math.max(o.retry.maxRetryTimeMs, 5_000), o.retry.signal);
+      o.progress?.({ phase: 'creating the index' });
       await createPhysical(o, physical, { ...o.body, aliases: { [buildAlias(physical)]: {} } });
-      await enqueueAllInChunks(o.db, o.spec.queue, o.spec.allIdsSql, target.id, pg);
+      const queueing = (done: number) => o.progress?.({ phase: 'queueing every document', done, unit: unitOf(o.spec) });
+      queueing(0);
+      await enqueueAllInChunks(o.db, o.spec.queue, o.spec.allIdsSql, target.id, pg, undefined, queueing);
       const dest: Destination = { target: target.id, write: buildAlias(physical), physical, viaAlias: true };
       await fill(o, dest, () => buildLock.ensureHeld(), total);
       const swap = await swapUnderRunLock(o, target, dest, total);
       await pg(() => finishRun(o.db, runId, 'success', total));
+      o.progress?.({ phase: 'pruning old indexes' });
       dropped.push(...(await prune(o, o.keep)));
       return { alias: o.key.alias, physical, previous: swap.previous, ...counts(total), pending: swap.pending, dropped, seconds: (performance.now() - started) / 1000 };
     } catch (err) {
@@ -125,8 +134,15 @@ type Totals = RunCounts & { passes: number };
 
 const counts = (t: Totals) => ({ indexed: t.indexed, deleted: t.deleted, rejected: t.rejected, passes: t.passes });
 
-async function etl(o: RebuildOptions, dest: Destination, first: boolean, ensureLock: () => Promise<void>, total: Totals) {
-  if (!first) await withPgRetry(() => o.collect(), o.retry);
+/** The first fill (pass 0), a catch-up pass, or the last one, under the run lock. */
+async function etl(o: RebuildOptions, dest: Destination, pass: number | 'last', ensureLock: () => Promise<void>, total: Totals) {
+  const first = pass === 0;
+  const phase = first ? 'building the index' : pass === 'last' ? 'last catch-up pass (under the run lock)' : `catch-up pass ${pass}`;
+  if (!first) {
+    o.progress?.({ phase: `${phase}: collecting changes` });
+    await withPgRetry(() => o.collect(), o.retry);
+  }
+  const shown = etlProgress(o.progress, {}, phase, o.spec);
   return runEtl({
     db: o.db,
     engine: o.engine,
@@ -139,7 +155,8 @@ async function etl(o: RebuildOptions, dest: Destination, first: boolean, ensureL
     // The first fill of a large index runs without refreshes; catch-up passes are small.
     bulkSettingsThreshold: first ? 10_000 : Number.POSITIVE_INFINITY,
     ensureLock,
-    progress: (r) => o.progress?.({ ...r, indexed: total.indexed + r.indexed, deleted: total.deleted + r.deleted }),
+    progress: shown.pages,
+    step: shown.step,
   }).then((r) => {
     total.indexed += r.indexed;
     total.deleted += r.deleted;
@@ -151,9 +168,9 @@ async function etl(o: RebuildOptions, dest: Destination, first: boolean, ensureL
 
 /** The first fill, then catch-up passes until one finds little to do. */
 async function fill(o: RebuildOptions, dest: Destination, ensureLock: () => Promise<void>, total: Totals): Promise<void> {
-  await etl(o, dest, true, ensureLock, total);
+  await etl(o, dest, 0, ensureLock, total);
   for (;;) {
-    const r = await etl(o, dest, false, ensureLock, total);
+    const r = await etl(o, dest, total.passes + 1, ensureLock, total);
     total.passes++;
     if (r.pending <= SMALL_PASS || total.passes >= MAX_PASSES) return;
   }
@@ -164,14 +181,16 @@ async function fill(o: RebuildOptions, dest: Destination, ensureLock: () => Prom
  * that read a document before the swap must not write it into the new index after it.
  */
 async function swapUnderRunLock(o: RebuildOptions, target: TargetRow, dest: Destination, total: Totals) {
+  o.progress?.({ phase: 'taking the run lock' });
   const runLock = await acquireWithin(o, aliasLock('run', o.key.cluster, o.key.alias));
   try {
     const view = await viewAlias(o.db, o.engine, o.key);
     const { state, live } = view;
     // Again under the lock: the name may have changed during the build (an alias added by hand).
     await assertOwnName(o, view);
-    await etl(o, dest, false, () => runLock.ensureHeld(), total);
+    await etl(o, dest, 'last', () => runLock.ensureHeld(), total);
     total.passes++;
+    o.progress?.({ phase: 'swapping the alias' });
     const actions = swapActions(state, o.key.alias, dest.physical);
     await withEngineRetry('moving the alias', () => o.engine.updateAliases(actions), o.retry);
     await withPgRetry(() => recordSwap(o.db, target.id), { ...o.retry, signal: undefined });

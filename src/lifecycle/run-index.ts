@@ -8,12 +8,14 @@ import { withPgRetry } from '../db/retry.js';
 import type { SearchEngine } from '../engine/types.js';
 import { withEngineRetry } from '../engine/errors.js';
 import type { RetryPolicy } from '../core/retry.js';
-import { runEtl, type EtlResult } from '../etl/run.js';
+import { runEtl, type EtlResult, type EtlStep } from '../etl/run.js';
 import { aliasLock, type HeldLock, type LockName } from '../db/lock.js';
 import { pendingStats } from '../db/queue.js';
 import { aliasKey, destinationFor } from './resolve.js';
 import { finishRun, progressRecorder, recordFailure, startRun, type RunCounts } from '../db/runs.js';
 import type { CaptureContext } from '../capture/mode.js';
+import type { OnProgress, Progress } from '../core/progress.js';
+import type { IndexSpec } from '../indexes/spec.js';
 
 export interface RunOptions {
   db: Db;
@@ -32,7 +34,27 @@ export interface RunOptions {
   wait?: boolean;
   skipInvalid?: boolean;
   bulkSettingsThreshold?: number;
-  progress?(index: string, sofar: Readonly<EtlResult>): void;
+  /** Told each index's steps as they begin and how far its run is (scope: the index's alias). */
+  progress?: OnProgress;
+}
+
+/** A run's documents, in progress: films, genres, persons. */
+export const unitOf = (spec: Pick<IndexSpec, 'noun'>) => `${spec.noun ?? 'document'}s`;
+
+/** What a run has done of its pending documents: written, deleted, left out or left pending for a writer's newer change. */
+export const processed = (r: Readonly<EtlResult>) => r.indexed + r.deleted + r.rejected + r.requeued;
+
+/** runEtl's steps named for a person, with `pages` called `pagesPhase` (a rebuild's passes have names of their own). */
+export function etlProgress(progress: OnProgress | undefined, base: Omit<Progress, 'phase'>, pagesPhase: string, spec: Pick<IndexSpec, 'noun'>) {
+  let total = 0;
+  return {
+    step: (step: EtlStep, pending: number) => {
+      total = pending;
+      const phase = step === 'pages' ? pagesPhase : step === 'refresh' ? 'refreshing the index' : 'vacuuming the queue';
+      progress?.(step === 'pages' ? { ...base, phase, done: 0, total, unit: unitOf(spec) } : { ...base, phase });
+    },
+    pages: (r: Readonly<EtlResult>) => progress?.({ ...base, phase: pagesPhase, done: processed(r), total: total || r.pending, unit: unitOf(spec) }),
+  };
 }
 
 /** One index's run, with what is left pending after it and the age of the oldest of those changes. */
@@ -49,6 +71,7 @@ export type TakeLock = (name: LockName) => Promise<HeldLock>;
 export async function runIndex(o: RunOptions, t: IndexChoice, takeLock: TakeLock, opts: { record: boolean }): Promise<IndexRun> {
   const pg = <T>(fn: () => Promise<T>) => withPgRetry(fn, o.retry);
   const key = aliasKey(o.engine, t, o.engineUrl);
+  o.progress?.({ scope: t.index, phase: 'taking the run lock' });
   const lock = await takeLock(aliasLock('run', key.cluster, key.alias));
   try {
     const { target, dest } = await withEngineRetry('reading the alias', () => pg(() => destinationFor(o.db, o.engine, key)), o.retry);
@@ -62,6 +85,7 @@ export async function runIndex(o: RunOptions, t: IndexChoice, takeLock: TakeLock
     let sofar: RunCounts = { indexed: 0, deleted: 0, rejected: 0, batches: 0 };
     // The run's row says how far it is while it goes (status reads it), at most once a second.
     const recorder = runId !== undefined ? progressRecorder(o.db, runId) : undefined;
+    const shown = etlProgress(o.progress, { scope: t.index }, 'indexing', t.spec);
     try {
       const result = await runEtl({
         ...o,
@@ -72,8 +96,9 @@ export async function runIndex(o: RunOptions, t: IndexChoice, takeLock: TakeLock
         progress: (r) => {
           sofar = { indexed: r.indexed, deleted: r.deleted, rejected: r.rejected, batches: r.batches };
           recorder?.update(sofar);
-          o.progress?.(t.index, r);
+          shown.pages(r);
         },
+        step: shown.step,
       });
       await recorder?.settle();
       if (runId !== undefined) await pg(() => finishRun(o.db, runId, 'success', result));

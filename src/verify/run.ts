@@ -12,6 +12,7 @@ import { currentOf, expectedPage, pendingOf, type Current } from './expected.js'
 import { Cursor, keysetPages } from './pages.js';
 import { indexedFingerprint } from './fingerprint.js';
 import { repair, type Repaired } from './repair.js';
+import type { OnProgress } from '../core/progress.js';
 
 const NIL_UUID = '00000000-0000-0000-0000-000000000000';
 /** Sample ids shown per kind of drift. */
@@ -40,7 +41,8 @@ export interface VerifyOptions {
    * that a change committed before the reading is pending, not drift, whatever the capture mode.
    */
   collect(): Promise<unknown>;
-  progress?(compared: number): void;
+  /** Told each step as it begins and how far the comparison is, out of the documents the database says should exist. */
+  progress?: OnProgress;
 }
 
 export interface DriftCount {
@@ -91,6 +93,7 @@ export async function verifyTarget(o: VerifyOptions): Promise<TargetVerify> {
   const started = performance.now();
   const pg = <T>(fn: () => Promise<T>) => withPgRetry(fn, o.retry);
   const eng = <T>(what: string, fn: () => Promise<T>) => withEngineRetry(what, fn, o.retry);
+  o.progress?.({ phase: 'collecting changes' });
   const report: TargetVerify = {
     target: o.target,
     physical: o.physical,
@@ -167,10 +170,12 @@ export async function verifyTarget(o: VerifyOptions): Promise<TargetVerify> {
     }
   };
 
+  o.progress?.({ phase: 'refreshing the index' });
   // The sorted reading sees what was refreshed: without this, a write of the last second (or of
   // longer, on a shard that is search-idle and skips its scheduled refreshes) is not compared.
   await eng('refreshing the index', () => o.engine.refresh(o.physical));
   // Documents written by hand without an `id` field are outside the sorted reading.
+  o.progress?.({ phase: 'reading documents without an id' });
   const unkeyed = await eng('reading the index', () => o.engine.unkeyedStamps(o.physical, { size: UNKEYED_WINDOW, hashField: HASH_FIELD }));
   report.unlisted = unkeyed.total - unkeyed.stamps.length;
   await settle(unkeyed.stamps.map((d) => ({ id: d._id, kind: 'orphan', stray: true })));
@@ -184,7 +189,14 @@ export async function verifyTarget(o: VerifyOptions): Promise<TargetVerify> {
    * deleted meanwhile (at most the target's pending documents, before and now). Short of that,
    * the last page is a failed reading: retried within the budget, then exit 3.
    */
+  o.progress?.({ phase: 'counting documents' });
   const countedBefore = await eng('counting documents', () => o.engine.count(o.physical));
+  // Only for progress: the comparison's total. The reading itself does not rely on it (writers change it meanwhile).
+  const expectedTotal = Number(
+    (await pg(() => o.db.raw<{ rows: Array<{ n: string }> }>(`SELECT count(*) AS n FROM (${o.spec.allIdsSql}) AS a`))).rows[0]!.n,
+  );
+  const unit = `${o.spec.noun ?? 'document'}s`;
+  o.progress?.({ phase: 'comparing', done: 0, total: expectedTotal, unit });
   let seen = unkeyed.total;
   const wholeReading = async (page: DocStamp[]) => {
     if (page.length >= o.pageSize) return;
@@ -221,7 +233,7 @@ export async function verifyTarget(o: VerifyOptions): Promise<TargetVerify> {
     if (o.retry.signal?.aborted) throw interrupted(o.retry.signal);
     await settle(stretch.suspects);
     report.database = stretch.compared;
-    o.progress?.(stretch.compared);
+    o.progress?.({ phase: 'comparing', done: stretch.compared, total: Math.max(expectedTotal, stretch.compared), unit });
   }
   report.indexed = await eng('counting documents', () => o.engine.count(o.physical));
   report.queuedAtEnd = (await pg(() => pendingStats(o.db, o.spec.queue, o.target))).pending;

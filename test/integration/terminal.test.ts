@@ -132,16 +132,16 @@ describe('terminal output', () => {
     await h.db('content.film_work').update({ modified: h.db.raw('clock_timestamp()') });
     const spin = await inTerminal(`stty cols 100; ${movies('start-etl --batch 5')}`, { ...env, NO_COLOR: '1' });
     assert.equal(spin.code, 0, spin.out);
-    assert.match(spin.out, /indexed \d+ \/ 30\b/, 'the spinner ran');
+    assert.match(spin.out, /indexing ▕[█░]+▏\s*\d+% \d+\/30 films/, 'the spinner ran, with its bar');
     assert.doesNotMatch(spin.out, SGR);
   });
 
   it('the spinner installs no signal handlers and leaves the terminal out of raw mode', async () => {
     const script = [
-      `const { createReporter } = await import(${JSON.stringify(`${root}dist/output.js`)});`,
+      `const { createReporter } = await import(${JSON.stringify(`${root}dist/cli/output.js`)});`,
       `const before = ['SIGINT', 'SIGTERM'].map((s) => process.listenerCount(s));`,
       `const out = createReporter();`,
-      `out.progress('working');`,
+      `out.progress({ phase: 'working', done: 1, total: 2, unit: 'films' });`,
       `const after = ['SIGINT', 'SIGTERM'].map((s) => process.listenerCount(s));`,
       `const raw = Boolean(process.stdin.isRaw);`,
       `out.done();`,

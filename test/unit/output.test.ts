@@ -122,26 +122,40 @@ describe('reporter', () => {
   it('a terminal of 0 columns gets a plain progress line, not a spinner', () => {
     const t = io({ stderrTty: true, columns: 0 });
     const r = createReporter({}, t.streams);
-    r.progress('indexed 1 / 2 films');
-    r.progress('indexed 2 / 2 films');
+    r.progress({ phase: 'indexing', done: 1, total: 2, unit: 'films' });
+    r.progress({ phase: 'indexing', done: 2, total: 2, unit: 'films' });
     r.done();
     assert.match(t.err(), STAMP);
     assert.equal(t.err().split('\n').filter(Boolean).length, 1, 'at most one plain line per 5 s');
+    assert.match(t.err(), /indexing: 1\/2 films \(50%\)/);
     assert.doesNotMatch(t.err(), /\x1b/);
+  });
+
+  it('off a terminal, a new phase is printed at once, the same phase at most once per 5 s', () => {
+    const t = io();
+    const r = createReporter({}, t.streams);
+    r.progress({ phase: 'reading fixture', done: 1, total: 10, unit: 'bytes' });
+    r.progress({ phase: 'reading fixture', done: 2, total: 10, unit: 'bytes' });
+    r.progress({ phase: 'committing' });
+    r.progress({ phase: 'analyzing' });
+    r.done();
+    const lines = t.err().trimEnd().split('\n');
+    assert.deepEqual(lines.map((l) => l.replace(STAMP, '').split(':')[0]), ['reading fixture', 'committing', 'analyzing']);
+    for (const l of lines) assert.match(l, STAMP);
   });
 
   it('a terminal with a width gets the spinner; --quiet gets nothing', () => {
     const t = io({ stderrTty: true, columns: 80, env: { NO_COLOR: '1' } });
     const r = createReporter({}, t.streams);
-    r.progress('indexed 1 / 2 films');
+    r.progress({ phase: 'indexing', done: 1, total: 2, unit: 'films' });
     r.done();
-    assert.match(t.err(), /indexed 1 \/ 2 films/);
+    assert.match(t.err(), /indexing ▕█+░+▏ 50% 1\/2 films/);
     assert.doesNotMatch(t.err(), STAMP, 'a spinner frame, not a log line');
     assert.doesNotMatch(t.err(), /\x1b\[[0-9;]*m/, 'no colour under NO_COLOR');
 
     const q = io({ stderrTty: true, columns: 80 });
     const quiet = createReporter({ quiet: true }, q.streams);
-    quiet.progress('x');
+    quiet.progress({ phase: 'x' });
     quiet.done();
     assert.equal(q.err(), '');
   });
