@@ -170,7 +170,8 @@ export async function watch(o: WatchOptions): Promise<WatchResult> {
         server = 'engine';
         engine ??= await unlessStopped(o.connect.engine(once), signal);
         for (const t of o.indexes.slice(kept.length)) {
-          server = 'engine';
+          // A cluster with no uuid yet: the connected client's answer will not change, so not waited for.
+          server = 'cluster';
           const key = aliasKey(engine, t, o.engineUrl);
           server = 'database';
           const watchLock = await unlessStopped(
@@ -199,7 +200,7 @@ export async function watch(o: WatchOptions): Promise<WatchResult> {
         return true;
       } catch (err) {
         if (signal.aborted) return false;
-        if (!isOutage(err)) throw err;
+        if (server === 'cluster' || !isOutage(err)) throw err;
         metrics.failures.inc({ kind: 'outage' });
         totals.failures++;
         const reason = `${server} unreachable: ${(toMoviesError(err) as Error).message}`;
