@@ -38,8 +38,9 @@ export class Context {
     return this.dbClient;
   }
 
-  async engine(): Promise<SearchEngine> {
-    this.engineClient ??= await connectEngine(this.config.engine, this.retry);
+  /** The engine client, connected on first use (a watch starting up tries with a policy of its own). */
+  async engine(retry: RetryPolicy = this.retry): Promise<SearchEngine> {
+    this.engineClient ??= await connectEngine(this.config.engine, retry);
     return this.engineClient;
   }
 
@@ -48,7 +49,11 @@ export class Context {
    * to be this command's --schema and --catalogue: every command that reads or writes the catalogue.
    */
   async catalogueDb(): Promise<Db> {
-    this.catalogueChecked ??= assertRecordedCatalogue(this.db(), this.config.catalogue);
+    // A check that failed (PostgreSQL down) is made again next time, not remembered.
+    this.catalogueChecked ??= assertRecordedCatalogue(this.db(), this.config.catalogue).catch((err: unknown) => {
+      this.catalogueChecked = undefined;
+      throw err;
+    });
     await this.catalogueChecked;
     return this.db();
   }

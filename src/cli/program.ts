@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
-import { captureChoice, defaults, integer, slotLagLimit } from '../config/resolve.js';
+import { captureChoice, defaults, integer, metricsHost, slotLagLimit } from '../config/resolve.js';
+import { VERSION } from '../core/version.js';
 import { CAPTURE_NAMES } from '../config/types.js';
 import { captureProblem, captureStatus } from '../capture/status.js';
 
@@ -38,7 +39,7 @@ const concurrencyOption = () =>
 export function buildProgram(): Command {
   const program = new Command('movies')
     .description('Keep an Elasticsearch/OpenSearch movie index exactly in step with a PostgreSQL catalogue')
-    .version('0.1.0')
+    .version(VERSION)
     .option('--database-url <url>', 'PostgreSQL URL (env DATABASE_URL)')
     .option('--schema <name>', 'schema the catalogue lives in (env MOVIES_SCHEMA; default content)')
     .option('--catalogue <layout>', 'catalogue layout: movies, practicum or a layout file (env MOVIES_CATALOGUE; default movies)')
@@ -206,24 +207,35 @@ export function buildProgram(): Command {
     .option('--watch', 'keep running: index changes as they are committed (it looks at the queues), until SIGINT/SIGTERM')
     .option('--poll-interval <seconds>', 'with --watch: run a cycle at least this often, changes or not', integer('--poll-interval'), defaults.pollInterval)
     .option('--metrics-port <port>', 'with --watch: serve /metrics (Prometheus) and /healthz on this port', integer('--metrics-port'))
+    .option('--metrics-host <host>', `with --watch: the address the metrics endpoint listens on; 0.0.0.0 for every interface (env MOVIES_METRICS_HOST, default ${defaults.metricsHost})`)
     .option('--max-lag <seconds>', 'with --watch: /healthz answers 503 when a change waits longer than this', integer('--max-lag'), defaults.maxLag)
     .option('--max-slot-lag <limit>', 'with --watch and logical capture: /healthz answers 503 when the slot keeps more WAL (e.g. 1GB) or was read longer ago than this (env MOVIES_MAX_SLOT_LAG)')
     .action(
       action(
         async (
           ctx,
-          opts: { batch: number; concurrency: number; wait?: boolean; skipInvalid?: boolean; watch?: boolean; pollInterval: number; metricsPort?: number; maxLag: number; maxSlotLag?: string },
+          opts: { batch: number; concurrency: number; wait?: boolean; skipInvalid?: boolean; watch?: boolean; pollInterval: number; metricsPort?: number; metricsHost?: string; maxLag: number; maxSlotLag?: string },
         ) => {
-          const common = {
-            ...(await ctx.servers()),
+          const knobs = {
             batchSize: opts.batch,
             concurrency: opts.concurrency,
             wait: opts.wait,
             skipInvalid: opts.skipInvalid,
           };
           if (opts.watch) {
+            // Not ctx.servers(): the watch starts with either server down, and connects when it can.
             const r = await watch({
-              ...common,
+              ...knobs,
+              db: ctx.db(),
+              databaseUrl: ctx.config.databaseUrl,
+              engineUrl: ctx.config.engine.url,
+              timeouts: ctx.config.timeouts,
+              indexes: ctx.config.indexes,
+              retry: ctx.retry,
+              capture: ctx.capture(),
+              connect: { database: async () => void (await ctx.catalogueDb()), engine: (retry) => ctx.engine(retry) },
+              engineKind: ctx.config.engine.engine,
+              metricsHost: metricsHost(opts.metricsHost),
               pollIntervalMs: opts.pollInterval * 1000,
               maxLagSeconds: opts.maxLag,
               maxSlotLag: slotLagLimit(opts.maxSlotLag),
@@ -233,9 +245,12 @@ export function buildProgram(): Command {
             ctx.out.result(r, render.watch(r));
             return;
           }
-          if (opts.metricsPort !== undefined) throw new UsageError('--metrics-port needs --watch (a one-shot run prints its figures with --json)');
+          if (opts.metricsPort !== undefined || opts.metricsHost !== undefined) {
+            throw new UsageError(`${opts.metricsPort !== undefined ? '--metrics-port' : '--metrics-host'} needs --watch (a one-shot run prints its figures with --json)`);
+          }
           const r = await startEtl({
-            ...common,
+            ...(await ctx.servers()),
+            ...knobs,
             progress: (p) => ctx.out.progress(p),
           });
           ctx.out.result(r, render.startEtl(r));

@@ -24,6 +24,8 @@ export const defaults = {
   pollInterval: 5,
   /** start-etl --watch: seconds a change may wait before /healthz says unhealthy. */
   maxLag: 60,
+  /** start-etl --watch: the address /metrics and /healthz listen on; 0.0.0.0 exposes them on every interface. */
+  metricsHost: '127.0.0.1',
   searchSize: 5,
   /** verify: ids and hashes per page read from each side (BENCHMARKS.md, "Verify"). */
   verifyPage: 5_000,
@@ -285,3 +287,8 @@ export const integer = (option: IntegerOption) => (value: string): number => {
   if (typeof n === 'string') throw new InvalidArgumentError(n);
   return n;
 };
+
+/** start-etl --watch: where the metrics endpoint listens (--metrics-host > MOVIES_METRICS_HOST > the default). */
+export function metricsHost(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  return pick(flag, env.MOVIES_METRICS_HOST, defaults.metricsHost);
+}

@@ -36,11 +36,21 @@ export class WatchHealth {
     this.captureTrouble = problem;
   }
 
+  /**
+   * Until the watch has connected to both servers and holds its locks, /healthz says what it is
+   * waiting for ("engine unreachable: …"); undefined once started.
+   */
+  private startupTrouble: string | undefined = 'starting: connecting to PostgreSQL and the engine';
+  starting(problem: string | undefined): void {
+    this.startupTrouble = problem;
+  }
+
   succeeded(name: string): void {
     this.trouble.set(name, {});
   }
 
   check(): { ok: boolean; reason: string } {
+    if (this.startupTrouble) return { ok: false, reason: this.startupTrouble };
     const problems: string[] = this.captureTrouble ? [`capture: ${this.captureTrouble}`] : [];
     for (const i of this.indexes) {
       const t = this.trouble.get(i.name)!;

@@ -4,10 +4,12 @@ import { aliasLock, LockSession, RunLock } from '../db/lock.js';
 import { withPgRetry } from '../db/retry.js';
 import { recordFailingCycle, recordFinishedRun } from '../db/runs.js';
 import { liveTarget, type AliasKey } from '../db/targets.js';
-import { LockedError } from '../core/errors.js';
+import { ConnectionError, LockedError } from '../core/errors.js';
+import { toMoviesError } from '../db/errors.js';
+import type { SearchEngine } from '../engine/types.js';
 import { STOP_GRACE_MS } from '../etl/run.js';
 import { aliasKey } from '../lifecycle/resolve.js';
-import { settlesWithin, sleep, type RetryPolicy } from '../core/retry.js';
+import { interrupted, settlesWithin, sleep, type RetryPolicy } from '../core/retry.js';
 import { runIndex, type RunOptions } from '../lifecycle/run-index.js';
 import { WatchHealth } from './health.js';
 import { queueFingerprints } from '../db/queue-fingerprint.js';
@@ -18,15 +20,28 @@ import { readQueues } from './queue-reader.js';
 import { startCollector } from './collector.js';
 import type { SlotLagLimit } from '../config/types.js';
 
-export interface WatchOptions extends RunOptions {
+/**
+ * What the watch connects with, at start-up and again after each failed attempt: the database
+ * (its recorded catalogue checked) and the engine (GET /, its kind detected).
+ */
+export interface WatchConnect {
+  database(): Promise<void>;
+  engine(retry: RetryPolicy): Promise<SearchEngine>;
+}
+
+export interface WatchOptions extends Omit<RunOptions, 'engine'> {
+  connect: WatchConnect;
+  /** The engine kind as configured (elasticsearch, opensearch or auto), for movies_build_info until connected. */
+  engineKind: string;
   /** The safety net: a cycle at least this often, whatever the queues look like. */
   pollIntervalMs: number;
   /** /healthz answers 503 when the oldest pending change is older than this. */
   maxLagSeconds: number;
   /** Logical capture: /healthz answers 503 when the slot keeps more WAL, or was read longer ago, than this. */
   maxSlotLag?: SlotLagLimit;
-  /** Serve /metrics and /healthz on this port. */
+  /** Serve /metrics and /healthz on this port, on metricsHost's interface. */
   metricsPort?: number;
+  metricsHost: string;
   /** One line per cycle that did something, and one per failure; nothing when idle. */
   log(message: string): void;
   db: Db;
@@ -74,6 +89,29 @@ const CYCLE_STOP_BOUND_MS = STOP_GRACE_MS + 500;
 /** Recording a failing cycle must not hold the loop up (PostgreSQL may be the failure). */
 const RECORD_BOUND_MS = 3_000;
 
+/*
+ * PostgreSQL's answers that name a mistake in the configuration (no such database, a wrong
+ * password, a role pg_hba refuses): asking again will not help, so the watch does not wait for
+ * them at start-up. db/errors.ts says which exit code they get.
+ */
+const PG_REFUSALS = new Set(['3D000', '28P01', '28000']);
+
+/** A server that is down or unreachable, worth waiting for at start-up; anything else ends the watch. */
+function isOutage(raw: unknown): boolean {
+  const code = (raw as { code?: unknown } | undefined)?.code;
+  return !(typeof code === 'string' && PG_REFUSALS.has(code)) && toMoviesError(raw) instanceof ConnectionError;
+}
+
+/** `work`, or an InterruptedError as soon as `signal` fires (a connect attempt may hang up to its own timeout). */
+function unlessStopped<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const stop = () => reject(interrupted(signal));
+    if (signal.aborted) return void stop();
+    signal.addEventListener('abort', stop, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', stop));
+  });
+}
+
 /** One watched index: its alias, its own lock session, subscription and retry policy. */
 interface Kept {
   choice: IndexChoice;
@@ -100,7 +138,7 @@ export async function watch(o: WatchOptions): Promise<WatchResult> {
   const ending = new AbortController();
   const signal = o.retry.signal ? AbortSignal.any([o.retry.signal, ending.signal]) : ending.signal;
   const poller = new ChangePoller((of) => queueFingerprints(o.db, of));
-  const metrics = new WatchMetrics();
+  const metrics = new WatchMetrics(o.indexes.map((t) => t.spec.name), o.engineKind);
   const health = new WatchHealth(
     o.indexes.map((t) => ({ name: t.spec.name, alias: t.index })),
     o.maxLagSeconds,
@@ -112,6 +150,67 @@ export async function watch(o: WatchOptions): Promise<WatchResult> {
   const readers: Array<{ stop(): Promise<void> }> = [];
   const kept: Kept[] = [];
   let fatal: unknown;
+  let engine: SearchEngine | undefined;
+
+  /*
+   * Start-up: the database, the engine, then each alias's watch lock, each tried once per
+   * attempt. A server that is down does not end the watch: /healthz says which one (503) and
+   * it tries again, backing off as a failing cycle does, until it is up or a stop signal comes.
+   * What succeeded is kept between attempts. False: stopped before it started.
+   */
+  const start = async (): Promise<boolean> => {
+    const once: RetryPolicy = { ...o.retry, maxRetryTimeMs: 0, signal };
+    let databaseChecked = false;
+    let backoff = 0;
+    for (;;) {
+      let server = 'database';
+      try {
+        if (!databaseChecked) await unlessStopped(o.connect.database(), signal);
+        databaseChecked = true;
+        server = 'engine';
+        engine ??= await unlessStopped(o.connect.engine(once), signal);
+        for (const t of o.indexes.slice(kept.length)) {
+          // A cluster with no uuid yet: the connected client's answer will not change, so not waited for.
+          server = 'cluster';
+          const key = aliasKey(engine, t, o.engineUrl);
+          server = 'database';
+          const watchLock = await unlessStopped(
+            withPgRetry(() => RunLock.acquire(o.databaseUrl, o.timeouts, o.wait ?? false, aliasLock('watch', key.cluster, key.alias)), once),
+            signal,
+          );
+          const retry: RetryPolicy = {
+            ...o.retry,
+            signal,
+            log: (m) => o.retry.log?.(`${t.index}: ${m}`),
+            // A retry under way is a cycle failing: /healthz says so now, not when the budget is spent.
+            onRetry: (m) => health.retrying(t.spec.name, m),
+          };
+          kept.push({
+            choice: t,
+            key,
+            watchLock,
+            session: new LockSession(o.databaseUrl, o.timeouts),
+            wake: poller.subscribe(t.spec.name, t.spec.queue),
+            options: { ...o, engine, retry },
+          });
+        }
+        metrics.setEngine(engine.kind);
+        health.starting(undefined);
+        if (backoff > 0) o.log('start-up: connected; the watch is running');
+        return true;
+      } catch (err) {
+        if (signal.aborted) return false;
+        if (server === 'cluster' || !isOutage(err)) throw err;
+        metrics.failures.inc({ kind: 'outage' });
+        totals.failures++;
+        const reason = `${server} unreachable: ${(toMoviesError(err) as Error).message}`;
+        health.starting(reason);
+        backoff = Math.min(MAX_BACKOFF_MS, Math.max(1_000, backoff * 2));
+        o.log(`start-up: ${reason}; next attempt in ${backoff / 1000} s`);
+        if (await sleep(backoff, signal).then(() => false, () => true)) return false;
+      }
+    }
+  };
 
   /** One index's cycles, until the watch ends. */
   const keep = async (k: Kept): Promise<void> => {
@@ -180,20 +279,9 @@ export async function watch(o: WatchOptions): Promise<WatchResult> {
   };
 
   try {
-    for (const t of o.indexes) {
-      const key = aliasKey(o.engine, t, o.engineUrl);
-      const watchLock = await withPgRetry(() => RunLock.acquire(o.databaseUrl, o.timeouts, o.wait ?? false, aliasLock('watch', key.cluster, key.alias)), o.retry);
-      const retry: RetryPolicy = {
-        ...o.retry,
-        signal,
-        log: (m) => o.retry.log?.(`${t.index}: ${m}`),
-        // A retry under way is a cycle failing: /healthz says so now, not when the budget is spent.
-        onRetry: (m) => health.retrying(t.spec.name, m),
-      };
-      kept.push({ choice: t, key, watchLock, session: new LockSession(o.databaseUrl, o.timeouts), wake: poller.subscribe(t.spec.name, t.spec.queue), options: { ...o, retry } });
-    }
-    if (o.metricsPort !== undefined) {
-      server = await serveMetrics(metrics, o.metricsPort, () => health.check());
+    if (o.metricsPort !== undefined) server = await serveMetrics(metrics, o.metricsHost, o.metricsPort, () => health.check());
+    if (!(await start())) return { ...totals, seconds: (performance.now() - started) / 1000 };
+    if (server) {
       readers.push(readQueues(o.db, kept.map((k) => ({ name: k.choice.spec.name, queue: k.choice.spec.queue, cluster: k.key.cluster, alias: k.key.alias })), metrics));
     }
     readers.push(

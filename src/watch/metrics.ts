@@ -11,9 +11,14 @@ import {
   UsageError,
 } from '../core/errors.js';
 import { toMoviesError } from '../db/errors.js';
+import { VERSION } from '../core/version.js';
+
+/** Every kind failureKind() gives: movies_failures_total has a series for each from the start. */
+export const FAILURE_KINDS = ['outage', 'index_missing', 'engine_rejected', 'invalid_data', 'locked', 'configuration', 'internal'] as const;
+export type FailureKind = (typeof FAILURE_KINDS)[number];
 
 /** What kind of failure a cycle met, for movies_failures_total{kind} and the logs. */
-export function failureKind(raw: unknown): string {
+export function failureKind(raw: unknown): FailureKind {
   // A raw PostgreSQL failure (a read timeout, ECONNREFUSED) is classed where pg errors are.
   const err = toMoviesError(raw);
   if (err instanceof ConnectionError) return 'outage';
@@ -26,8 +31,10 @@ export function failureKind(raw: unknown): string {
 }
 
 /**
- * The watch loop's figures in Prometheus form (names documented in docs/operating/watch.md). One registry
- * per loop, so that tests can run several in one process.
+ * The watch loop's figures in Prometheus form (names documented in docs/operating/watch.md).
+ * One registry per loop, so that tests can run several in one process. Every series a rule
+ * may look at exists from the first scrape (at 0), so that `rate()` and `absent()` see it
+ * before the first event.
  */
 export class WatchMetrics {
   readonly registry = new Registry();
@@ -58,7 +65,7 @@ export class WatchMetrics {
   });
   readonly indexed = new Counter({ name: 'movies_documents_indexed_total', help: 'Documents written and acknowledged', labelNames: ['index'], registers: [this.registry] });
   readonly deleted = new Counter({ name: 'movies_documents_deleted_total', help: 'Documents deleted and acknowledged', labelNames: ['index'], registers: [this.registry] });
-  readonly failures = new Counter({ name: 'movies_failures_total', help: 'Failed cycles, by kind (outage, index_missing, engine_rejected, invalid_data, locked, configuration, internal)', labelNames: ['kind'], registers: [this.registry] });
+  readonly failures = new Counter({ name: 'movies_failures_total', help: `Failed cycles and start-up attempts, by kind (${FAILURE_KINDS.join(', ')})`, labelNames: ['kind'], registers: [this.registry] });
   readonly cycles = new Histogram({
     name: 'movies_cycle_duration_seconds',
     help: 'Time of one index cycle that had work: the index brought up to date',
@@ -103,8 +110,30 @@ export class WatchMetrics {
   readonly slotLag = new Gauge({ name: 'movies_slot_lag_bytes', help: 'WAL written after what logical capture has read from its slot (0 with trigger capture)', registers: [this.registry] });
   readonly slotLost = new Gauge({ name: 'movies_slot_lost', help: '1 when logical capture\'s replication slot is gone or invalidated (run init-es), else 0', registers: [this.registry] });
 
-  constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'movies_' });
+  readonly buildInfo = new Gauge({ name: 'movies_build_info', help: 'Always 1: the movies version, the Node.js version and the engine kind in use', labelNames: ['version', 'node', 'engine'], registers: [this.registry] });
+
+  /**
+   * @param indexes the watched indexes' logical names (the `index` label)
+   * @param engine the engine kind in use, or as configured ("auto") until the watch has connected
+   */
+  constructor(indexes: readonly string[], engine: string) {
+    // Standard names (process_cpu_seconds_total, nodejs_heap_size_used_bytes…), so that stock dashboards match.
+    collectDefaultMetrics({ register: this.registry });
+    this.setEngine(engine);
+    for (const kind of FAILURE_KINDS) this.failures.inc({ kind }, 0);
+    for (const index of indexes) {
+      this.indexed.inc({ index }, 0);
+      this.deleted.inc({ index }, 0);
+      // Nothing read yet: 0 until the first reading of the queue (movies_healthy is 0 meanwhile).
+      this.pending.set({ index }, 0);
+      this.lag.set({ index }, 0);
+    }
+  }
+
+  /** The engine kind in movies_build_info: once connected, the one detected. */
+  setEngine(engine: string): void {
+    this.buildInfo.reset();
+    this.buildInfo.set({ version: VERSION, node: process.version, engine }, 1);
   }
 
   /** The latest reading of one index's live queue: its pending documents and oldest change. */
@@ -153,8 +182,31 @@ export const ENDPOINT_LIMITS = {
   checkIntervalMs: 1_000,
 } as const;
 
+/** Why the endpoint cannot listen where it was told, as a usage error naming host:port; undefined: not the address's fault. */
+function bindProblem(err: NodeJS.ErrnoException, host: string, port: number): UsageError | undefined {
+  const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const fix = 'choose another --metrics-port, or --metrics-host (MOVIES_METRICS_HOST)';
+  switch (err.code) {
+    case 'EADDRINUSE':
+      return new UsageError(`the metrics endpoint cannot listen on ${where}: the port is already in use (another watch?); ${fix}`);
+    case 'EACCES':
+      return new UsageError(`the metrics endpoint cannot listen on ${where}: permission denied (ports below 1024 need privileges); ${fix}`);
+    case 'EADDRNOTAVAIL':
+      return new UsageError(`the metrics endpoint cannot listen on ${where}: no interface of this machine has that address; ${fix}`);
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EAI_FAIL':
+      return new UsageError(`the metrics endpoint cannot listen on ${where}: the host name does not resolve (${err.code}); ${fix}`);
+    default:
+      return undefined;
+  }
+}
+
+/** The only methods served: a scrape or a probe reads, it never changes anything. */
+const ALLOWED_METHODS = 'GET, HEAD';
+
 /** /metrics for Prometheus and /healthz (200 or 503) for a load balancer or an orchestrator. */
-export function serveMetrics(metrics: WatchMetrics, port: number, health: () => { ok: boolean; reason: string }): Promise<http.Server> {
+export function serveMetrics(metrics: WatchMetrics, host: string, port: number, health: () => { ok: boolean; reason: string }): Promise<http.Server> {
   const limits = ENDPOINT_LIMITS;
   const server = http.createServer({
     headersTimeout: limits.headersTimeoutMs,
@@ -163,6 +215,12 @@ export function serveMetrics(metrics: WatchMetrics, port: number, health: () => 
     connectionsCheckingInterval: limits.checkIntervalMs,
   }, (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: ALLOWED_METHODS });
+      res.end(`method not allowed: ${ALLOWED_METHODS} only\n`);
+      return;
+    }
+    // Node sends no body in answer to HEAD, whatever is written: the same handlers serve both.
     if (path === '/metrics') {
       metrics.registry.metrics().then(
         (text) => {
@@ -189,7 +247,7 @@ export function serveMetrics(metrics: WatchMetrics, port: number, health: () => 
   // No 'timeout' listener: Node destroys a socket idle this long.
   server.setTimeout(limits.idleTimeoutMs);
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, () => resolve(server));
+    server.once('error', (err: NodeJS.ErrnoException) => reject(bindProblem(err, host, port) ?? err));
+    server.listen(port, host, () => resolve(server));
   });
 }
