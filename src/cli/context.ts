@@ -27,8 +27,10 @@ export class Context {
   private engineClient?: SearchEngine;
   private catalogueChecked?: Promise<void>;
 
-  constructor(flags: GlobalFlags, signal?: AbortSignal, env: NodeJS.ProcessEnv = process.env) {
-    this.config = resolveConfig(flags, env);
+  /** `adjust`: a command's own bounds over the common configuration (status --timeout). */
+  constructor(flags: GlobalFlags, signal?: AbortSignal, env: NodeJS.ProcessEnv = process.env, adjust?: (c: Config) => Config) {
+    const config = resolveConfig(flags, env);
+    this.config = adjust ? adjust(config) : config;
     this.out = createReporter({ json: flags.json, quiet: flags.quiet });
     this.retry = { maxRetryTimeMs: this.config.maxRetryTimeMs, signal, log: (m) => this.out.warn(m) };
   }

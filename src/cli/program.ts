@@ -1,11 +1,12 @@
 import { Command, Option } from 'commander';
-import { captureChoice, defaults, integer, metricsHost, slotLagLimit } from '../config/resolve.js';
+import { captureChoice, defaults, integer, metricsHost, slotLagLimit, statusBound } from '../config/resolve.js';
+import type { Config } from '../config/types.js';
 import { VERSION } from '../core/version.js';
 import { CAPTURE_NAMES } from '../config/types.js';
 import { captureProblem, captureStatus } from '../capture/status.js';
 
 import { Context, type GlobalFlags } from './context.js';
-import { exitAfterStop, exitWith } from './exit.js';
+import { errorJson, exitAfterStop, exitWith } from './exit.js';
 import { ConnectionError, UsageError } from '../core/errors.js';
 import { stopSignal } from './stop.js';
 import { wrapPgErrors } from '../db/errors.js';
@@ -24,6 +25,7 @@ import { generate } from '../commands/generate.js';
 import { search } from '../commands/search.js';
 import { driftProblem, verify } from '../commands/verify.js';
 import * as render from './render.js';
+import * as json from './json.js';
 import { commanderOutput } from './output.js';
 import { mappingNames } from '../indexes/mapping.js';
 import { filmsIndex } from '../indexes/films/index.js';
@@ -34,6 +36,9 @@ const batchOption = () =>
   new Option('--batch <n>', 'documents per page and per bulk request').argParser(integer('--batch')).default(defaults.batch);
 const concurrencyOption = () =>
   new Option('--concurrency <n>', 'bulk requests in flight').argParser(integer('--concurrency')).default(defaults.concurrency);
+
+/** The engine a command talked to, as --json shows it. */
+const engineOf = async (ctx: Context) => json.engineJson(await ctx.engine(), ctx.config.engine.url);
 
 /** The whole command line: `bin/movies` runs main(); tests and tools may build it without running it. */
 export function buildProgram(): Command {
@@ -56,15 +61,21 @@ export function buildProgram(): Command {
     .option('--json', 'print the result as JSON on stdout')
     .option('--quiet', 'no progress or log lines on stderr')
     .option('--debug', 'show stack traces')
-    .showHelpAfterError()
     .configureOutput(commanderOutput())
     .exitOverride();
 
   /** Runs a command with a fresh Context and always closes its clients. */
-  const action = <A extends unknown[]>(fn: (ctx: Context, ...args: A) => Promise<void>) => {
+  const action = <A extends unknown[]>(fn: (ctx: Context, ...args: A) => Promise<void>, adjust?: (c: Config, opts: Record<string, unknown>) => Config) => {
     return async (...args: A) => {
       const flags = program.opts<GlobalFlags>();
-      const ctx = new Context(flags, stopSignal(() => flags.debug ?? false));
+      // Commander passes the command's options, then the command, after the arguments.
+      const opts = (args.at(-2) ?? {}) as Record<string, unknown>;
+      const ctx = new Context(
+        flags,
+        stopSignal(() => ({ debug: flags.debug ?? false, json: flags.json ?? false })),
+        process.env,
+        adjust && ((c) => adjust(c, opts)),
+      );
       try {
         await wrapPgErrors(() => wrapEngineErrors(() => fn(ctx, ...args)));
       } finally {
@@ -124,7 +135,7 @@ export function buildProgram(): Command {
           files,
           progress: (p) => ctx.out.progress(p),
         });
-        ctx.out.result(r, render.loaddata(r));
+        ctx.out.result(json.loaddata(r), render.loaddata(r));
       }),
     );
 
@@ -149,7 +160,7 @@ export function buildProgram(): Command {
           wait: opts.wait,
           progress: (p) => ctx.out.progress(p),
         });
-        ctx.out.result(r, render.initEs(r));
+        ctx.out.result(json.initEs(r, await engineOf(ctx)), render.initEs(r));
       }),
     );
 
@@ -163,7 +174,7 @@ export function buildProgram(): Command {
           ...(await ctx.servers()),
           wait: opts.wait,
         });
-        ctx.out.result(r, render.rollback(r));
+        ctx.out.result(json.rollback(r, await engineOf(ctx), ctx.config.indexes), render.rollback(r));
       }),
     );
 
@@ -173,7 +184,7 @@ export function buildProgram(): Command {
     .action(
       action(async (ctx) => {
         const r = await listTargets(ctx.db());
-        ctx.out.result(r, render.targets(r));
+        ctx.out.result(json.targets(r), render.targets(r));
       }),
     );
   targets
@@ -188,12 +199,12 @@ export function buildProgram(): Command {
         if (!opts.yes) {
           if (!process.stdin.isTTY) throw new UsageError(`targets drop asks before it drops and stdin is not a terminal: pass --yes to drop target ${id}`);
           if (!(await confirm(`${render.dropPlan(t)}\nDrop target ${id}? [y/N] `, ctx.retry.signal))) {
-            ctx.out.result({ ...t, dropped: false }, `target ${id} was not dropped`);
+            ctx.out.result(json.dropped(t, false), `target ${id} was not dropped`);
             return;
           }
         }
         const r = await dropTargetById(ctx.db(), id);
-        ctx.out.result({ ...r, dropped: true }, render.dropped(r));
+        ctx.out.result(json.dropped(r, true), render.dropped(r));
       }),
     );
 
@@ -242,7 +253,7 @@ export function buildProgram(): Command {
               metricsPort: opts.metricsPort,
               log: (m) => ctx.out.info(m),
             });
-            ctx.out.result(r, render.watch(r));
+            ctx.out.result(json.watch(r, await engineOf(ctx)), render.watch(r));
             return;
           }
           if (opts.metricsPort !== undefined || opts.metricsHost !== undefined) {
@@ -253,7 +264,7 @@ export function buildProgram(): Command {
             ...knobs,
             progress: (p) => ctx.out.progress(p),
           });
-          ctx.out.result(r, render.startEtl(r));
+          ctx.out.result(json.startEtl(r, await engineOf(ctx)), render.startEtl(r));
         },
       ),
     );
@@ -262,8 +273,9 @@ export function buildProgram(): Command {
     .command('status')
     .description('pending films, rejected films, the last run, and documents next to films; the exit code is for monitoring')
     .option('--max-slot-lag <limit>', 'logical capture: exit 14 when the slot keeps more WAL (e.g. 1GB) or was last read longer ago (e.g. 15min) than this (env MOVIES_MAX_SLOT_LAG)')
+    .option('--timeout <seconds>', `bound on waiting for each server, instead of --max-retry-time (env MOVIES_STATUS_TIMEOUT, default ${defaults.statusTimeout})`)
     .action(
-      action(async (ctx, opts: { maxSlotLag?: string }) => {
+      action(async (ctx, opts: { maxSlotLag?: string; timeout?: string }) => {
         const limit = slotLagLimit(opts.maxSlotLag);
         let engineError: string | undefined;
         // An unreachable engine is reported with the database side; a wrong URL is a usage error (2).
@@ -275,11 +287,17 @@ export function buildProgram(): Command {
         const results = [];
         for (const t of ctx.config.indexes) results.push(await status({ db: await ctx.catalogueDb(), engine, engineError, spec: t.spec, index: t.index }));
         const capture = await captureStatus(await ctx.catalogueDb());
-        ctx.out.result({ ...combineStatus(results), capture }, [...results.map(render.status), render.captureStatus(capture)].join('\n\n'));
-        // Printed first, so monitoring gets the whole report; the exit code says what is wrong (capture first: it concerns every index).
+        // The exit code says what is wrong (capture first: it concerns every index); the whole report is printed first, for monitoring,
+        // with the error in it (--json: one document, the error object under `error`).
         const problem = captureProblem(capture, limit) ?? combinedProblem(results);
+        const health = combineStatus(results).health;
+        const value = json.status(results, health, capture, json.engineJson(engine, ctx.config.engine.url), engineError, ctx.config.indexes);
+        ctx.out.result(
+          problem ? { ...value, error: errorJson(problem, { inResult: true }) } : value,
+          [...results.map(render.status), render.captureStatus(capture)].join('\n\n'),
+        );
         if (problem) throw problem;
-      }),
+      }, (c, opts) => statusBound(c, opts.timeout as string | undefined, program.opts<GlobalFlags>())),
     );
 
   program
@@ -302,9 +320,10 @@ export function buildProgram(): Command {
           capture: ctx.capture(),
           progress: (p) => ctx.out.progress(p),
         });
-        ctx.out.result(r, render.verify(r));
-        // Printed first, so monitoring gets the whole report; the exit code says whether there was drift.
+        // Printed first, so monitoring gets the whole report (with the error in it); the exit code says whether there was drift.
         const problem = driftProblem(r);
+        const value = json.verify(r, await engineOf(ctx));
+        ctx.out.result(problem ? { ...value, error: errorJson(problem, { inResult: true }) } : value, render.verify(r));
         if (problem) throw problem;
       }),
     );
@@ -312,15 +331,16 @@ export function buildProgram(): Command {
   program
     .command('search')
     .description('run one full-text search over films (titles, descriptions, people), genres or persons')
-    .argument('<query>', 'words to search for')
+    .argument('<query...>', 'words to search for (the rest of the line: no quotes needed)')
     .option('--size <n>', 'hits to show', integer('--size'), defaults.searchSize)
     .addOption(new Option('--in <index>', 'the index to search').choices(INDEX_NAMES).default(filmsIndex.name))
     .action(
-      action(async (ctx, query: string, opts: { size: number; in: string }) => {
+      action(async (ctx, words: string[], opts: { size: number; in: string }) => {
+        const query = words.join(' ');
         const spec = indexByName(opts.in)!;
         const index = spec === filmsIndex ? ctx.config.index : `${ctx.config.indexPrefix}${spec.name}`;
-        const r = await search({ engine: await ctx.engine(), spec, index, query, size: opts.size });
-        ctx.out.result(r, render.search(r));
+        const r = await search({ engine: await ctx.engine(), engineUrl: ctx.config.engine.url, spec, index, query, size: opts.size });
+        ctx.out.result(json.search(r, await engineOf(ctx), index), render.search(r));
       }),
     );
 
@@ -341,7 +361,17 @@ export function buildProgram(): Command {
       }),
     );
 
+  usageHints(program, 'movies');
   return program;
+}
+
+/**
+ * A usage error is commander's one line plus where the whole help is, never the help itself
+ * (it was dozens of lines, each timestamped when piped). Set on every command once they all exist.
+ */
+function usageHints(command: Command, path: string): void {
+  command.showHelpAfterError(`see \`${path} --help\``);
+  for (const sub of command.commands) usageHints(sub, `${path} ${sub.name()}`);
 }
 
 /** Parses argv, runs the command, and exits through the one exit point on failure. */
@@ -350,6 +380,8 @@ export async function main(argv = process.argv): Promise<void> {
   try {
     await program.parseAsync(argv);
   } catch (err) {
-    exitWith(err, program.opts<GlobalFlags>().debug ?? argv.includes('--debug'));
+    const flags = program.opts<GlobalFlags>();
+    // A usage error may come before commander read the flags: then argv says.
+    exitWith(err, { debug: flags.debug ?? argv.includes('--debug'), json: flags.json ?? argv.includes('--json') });
   }
 }

@@ -9,15 +9,15 @@ import { exitWith } from './exit.js';
  */
 export const STOP_BOUND_MS = 10_000;
 
-export function stopSignal(debug: () => boolean): AbortSignal {
+export function stopSignal(flags: () => { debug: boolean; json: boolean }): AbortSignal {
   const controller = new AbortController();
   const onSignal = (sig: NodeJS.Signals) => {
     if (controller.signal.aborted) {
-      exitWith(new InterruptedError(`${sig} again: stopped at once; unmarked work stays pending`), debug());
+      exitWith(new InterruptedError(`${sig} again: stopped at once; unmarked work stays pending`), flags());
     }
     controller.abort(sig);
     setTimeout(
-      () => exitWith(new InterruptedError(`did not stop within ${STOP_BOUND_MS / 1000} s of ${sig}; unmarked work stays pending`), debug()),
+      () => exitWith(new InterruptedError(`did not stop within ${STOP_BOUND_MS / 1000} s of ${sig}; unmarked work stays pending`), flags()),
       STOP_BOUND_MS,
     ).unref();
   };

@@ -1,6 +1,8 @@
 import type { SearchEngine } from '../engine/types.js';
 import type { IndexDefinition } from '../indexes/spec.js';
 import { HASH_FIELD } from '../indexes/content-hash.js';
+import { EngineHttpError } from '../engine/types.js';
+import { indexMissing } from '../lifecycle/resolve.js';
 
 export interface SearchResult {
   query: string;
@@ -24,6 +26,8 @@ export async function search(o: {
   engine: SearchEngine;
   spec: IndexDefinition;
   index: string;
+  /** The engine's URL, for the message when the index does not exist. */
+  engineUrl: string;
   query: string;
   size: number;
 }): Promise<SearchResult> {
@@ -38,6 +42,10 @@ export async function search(o: {
         fields: [...o.spec.searchFields],
       },
     },
+  }).catch((err: unknown) => {
+    // The same message (and exit 8) as every other command that needs the index.
+    if (err instanceof EngineHttpError && err.errorType === 'index_not_found_exception') throw indexMissing(o.index, o.engine, o.engineUrl);
+    throw err;
   });
   return { query: o.query, in: o.spec.name, total: r.total, hits: r.hits as SearchResult['hits'] };
 }

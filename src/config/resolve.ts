@@ -30,6 +30,8 @@ export const defaults = {
   /** verify: ids and hashes per page read from each side (BENCHMARKS.md, "Verify"). */
   verifyPage: 5_000,
   seed: 1,
+  /** status: seconds it may wait for each server (monitoring calls it; an outage must not hang it for the retry budget). */
+  statusTimeout: 5,
 } as const;
 
 const clamp = (x: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, x));
@@ -210,6 +212,27 @@ export function resolveConfig(flags: CommonFlags, env: NodeJS.ProcessEnv = proce
   };
 }
 
+/**
+ * `status --timeout` (env MOVIES_STATUS_TIMEOUT, default defaults.statusTimeout): the one bound on
+ * status's waits for either server. It replaces the retry budget, the engine's request timeout and
+ * the connect timeout, and bounds each statement unless --statement-timeout says otherwise.
+ */
+export function statusBound(config: Config, flag: string | undefined, flags: CommonFlags, env: NodeJS.ProcessEnv = process.env): Config {
+  const seconds = integerSetting(
+    '--timeout',
+    pick(flag, env.MOVIES_STATUS_TIMEOUT, String(defaults.statusTimeout)),
+    sourceName(flag, '--timeout', 'MOVIES_STATUS_TIMEOUT'),
+  );
+  const ms = seconds * 1000;
+  const statementGiven = pick(flags.statementTimeout, env.MOVIES_STATEMENT_TIMEOUT, '') !== '';
+  return {
+    ...config,
+    maxRetryTimeMs: ms,
+    engine: { ...config.engine, requestTimeoutMs: ms },
+    timeouts: { connectMs: ms, statementMs: statementGiven ? config.timeouts.statementMs : ms },
+  };
+}
+
 /** `migrate --capture` (env MOVIES_CAPTURE); undefined: keep what the database recorded. */
 export function captureChoice(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): CaptureName | undefined {
   const value = pick(flag, env.MOVIES_CAPTURE, '');
@@ -256,6 +279,7 @@ export const BOUNDS = {
   '--metrics-port': { min: 1, max: 65_535 },
   '--max-retry-time': { min: 0, max: 86_400 },
   '--statement-timeout': { min: 1, max: 86_400 },
+  '--timeout': { min: 1, max: 3_600 },
   '--films': { min: 1, max: 100_000_000 },
   '--seed': { min: 1, max: 2_147_483_647 },
   '<id>': { min: 1, max: Number.MAX_SAFE_INTEGER },

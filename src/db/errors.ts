@@ -66,6 +66,31 @@ function sslMismatch(err: unknown): UsageError | undefined {
   );
 }
 
+const URL_SETTING = '--database-url or DATABASE_URL';
+
+/*
+ * PostgreSQL refused who or what we connect to: the database does not exist, the role does not
+ * (or pg_hba.conf has no entry for it), the password is wrong. Waiting cannot fix any of them,
+ * so they are configuration errors (exit 2) with the fix, never retried as outages. The server's
+ * reason names the database or role, never the password.
+ */
+function configurationRefusal(code: string | undefined, reason: string): string | undefined {
+  switch (code) {
+    case '3D000': {
+      const db = /database "([^"]+)"/.exec(reason)?.[1];
+      return `${reason}: create it${db ? ` (createdb ${db})` : ''} or fix ${URL_SETTING}`;
+    }
+    case '28000':
+      return /role "[^"]+" does not exist/.test(reason)
+        ? `${reason}: create the role (createuser) or fix the user in ${URL_SETTING}`
+        : `PostgreSQL refused the connection (${reason}): allow it in pg_hba.conf or fix ${URL_SETTING}`;
+    case '28P01':
+      return `${reason}: fix the password in ${URL_SETTING} (percent-encoded), or the role's password on the server`;
+    default:
+      return undefined;
+  }
+}
+
 export function toMoviesError(err: unknown): unknown {
   if (err instanceof MoviesError) return err;
   const e = err as { code?: string; message?: string };
@@ -76,9 +101,8 @@ export function toMoviesError(err: unknown): unknown {
   if (e.code === '42P01' || e.code === '3F000') {
     return new UsageError(`the database has no movies schema yet (${reason}); run \`movies migrate\` first`);
   }
-  if (e.code === '3D000' || e.code === '28P01' || e.code === '28000') {
-    return new ConnectionError(`PostgreSQL refused the connection: ${reason}`);
-  }
+  const refused = configurationRefusal(e.code, reason);
+  if (refused) return new UsageError(refused, { cause: err });
   if (isTransientPgError(err)) return new ConnectionError(`PostgreSQL unavailable: ${reason}`, { cause: err });
   // Any other server error: one line with the server's reason, never the SQL.
   if (typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code)) {

@@ -38,6 +38,10 @@ export async function viewAlias(db: Db, engine: SearchEngine, key: Pick<AliasKey
   return { state, live: all.find((t) => t.state === 'live'), all };
 }
 
+/** The one message for an index that does not exist (exit 8), wherever a command meets it. */
+export const indexMissing = (alias: string, engine: Pick<SearchEngine, 'kind'>, url: string) =>
+  new IndexMissingError(`index "${alias}" does not exist on the ${engine.kind} server at ${redactUrl(url)}; run \`movies init-es\` first`);
+
 /** Where start-etl writes for an alias, and whose pending documents it takes. */
 export async function destinationFor(db: Db, engine: SearchEngine, key: AliasKey): Promise<{ target: TargetRow; dest: Destination }> {
   const { state, live: recorded } = await viewAlias(db, engine, key);
@@ -45,11 +49,11 @@ export async function destinationFor(db: Db, engine: SearchEngine, key: AliasKey
   const live = recorded ?? (state.kind === 'index' ? await claimUnclaimed(db, key) : undefined);
   const where = `on the ${engine.kind} server at ${key.url}`;
   if (!live) {
-    throw new IndexMissingError(
-      state.kind === 'missing'
-        ? `index "${key.alias}" does not exist ${where}; run \`movies init-es\` first`
-        : `"${key.alias}" ${where} is not a target of this database (see \`movies targets\`); run \`movies init-es\` to build it`,
-    );
+    throw state.kind === 'missing'
+      ? indexMissing(key.alias, engine, key.url)
+      : new IndexMissingError(
+          `"${key.alias}" ${where} is not a target of this database (see \`movies targets\`); run \`movies init-es\` to build it`,
+        );
   }
   const physical = live.physical!;
   if (state.kind === 'alias' && state.indices.length === 1 && state.indices[0] === physical) {

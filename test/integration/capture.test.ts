@@ -219,7 +219,7 @@ for (const engine of ENGINES) {
       assert.equal(s.code, 0, s.stderr);
       const st = JSON.parse(s.stdout);
       assert.equal(st.pending, 0);
-      assert.equal(st.engine.documents, st.films);
+      assert.equal(st.documents, st.films);
       assert.equal(st.lastRun.outcome, 'success');
     });
   });

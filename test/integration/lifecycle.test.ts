@@ -137,7 +137,7 @@ for (const engine of ENGINES) {
       assert.match(r.stderr, /no_such_type/);
       assert.deepEqual(await physicalIndexes(c.engineUrl, c.index), [physical]);
       assert.equal(await documentCount(c.engineUrl, c.index), count);
-      const targets = await json(['targets'], c.env);
+      const targets = (await json(['targets'], c.env)).targets;
       assert.deepEqual(targets.filter((t: { state: string }) => t.state === 'building'), [], 'no target left building');
     });
 
@@ -193,7 +193,7 @@ for (const engine of ENGINES) {
       assert.equal(r.previous, physical);
       const leftovers = (await (await fetch(`${c.engineUrl}/_cat/indices/${c.index}_*?format=json&h=index`)).json()) as Array<{ index: string }>;
       assert.deepEqual(leftovers.map((x) => x.index), [r.physical], 'dead builds and the previous index (--keep 0) are gone');
-      assert.deepEqual((await json(['targets'], c.env)).map((t: { physical: string }) => t.physical), [r.physical]);
+      assert.deepEqual((await json(['targets'], c.env)).targets.map((t: { physical: string }) => t.physical), [r.physical]);
       await assertIndexMatchesDatabase(c, 'after the next rebuild:');
     });
 
@@ -322,7 +322,7 @@ for (const engine of ENGINES) {
         assert.equal(converted.previous, index);
         assert.deepEqual(await physicalIndexes(engine.url, index), [converted.physical], 'the name is now an alias');
         // The genre and person queues of that version stay unclaimed until their indexes are built (or dropped).
-        const targets = (await json(['targets'], env)).filter((t: { indexName: string }) => t.indexName === 'movies');
+        const targets = (await json(['targets'], env)).targets.filter((t: { indexName: string }) => t.indexName === 'movies');
         assert.deepEqual(targets.map((t: { physical: string; state: string }) => [t.physical, t.state]), [[converted.physical, 'live']]);
         assert.equal((await allDocs(engine.url, index)).size, docs.length);
         await assertIndexMatchesDatabase(c, 'after the conversion:');
@@ -359,7 +359,7 @@ describe('one database, two targets: OpenSearch and Elasticsearch kept in step i
       const [osStatus, esStatus] = [await json(['status'], envOf(os)), await json(['status'], envOf(es))];
       assert.deepEqual([osStatus.pending, esStatus.pending], [0, 10]);
       assert.equal(esStatus.targets.length, 2, 'status lists both targets');
-      const listed = await json(['targets'], envOf(os));
+      const listed = (await json(['targets'], envOf(os))).targets;
       assert.deepEqual(
         listed.map((t: { engine: string; pending: number; state: string }) => [t.engine.split(' ')[0], t.state, t.pending]).sort(),
         [['elasticsearch', 'live', 10], ['opensearch', 'live', 0]],
@@ -372,7 +372,7 @@ describe('one database, two targets: OpenSearch and Elasticsearch kept in step i
       const esTarget = listed.find((t: { engine: string }) => t.engine.startsWith('elasticsearch'));
       await json(['targets', 'drop', '--yes', String(esTarget.id)], envOf(os));
       await h.db('content.film_work').update({ title: h.db.raw("title || '!'") }).whereIn('id', edited);
-      assert.deepEqual((await json(['targets'], envOf(os))).map((t: { pending: number }) => t.pending), [10], 'changes are queued for the remaining target only');
+      assert.deepEqual((await json(['targets'], envOf(os))).targets.map((t: { pending: number }) => t.pending), [10], 'changes are queued for the remaining target only');
       const gone = await runCli(['start-etl'], envOf(es));
       assert.equal(gone.code, ExitCode.indexMissing, gone.stderr);
       assert.match(gone.stderr, /not a target of this database/);

@@ -52,7 +52,7 @@ describe('rollback history: pruning and rollback follow which index served when,
     const f = await c.json(['init-es', '--keep', '2']);
     assert.deepEqual(f.dropped, [live]);
     assert.ok(await indexExists(engine.url, e));
-    const kept = (await c.json(['targets'])).filter((t: { state: string }) => t.state === 'kept').map((t: { physical: string }) => t.physical);
+    const kept = (await c.json(['targets'])).targets.filter((t: { state: string }) => t.state === 'kept').map((t: { physical: string }) => t.physical);
     assert.deepEqual(kept.sort(), [d, e].sort());
   });
 });

@@ -29,7 +29,7 @@ describe('movies targets drop', () => {
   const targets = async (): Promise<Target[]> => {
     const r = await runCli(['--json', 'targets'], c.env);
     assert.equal(r.code, 0, r.stderr);
-    return (JSON.parse(r.stdout) as Array<Target & { indexName: string }>).filter((t) => t.indexName === 'movies');
+    return (JSON.parse(r.stdout) as { targets: Array<Target & { indexName: string }> }).targets.filter((t) => t.indexName === 'movies');
   };
   const live = async () => (await targets()).find((t) => t.state === 'live')!;
   const edit = () => c.db('content.film_work').update({ title: c.db.raw("title || '.'") }).whereIn('id', c.db('content.film_work').select('id').orderBy('id').limit(5));

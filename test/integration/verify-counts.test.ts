@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { byName } from '../helpers/json.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -79,7 +80,7 @@ describe('verify --repair counts under writers', () => {
     const r = await runCli(['--json', 'verify', '--repair'], { ...env, ELASTICSEARCH_URL: proxy.url() });
     assert.equal(r.code, ExitCode.drift, r.stderr);
     assert.ok(proxy.hits >= 1, 'the writers ran while verify did');
-    const x = (JSON.parse(r.stdout) as VerifyResult).indexes.movies! as VerifyResult['indexes'][string] & { queuedAtEnd?: number };
+    const x = byName(JSON.parse(r.stdout).indexes as Array<VerifyResult['indexes'][string]>).movies! as VerifyResult['indexes'][string] & { queuedAtEnd?: number };
     assert.equal(x.drift, DRIFTED, 'found differing: the deleted films');
     assert.deepEqual(x.repaired, { enqueued: DRIFTED, deleted: 0 }, 'queued by --repair: each drifted film');
     assert.equal(x.pending, BEFORE + DURING, 'differing but already pending: the writers\' films');

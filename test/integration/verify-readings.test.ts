@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { byName } from '../helpers/json.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -120,7 +121,7 @@ describe('verify against an engine whose readings contradict its own count', () 
     proxy.fault = undefined;
     const r = await runCli(['--json', 'verify'], { ...env, ELASTICSEARCH_URL: proxy.url() });
     assert.equal(r.code, ExitCode.drift, r.stdout + r.stderr);
-    const x = (JSON.parse(r.stdout) as VerifyResult).indexes.movies!;
+    const x = byName(JSON.parse(r.stdout).indexes as Array<VerifyResult['indexes'][string]>).movies!;
     assert.deepEqual([x.missing.count, x.stale.sample, x.orphan.count], [0, [stale], 0]);
     assert.equal(await queued(), 0);
   });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { byName } from '../helpers/json.js';
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -51,7 +52,8 @@ async function indexed(engine: Engine, name: string, films = 200, capture: Captu
 async function verify(env: Record<string, string>, ...args: string[]): Promise<{ code: number | null; r: VerifyResult; stderr: string }> {
   const run = await runCli(['--json', 'verify', ...args], env);
   assert.ok(run.stdout.trim(), `verify printed a result: ${run.stderr}`);
-  return { code: run.code, r: JSON.parse(run.stdout) as VerifyResult, stderr: run.stderr };
+  const parsed = JSON.parse(run.stdout) as Omit<VerifyResult, 'indexes'> & { indexes: Array<VerifyResult['indexes'][string]> };
+  return { code: run.code, r: { ...parsed, indexes: byName(parsed.indexes) } as VerifyResult, stderr: run.stderr };
 }
 
 /** Every index equals an independent reading of the database, document by document. */
