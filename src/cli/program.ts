@@ -253,7 +253,8 @@ export function buildProgram(): Command {
               metricsPort: opts.metricsPort,
               log: (m) => ctx.out.info(m),
             });
-            ctx.out.result(json.watch(r, await engineOf(ctx)), render.watch(r));
+            // Not engineOf(ctx): a watch stopped before the engine came up must not wait for it now.
+            ctx.out.result(json.watch(r, json.engineJson(r.engine, ctx.config.engine.url)), render.watch(r));
             return;
           }
           if (opts.metricsPort !== undefined || opts.metricsHost !== undefined) {
