@@ -40,6 +40,11 @@ export class Context {
     return this.dbClient;
   }
 
+  /** The engine client if one was connected, without waiting for one: what a result reports. */
+  connectedEngine(): SearchEngine | undefined {
+    return this.engineClient;
+  }
+
   async engine(): Promise<SearchEngine> {
     this.engineClient ??= await connectEngine(this.config.engine, this.retry);
     return this.engineClient;

@@ -138,7 +138,7 @@ describe('terminal output', () => {
 
   it('the spinner installs no signal handlers and leaves the terminal out of raw mode', async () => {
     const script = [
-      `const { createReporter } = await import(${JSON.stringify(`${root}dist/output.js`)});`,
+      `const { createReporter } = await import(${JSON.stringify(`${root}dist/cli/output.js`)});`,
       `const before = ['SIGINT', 'SIGTERM'].map((s) => process.listenerCount(s));`,
       `const out = createReporter();`,
       `out.progress('working');`,
