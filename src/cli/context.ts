@@ -40,6 +40,11 @@ export class Context {
     return this.dbClient;
   }
 
+  /** The engine client if one was connected, without waiting for one: what a result reports. */
+  connectedEngine(): SearchEngine | undefined {
+    return this.engineClient;
+  }
+
   /** The engine client, connected on first use (a watch starting up tries with a policy of its own). */
   async engine(retry: RetryPolicy = this.retry): Promise<SearchEngine> {
     this.engineClient ??= await connectEngine(this.config.engine, retry);

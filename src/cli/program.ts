@@ -37,8 +37,8 @@ const batchOption = () =>
 const concurrencyOption = () =>
   new Option('--concurrency <n>', 'bulk requests in flight').argParser(integer('--concurrency')).default(defaults.concurrency);
 
-/** The engine a command talked to, as --json shows it. */
-const engineOf = async (ctx: Context) => json.engineJson(await ctx.engine(), ctx.config.engine.url);
+/** The engine a command talked to, as --json shows it (never a new wait: the command is done). */
+const engineOf = (ctx: Context) => json.engineJson(ctx.connectedEngine() ?? null, ctx.config.engine.url);
 
 /** The whole command line: `bin/movies` runs main(); tests and tools may build it without running it. */
 export function buildProgram(): Command {
@@ -160,7 +160,7 @@ export function buildProgram(): Command {
           wait: opts.wait,
           progress: (p) => ctx.out.progress(p),
         });
-        ctx.out.result(json.initEs(r, await engineOf(ctx)), render.initEs(r));
+        ctx.out.result(json.initEs(r, engineOf(ctx)), render.initEs(r));
       }),
     );
 
@@ -174,7 +174,7 @@ export function buildProgram(): Command {
           ...(await ctx.servers()),
           wait: opts.wait,
         });
-        ctx.out.result(json.rollback(r, await engineOf(ctx), ctx.config.indexes), render.rollback(r));
+        ctx.out.result(json.rollback(r, engineOf(ctx), ctx.config.indexes), render.rollback(r));
       }),
     );
 
@@ -253,8 +253,7 @@ export function buildProgram(): Command {
               metricsPort: opts.metricsPort,
               log: (m) => ctx.out.info(m),
             });
-            // Not engineOf(ctx): a watch stopped before the engine came up must not wait for it now.
-            ctx.out.result(json.watch(r, json.engineJson(r.engine, ctx.config.engine.url)), render.watch(r));
+            ctx.out.result(json.watch(r, engineOf(ctx)), render.watch(r));
             return;
           }
           if (opts.metricsPort !== undefined || opts.metricsHost !== undefined) {
@@ -265,7 +264,7 @@ export function buildProgram(): Command {
             ...knobs,
             progress: (p) => ctx.out.progress(p),
           });
-          ctx.out.result(json.startEtl(r, await engineOf(ctx)), render.startEtl(r));
+          ctx.out.result(json.startEtl(r, engineOf(ctx)), render.startEtl(r));
         },
       ),
     );
@@ -323,7 +322,7 @@ export function buildProgram(): Command {
         });
         // Printed first, so monitoring gets the whole report (with the error in it); the exit code says whether there was drift.
         const problem = driftProblem(r);
-        const value = json.verify(r, await engineOf(ctx));
+        const value = json.verify(r, engineOf(ctx));
         ctx.out.result(problem ? { ...value, error: errorJson(problem, { inResult: true }) } : value, render.verify(r));
         if (problem) throw problem;
       }),
@@ -341,7 +340,7 @@ export function buildProgram(): Command {
         const spec = indexByName(opts.in)!;
         const index = spec === filmsIndex ? ctx.config.index : `${ctx.config.indexPrefix}${spec.name}`;
         const r = await search({ engine: await ctx.engine(), engineUrl: ctx.config.engine.url, spec, index, query, size: opts.size });
-        ctx.out.result(json.search(r, await engineOf(ctx), index), render.search(r));
+        ctx.out.result(json.search(r, engineOf(ctx), index), render.search(r));
       }),
     );
 

@@ -53,8 +53,6 @@ export interface WatchResult {
   deleted: number;
   failures: number;
   seconds: number;
-  /** The engine it connected to; null when it was stopped before it could. */
-  engine: Pick<SearchEngine, 'kind' | 'version'> | null;
 }
 
 /**
@@ -147,7 +145,7 @@ export async function watch(o: WatchOptions): Promise<WatchResult> {
     (name) => metrics.lagOf(name),
   );
   metrics.health = () => health.check();
-  const totals: WatchResult = { cycles: 0, indexed: 0, deleted: 0, failures: 0, seconds: 0, engine: null };
+  const totals: WatchResult = { cycles: 0, indexed: 0, deleted: 0, failures: 0, seconds: 0 };
   let server: Awaited<ReturnType<typeof serveMetrics>> | undefined;
   const readers: Array<{ stop(): Promise<void> }> = [];
   const kept: Kept[] = [];
@@ -283,7 +281,6 @@ export async function watch(o: WatchOptions): Promise<WatchResult> {
   try {
     if (o.metricsPort !== undefined) server = await serveMetrics(metrics, o.metricsHost, o.metricsPort, () => health.check());
     if (!(await start())) return { ...totals, seconds: (performance.now() - started) / 1000 };
-    totals.engine = { kind: engine!.kind, version: engine!.version };
     if (server) {
       readers.push(readQueues(o.db, kept.map((k) => ({ name: k.choice.spec.name, queue: k.choice.spec.queue, cluster: k.key.cluster, alias: k.key.alias })), metrics));
     }

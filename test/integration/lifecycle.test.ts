@@ -361,7 +361,7 @@ describe('one database, two targets: OpenSearch and Elasticsearch kept in step i
       assert.equal(esStatus.targets.length, 2, 'status lists both targets');
       const listed = (await json(['targets'], envOf(os))).targets;
       assert.deepEqual(
-        listed.map((t: { engine: string; pending: number; state: string }) => [t.engine.split(' ')[0], t.state, t.pending]).sort(),
+        listed.map((t: { engine: { kind: string }; pending: number; state: string }) => [t.engine.kind, t.state, t.pending]).sort(),
         [['elasticsearch', 'live', 10], ['opensearch', 'live', 0]],
       );
 
@@ -369,7 +369,7 @@ describe('one database, two targets: OpenSearch and Elasticsearch kept in step i
       await assertIndexMatchesDatabase(catOf(es), 'Elasticsearch after its run:');
       await assertIndexMatchesDatabase(catOf(os), 'OpenSearch, untouched by it:');
 
-      const esTarget = listed.find((t: { engine: string }) => t.engine.startsWith('elasticsearch'));
+      const esTarget = listed.find((t: { engine: { kind: string } }) => t.engine.kind === 'elasticsearch');
       await json(['targets', 'drop', '--yes', String(esTarget.id)], envOf(os));
       await h.db('content.film_work').update({ title: h.db.raw("title || '!'") }).whereIn('id', edited);
       assert.deepEqual((await json(['targets'], envOf(os))).targets.map((t: { pending: number }) => t.pending), [10], 'changes are queued for the remaining target only');
