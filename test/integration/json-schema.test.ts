@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -8,21 +7,13 @@ import { Ajv } from 'ajv';
 import { aliasCatalogue } from '../helpers/alias-catalogue.js';
 import { ENGINES, mappingArgs } from '../helpers/engines.js';
 import { runCli } from '../helpers/cli.js';
+import { freePort } from '../helpers/watch.js';
 
 /*
  * docs/json.md, checked against every command's real --json output. The walk below enforces the
  * rules common to all commands wherever a field appears (so a new field cannot drift from them);
  * the per-command schemas pin the fields each command documents.
  */
-
-/** A port nothing listens on (connections are refused). */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 const engine = ENGINES.find((e) => e.name === 'opensearch') ?? ENGINES[0]!;
 
@@ -145,7 +136,7 @@ describe('--json: one schema for every command (docs/json.md)', () => {
     assert.equal(usage.code, 2);
     assert.equal((check('error', usage.stdout).error as { kind: string }).kind, 'usage');
     assert.match(usage.stderr, /unknown option '--bogus'/);
-    const down = await runCli(['--json', '--max-retry-time', '0', 'search', 'star'], { ...c.env, ELASTICSEARCH_URL: `http://127.0.0.1:${await closedPort()}` });
+    const down = await runCli(['--json', '--max-retry-time', '0', 'search', 'star'], { ...c.env, ELASTICSEARCH_URL: `http://127.0.0.1:${await freePort()}` });
     assert.equal(down.code, 3, down.stderr);
     const e = check('error', down.stdout).error as { exit: number; kind: string; message: string };
     assert.deepEqual([e.exit, e.kind], [3, 'connection']);

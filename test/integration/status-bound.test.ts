@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { aliasCatalogue } from '../helpers/alias-catalogue.js';
 import { ENGINES } from '../helpers/engines.js';
 import { Proxy } from '../helpers/proxy.js';
+import { freePort } from '../helpers/watch.js';
 import { ExitCode } from '../../src/core/errors.js';
 
 /*
@@ -12,14 +12,6 @@ import { ExitCode } from '../../src/core/errors.js';
  * still prints the database side when the engine is the one down.
  */
 const engine = ENGINES.find((e) => e.name === 'opensearch') ?? ENGINES[0]!;
-
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('status: its own short bound on each server', () => {
   let c: Awaited<ReturnType<typeof aliasCatalogue>>;
@@ -57,7 +49,7 @@ describe('status: its own short bound on each server', () => {
   });
 
   it('a refused port, MOVIES_STATUS_TIMEOUT=2: ends within about 2 s and prints the report', async () => {
-    const r = await timed(['status'], { ELASTICSEARCH_URL: `http://127.0.0.1:${await closedPort()}`, MOVIES_STATUS_TIMEOUT: '2' });
+    const r = await timed(['status'], { ELASTICSEARCH_URL: `http://127.0.0.1:${await freePort()}`, MOVIES_STATUS_TIMEOUT: '2' });
     assert.equal(r.code, ExitCode.connection, r.stderr);
     assert.ok(r.seconds < 6, `status took ${r.seconds} s with a 2 s bound`);
     assert.match(r.stdout, new RegExp(`genres\\s+${genres}\\b`));
