@@ -189,7 +189,7 @@ describe('a three-node OpenSearch cluster (one replica per shard) losing a prima
     assert.equal(st.pending, 0);
     assert.equal(st.lastRun.outcome, 'success');
     const films = Number((await c.db.raw('SELECT count(*)::int AS n FROM content.film_work')).rows[0].n);
-    assert.equal(st.engine.documents, films);
+    assert.equal(st.documents, films);
   }
 
   /** The stopped node back, the cluster green: the index is still whole, and status says so. */
