@@ -89,17 +89,12 @@ const CYCLE_STOP_BOUND_MS = STOP_GRACE_MS + 500;
 /** Recording a failing cycle must not hold the loop up (PostgreSQL may be the failure). */
 const RECORD_BOUND_MS = 3_000;
 
-/*
- * PostgreSQL's answers that name a mistake in the configuration (no such database, a wrong
- * password, a role pg_hba refuses): asking again will not help, so the watch does not wait for
- * them at start-up. db/errors.ts says which exit code they get.
+/**
+ * A server that is down or unreachable, worth waiting for at start-up; anything else ends the
+ * watch. A database, role or password PostgreSQL refuses is a UsageError there (db/errors.ts).
  */
-const PG_REFUSALS = new Set(['3D000', '28P01', '28000']);
-
-/** A server that is down or unreachable, worth waiting for at start-up; anything else ends the watch. */
 function isOutage(raw: unknown): boolean {
-  const code = (raw as { code?: unknown } | undefined)?.code;
-  return !(typeof code === 'string' && PG_REFUSALS.has(code)) && toMoviesError(raw) instanceof ConnectionError;
+  return toMoviesError(raw) instanceof ConnectionError;
 }
 
 /** `work`, or an InterruptedError as soon as `signal` fires (a connect attempt may hang up to its own timeout). */
